@@ -1,0 +1,383 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: certificate
+short_description: Issue a CA, server or client certificate, and re-issue it only when due
+version_added: 0.1.0
+description:
+  - Issues an X.509 certificate from a CSR (or a private key), signed by a CA (certificate and
+    key) or self-signed, with one of three profiles.
+  - V(ca) sets basicConstraints CA:TRUE (critical, optional path length) and keyUsage
+    keyCertSign and cRLSign. V(server) sets extendedKeyUsage serverAuth and the SANs. V(client)
+    sets clientAuth; its common name is the database user.
+  - Every certificate gets a random 128-bit serial, subjectKeyIdentifier and
+    authorityKeyIdentifier (strict TLS clients such as Python 3.13 demand them), and a
+    not_before set a few minutes in the past against clock skew.
+  - An existing certificate at O(path) is re-issued only when it is missing or unreadable, not
+    signed by this CA, its subject, SANs or profile changed, its key changed, or it is inside the
+    renewal window. RV(reasons) says which.
+  - Renewing a CA certificate with the same key and subject keeps every certificate it issued
+    valid.
+author:
+  - pgssl.postgresql developers
+requirements:
+  - cryptography >= 41.0
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Decides and reports RV(reasons) without writing anything.
+  diff_mode:
+    support: full
+    description: Shows subject, SANs, issuer, serial, validity and fingerprint before and after.
+options:
+  path:
+    description: Where the certificate is written (PEM). Also read to decide whether it is due.
+    type: path
+    required: true
+  csr_path:
+    description: CSR file with the public key, subject and SANs to certify.
+    type: path
+  csr_content:
+    description: CSR as PEM text, for example registered from M(pgssl.postgresql.csr) on the host.
+    type: str
+  privatekey_path:
+    description:
+      - Private key for a self-signed certificate (no O(ca_cert_path)/O(ca_cert_content)).
+      - Without a CSR, the certificate is for this key.
+    type: path
+  privatekey_content:
+    description: Private key as PEM text, instead of O(privatekey_path).
+    type: str
+  privatekey_passphrase:
+    description: Passphrase of O(privatekey_path) or O(privatekey_content).
+    type: str
+  common_name:
+    description: Subject common name; overrides the CSR's subject when given.
+    type: str
+  subject:
+    description: Subject fields (see M(pgssl.postgresql.csr)); override the CSR's subject when given.
+    type: dict
+  subject_alt_names:
+    description: SANs; override the CSR's SANs when given.
+    type: list
+    elements: str
+  profile:
+    description: What the certificate is for.
+    type: str
+    choices: [ca, server, client]
+    default: server
+  pathlen:
+    description: Path length constraint of a V(ca) certificate (unlimited when not set).
+    type: int
+  ca_cert_path:
+    description: Certificate of the signing CA.
+    type: path
+  ca_cert_content:
+    description: Certificate of the signing CA as PEM text.
+    type: str
+  ca_key_path:
+    description: Private key of the signing CA.
+    type: path
+  ca_key_content:
+    description: Private key of the signing CA as PEM text.
+    type: str
+  ca_key_passphrase:
+    description: Passphrase of the CA key.
+    type: str
+  valid_days:
+    description:
+      - Validity in days. Defaults to 3650 for V(ca) and 365 otherwise.
+      - A certificate never outlives its CA certificate; not_after is capped at the CA's.
+    type: int
+  renew_before_days:
+    description: Re-issue when the certificate expires within this many days.
+    type: int
+    default: 30
+  renew_before_percent:
+    description:
+      - Re-issue when less than this percentage of the certificate's lifetime is left.
+        Takes precedence over O(renew_before_days).
+    type: float
+  allow_ed25519_signer:
+    description:
+      - Allow an Ed25519 signing key. Ed25519-signed server certificates break SCRAM channel
+        binding in libpq, so this is off by default.
+    type: bool
+    default: false
+  force:
+    description: Issue a new certificate even when the current one is fine.
+    type: bool
+    default: false
+  backup:
+    description: Keep the replaced certificate beside the new one.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Self-signed CA certificate with an encrypted key
+  pgssl.postgresql.certificate:
+    path: /etc/pgssl/ca/ca.crt
+    privatekey_path: /etc/pgssl/ca/ca.key
+    privatekey_passphrase: "{{ vault_pgssl_ca_passphrase }}"
+    common_name: Example PostgreSQL CA
+    profile: ca
+    pathlen: 0
+  delegate_to: localhost
+  run_once: true
+
+- name: Sign the host's CSR on the CA node, keep a copy there
+  pgssl.postgresql.certificate:
+    path: "/etc/pgssl/ca/issued/{{ inventory_hostname }}.crt"
+    csr_content: "{{ host_csr.csr }}"
+    ca_cert_path: /etc/pgssl/ca/ca.crt
+    ca_key_path: /etc/pgssl/ca/ca.key
+    ca_key_passphrase: "{{ vault_pgssl_ca_passphrase }}"
+    profile: server
+    valid_days: 397
+    renew_before_percent: 33
+  delegate_to: localhost
+  register: signed
+
+- name: Install it on the host
+  ansible.builtin.copy:
+    content: "{{ signed.certificate }}"
+    dest: /var/lib/postgresql/ssl/server.crt
+    owner: postgres
+    mode: "0644"
+"""
+
+RETURN = r"""
+certificate:
+  description: The certificate now at O(path), PEM (public).
+  returned: success, unless check mode would issue a new one
+  type: str
+reasons:
+  description:
+    - Why a certificate was (or would be) issued; empty when nothing changed.
+    - Codes are missing, unreadable, force, issuer_changed, key_changed, subject_changed,
+      san_changed, profile_changed, expired and expiring.
+  returned: success
+  type: list
+  elements: str
+  sample: [expiring]
+serial_number:
+  description: Serial number (decimal string).
+  returned: success, unless check mode would issue a new one
+  type: str
+not_before:
+  description: Start of validity (ISO 8601, UTC).
+  returned: success, unless check mode would issue a new one
+  type: str
+not_after:
+  description: End of validity (ISO 8601, UTC).
+  returned: success, unless check mode would issue a new one
+  type: str
+  sample: "2027-11-29T10:00:00Z"
+fingerprint_sha256:
+  description: SHA-256 fingerprint of the certificate.
+  returned: success, unless check mode would issue a new one
+  type: str
+subject:
+  description: Subject (short names).
+  returned: success
+  type: dict
+subject_alt_names:
+  description: SANs.
+  returned: success
+  type: list
+  elements: str
+issuer:
+  description: Issuer (short names).
+  returned: success, unless check mode would issue a new one
+  type: dict
+backup_file:
+  description: The kept previous certificate, when one was made.
+  returned: changed and a backup was made
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+
+_FACTS = ('subject', 'subject_alt_names', 'issuer', 'serial_number', 'not_before', 'not_after',
+          'fingerprint_sha256', 'profile', 'is_ca')
+
+
+def _signer(p):
+    ca_cert_bytes = files.read_input(p['ca_cert_path'], p['ca_cert_content'], 'CA certificate',
+                                     required=False)
+    ca_key_bytes = files.read_input(p['ca_key_path'], p['ca_key_content'], 'CA key',
+                                    required=False)
+    if ca_cert_bytes is None and ca_key_bytes is not None:
+        raise crypto.PgsslCryptoError('A CA key was given without its CA certificate '
+                                      '(ca_cert_path or ca_cert_content).', 'ca_incomplete')
+    if ca_cert_bytes is None:
+        return None, None
+    if ca_key_bytes is None:
+        raise crypto.PgsslCryptoError('The CA certificate was given without its key: set '
+                                      'ca_key_path or ca_key_content to sign.', 'ca_incomplete')
+    ca_cert = crypto.load_certificate(ca_cert_bytes, 'The CA certificate')
+    ca_key = crypto.load_private_key(ca_key_bytes, p['ca_key_passphrase'], 'The CA key')
+    crypto.check_signer(ca_cert, ca_key, p['allow_ed25519_signer'])
+    return ca_cert, ca_key
+
+
+def _request(p, own_key):
+    """(public key, subject, sans) to certify."""
+    csr_bytes = files.read_input(p['csr_path'], p['csr_content'], 'CSR', required=False)
+    subject = sans = None
+    if csr_bytes is not None:
+        csr = crypto.load_csr(csr_bytes, 'The CSR')
+        public_key = csr.public_key()
+        if own_key is not None and not crypto.same_public_key(public_key, own_key):
+            raise crypto.PgsslCryptoError('The CSR is for another key than the given private key.',
+                                          'csr_key_mismatch')
+        subject = crypto.name_to_dict(csr.subject)
+        sans = crypto.sans_of(csr)
+    elif own_key is not None:
+        public_key = own_key.public_key()
+    else:
+        raise crypto.PgsslCryptoError('Nothing to certify: give csr_path, csr_content or a '
+                                      'private key.', 'no_request')
+    if p['subject'] or p['common_name']:
+        wanted = dict(p['subject'] or {})
+        if p['common_name']:
+            wanted['CN'] = p['common_name']
+        subject = crypto.normalize_subject(wanted)
+    if p['subject_alt_names'] is not None:
+        sans = crypto.normalize_sans(p['subject_alt_names'])
+    return public_key, subject or {}, sans or []
+
+
+def run(module):
+    p = module.params
+    path = p['path']
+    files.check_directory(path)
+    ca_cert, ca_key = _signer(p)
+    own_key = None
+    key_bytes = files.read_input(p['privatekey_path'], p['privatekey_content'], 'private key',
+                                 required=False)
+    if key_bytes is not None:
+        own_key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'], 'The private key')
+    if ca_cert is None and own_key is None:
+        raise crypto.PgsslCryptoError('Give a CA (ca_cert_* and ca_key_*) to sign with, or a '
+                                      'private key for a self-signed certificate.', 'no_signer')
+    public_key, subject, sans = _request(p, own_key)
+    profile = p['profile']
+    valid_days = p['valid_days'] or (3650 if profile == 'ca' else 365)
+    signing_key = ca_key if ca_cert is not None else own_key
+
+    raw = files.read_bytes(path, 'certificate file')
+    existing = None
+    if raw is None:
+        reasons = ['missing']
+    else:
+        try:
+            existing = crypto.load_certificate(raw, 'The existing certificate')
+            reasons = crypto.certificate_reasons(
+                existing, public_key, subject, sans, profile, issuer_cert=ca_cert,
+                signing_key=signing_key, renew_before_days=p['renew_before_days'],
+                renew_before_percent=p['renew_before_percent'], pathlen=p['pathlen'])
+        except crypto.PgsslCryptoError:
+            reasons = ['unreadable']
+    if p['force'] and not reasons:
+        reasons = ['force']
+    result = {'changed': False, 'reasons': reasons}
+    before = {}
+    if existing is not None:
+        desc = crypto.describe_certificate(existing)
+        before = dict((k, desc[k]) for k in _FACTS)
+    if not reasons:
+        cert = existing
+    else:
+        # Validate the request fully even in check mode: bad input fails the same way.
+        cert, warnings = crypto.issue_certificate(
+            public_key, subject, sans, profile, signing_key, issuer_cert=ca_cert,
+            valid_days=valid_days, pathlen=p['pathlen'],
+            allow_ed25519=p['allow_ed25519_signer'])
+        for warning in warnings:
+            module.warn(warning)
+        result['changed'] = True
+        if module.check_mode:
+            cert = None
+        else:
+            saved = files.write_file(module, path, crypto.dump_certificate(cert),
+                                     backup=p['backup'])
+            if saved:
+                result['backup_file'] = saved
+    if not result['changed'] or not module.check_mode:
+        result['changed'] = files.apply_attributes(module, path, result['changed'])
+    if cert is not None:
+        desc = crypto.describe_certificate(cert)
+        after = dict((k, desc[k]) for k in _FACTS)
+        result.update(after)
+        result['certificate'] = crypto.dump_certificate(cert).decode('ascii')
+    else:
+        after = {'subject': subject, 'subject_alt_names': sans, 'profile': profile,
+                 'fingerprint_sha256': '(new certificate)'}
+        result.update(subject=subject, subject_alt_names=sans)
+    if module._diff:
+        result['diff'] = {'before': before, 'after': after, 'before_header': path,
+                          'after_header': path}
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            csr_path=dict(type='path'),
+            csr_content=dict(type='str'),
+            privatekey_path=dict(type='path'),
+            privatekey_content=dict(type='str', no_log=True),
+            privatekey_passphrase=dict(type='str', no_log=True),
+            common_name=dict(type='str'),
+            subject=dict(type='dict'),
+            subject_alt_names=dict(type='list', elements='str'),
+            profile=dict(type='str', default='server', choices=list(crypto.PROFILES)),
+            pathlen=dict(type='int'),
+            ca_cert_path=dict(type='path'),
+            ca_cert_content=dict(type='str'),
+            ca_key_path=dict(type='path'),
+            ca_key_content=dict(type='str', no_log=True),
+            ca_key_passphrase=dict(type='str', no_log=True),
+            valid_days=dict(type='int'),
+            renew_before_days=dict(type='int', default=30),
+            renew_before_percent=dict(type='float'),
+            allow_ed25519_signer=dict(type='bool', default=False),
+            force=dict(type='bool', default=False),
+            backup=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[
+            ('csr_path', 'csr_content'),
+            ('privatekey_path', 'privatekey_content'),
+            ('ca_cert_path', 'ca_cert_content'),
+            ('ca_key_path', 'ca_key_content'),
+        ],
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
+        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'file_error'))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

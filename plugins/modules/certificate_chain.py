@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: certificate_chain
+short_description: Write a repaired certificate chain or a CA bundle for PostgreSQL
+version_added: 0.1.0
+description:
+  - With O(kind=chain) (default), writes a file PostgreSQL can use as C(ssl_cert_file) from the
+    given certificates in any order. The leaf comes first, then the intermediates in issuer
+    order. The root is left out unless O(include_root=true), and duplicates are dropped.
+  - When several paths lead up from the leaf, the module takes the one that reaches a trust
+    anchor (O(ca_path), or any self-signed root when none is given) with no expired link. So an
+    expired cross-signed link is dropped when a valid path exists without it (the Let's Encrypt
+    DST Root CA X3 / ISRG Root X1 case).
+  - With O(kind=bundle), writes a CA bundle (for C(ssl_ca_file) or a client's C(sslrootcert))
+    with each CA certificate once. Expired ones are left out unless O(keep_expired=true).
+  - The file is written only when its content differs.
+author:
+  - pgssl.postgresql developers
+requirements:
+  - cryptography >= 41.0
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Computes the chain and reports whether the file would change.
+  diff_mode:
+    support: full
+    description: Shows the subjects in the file before and after.
+options:
+  path:
+    description: The file to write.
+    type: path
+    required: true
+  certificates:
+    description: Input certificate files (each may hold several PEM certificates).
+    type: list
+    elements: path
+    default: []
+  contents:
+    description: Input certificates as PEM text.
+    type: list
+    elements: str
+    default: []
+  ca_path:
+    description:
+      - Trust anchors (root certificates) the chain must reach. They are also candidates for the
+        path, but are written only with O(include_root=true).
+    type: list
+    elements: path
+    default: []
+  kind:
+    description: A server chain (leaf first) or a CA bundle.
+    type: str
+    choices: [chain, bundle]
+    default: chain
+  include_root:
+    description: Also write the root certificate the chain reaches.
+    type: bool
+    default: false
+  keep_expired:
+    description: For O(kind=bundle), keep expired CA certificates.
+    type: bool
+    default: false
+  require_complete:
+    description:
+      - For O(kind=chain), fail when the chain does not reach a trust anchor (O(ca_path), or a
+        self-signed root among the inputs).
+    type: bool
+    default: false
+  backup:
+    description: Keep the replaced file beside the new one.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Repair a Let's Encrypt chain for PostgreSQL
+  pgssl.postgresql.certificate_chain:
+    path: /etc/postgresql/ssl/server-chain.crt
+    certificates:
+      - /etc/letsencrypt/live/db1.example.com/fullchain.pem
+    ca_path:
+      - /usr/local/share/ca-certificates/isrg-root-x1.crt
+    owner: postgres
+    mode: "0644"
+
+- name: Root bundle for clients
+  pgssl.postgresql.certificate_chain:
+    path: /etc/postgresql/ssl/root.crt
+    kind: bundle
+    certificates:
+      - /etc/pgssl/ca/ca.crt
+      - /etc/pgssl/ca/old-ca.crt
+"""
+
+RETURN = r"""
+chain:
+  description: Subjects and fingerprints of what the file holds, in order.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{subject: CN=db1.example.com, fingerprint_sha256: "ab:cd:..", not_after: "2027-01-01T00:00:00Z"}]
+dropped:
+  description:
+    - Inputs left out and why (duplicate, root, expired, expired_cross_sign, alternative_path,
+      not_in_path, not_a_ca).
+  returned: success
+  type: list
+  elements: dict
+complete:
+  description: The chain reaches a trust anchor (always true for a bundle).
+  returned: success
+  type: bool
+root:
+  description: Subject of the root the chain reaches, or null.
+  returned: success
+  type: str
+content:
+  description: The PEM written (public certificates only).
+  returned: success
+  type: str
+backup_file:
+  description: The kept previous file, when one was made.
+  returned: changed and a backup was made
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+
+
+def _short(cert):
+    return {'subject': crypto.name_to_string(cert.subject),
+            'issuer': crypto.name_to_string(cert.issuer),
+            'fingerprint_sha256': crypto.cert_fingerprint(cert),
+            'not_after': crypto.iso(crypto.not_after(cert))}
+
+
+def _subjects(data):
+    try:
+        return [crypto.name_to_string(c.subject) for c in crypto.load_certificates(data)]
+    except crypto.PgsslCryptoError:
+        return ['(unreadable)']
+
+
+def run(module):
+    p = module.params
+    certs = []
+    for path in p['certificates']:
+        certs.extend(crypto.load_certificates(files.read_input(path, None, 'certificate file'),
+                                              path))
+    for index, text in enumerate(p['contents']):
+        certs.extend(crypto.load_certificates(text, 'contents[%d]' % index))
+    anchors = []
+    for path in p['ca_path']:
+        anchors.extend(crypto.load_certificates(files.read_input(path, None, 'CA file'), path))
+    if not certs:
+        raise crypto.PgsslCryptoError('No input certificates: give certificates or contents.',
+                                      'no_input')
+    if p['kind'] == 'chain':
+        built = crypto.build_chain(certs, anchors=anchors, include_root=p['include_root'])
+        if p['require_complete'] and not built['complete']:
+            raise crypto.PgsslCryptoError(
+                'The chain from %s does not reach a trust anchor; the missing issuer is %s.'
+                % (crypto.name_to_string(built['path'][0].subject),
+                   crypto.name_to_string(built['path'][-1].issuer)), 'chain_incomplete')
+        root = built['root']
+    else:
+        built = crypto.build_bundle(certs + anchors, drop_expired=not p['keep_expired'])
+        built['complete'] = True
+        root = None
+    data = b''.join(crypto.dump_certificate(c) for c in built['chain'])
+    path = p['path']
+    files.check_directory(path)
+    existing = files.read_bytes(path, 'chain file')
+    result = {
+        'changed': existing != data,
+        'chain': [_short(c) for c in built['chain']],
+        'dropped': [dict(_short(c), reason=reason) for c, reason in built['dropped']],
+        'complete': built['complete'],
+        'root': crypto.name_to_string(root.subject) if root is not None else None,
+        'content': data.decode('ascii'),
+    }
+    if result['changed'] and not module.check_mode:
+        saved = files.write_file(module, path, data, backup=p['backup'])
+        if saved:
+            result['backup_file'] = saved
+    if not result['changed'] or not module.check_mode:
+        result['changed'] = files.apply_attributes(module, path, result['changed'])
+    if module._diff:
+        result['diff'] = {
+            'before': '\n'.join(_subjects(existing)) + '\n' if existing else '',
+            'after': '\n'.join(c['subject'] for c in result['chain']) + '\n',
+            'before_header': path, 'after_header': path}
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            certificates=dict(type='list', elements='path', default=[]),
+            contents=dict(type='list', elements='str', default=[]),
+            ca_path=dict(type='list', elements='path', default=[]),
+            kind=dict(type='str', default='chain', choices=['chain', 'bundle']),
+            include_root=dict(type='bool', default=False),
+            keep_expired=dict(type='bool', default=False),
+            require_complete=dict(type='bool', default=False),
+            backup=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
+        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'file_error'))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

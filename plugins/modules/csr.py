@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: csr
+short_description: Create a certificate signing request from a key on the host
+version_added: 0.1.0
+description:
+  - Builds a certificate signing request (CSR) for a private key that stays on the host, with a
+    subject, subject alternative names (DNS and IP) and a profile (server or client).
+  - Writes the CSR to O(path) and/or returns it as PEM, so the CA node can sign it.
+  - Idempotent. An existing CSR is kept unless its subject, SANs, profile or key differ from the
+    request.
+author:
+  - pgssl.postgresql developers
+requirements:
+  - cryptography >= 41.0
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the CSR would change without writing it.
+  diff_mode:
+    support: full
+    description: Shows subject, SANs, profile and public key fingerprint before and after.
+options:
+  path:
+    description:
+      - Where the CSR is written (PEM). Without it, the CSR is only returned; nothing is written
+        and the task reports no change.
+    type: path
+  privatekey_path:
+    description: The private key on the host that the CSR is for.
+    type: path
+    required: true
+  privatekey_passphrase:
+    description: Passphrase of an encrypted private key.
+    type: str
+  common_name:
+    description: Subject common name. Shortcut for O(subject.CN).
+    type: str
+  subject:
+    description:
+      - Subject fields, with short or long names (C, ST, L, O, OU, CN, emailAddress;
+        country_name, organization_name, common_name, ...).
+    type: dict
+    default: {}
+  subject_alt_names:
+    description:
+      - Subject alternative names, as C(DNS:name), C(IP:address), or plain names and addresses
+        (an address is recognised by its form).
+      - Clients should always find the host name here. Go refuses certificates with only a CN.
+    type: list
+    elements: str
+    default: []
+  profile:
+    description:
+      - V(server) adds extendedKeyUsage serverAuth; V(client) adds clientAuth (the CN is the
+        database user).
+    type: str
+    choices: [server, client]
+    default: server
+  backup:
+    description: Keep the replaced CSR file beside the new one.
+    type: bool
+    default: false
+  return_content:
+    description: Return the CSR PEM in RV(csr).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: CSR for the database host, from the key made on it
+  pgssl.postgresql.csr:
+    path: /var/lib/postgresql/ssl/server.csr
+    privatekey_path: /var/lib/postgresql/ssl/server.key
+    common_name: db1.example.com
+    subject_alt_names:
+      - DNS:db1.example.com
+      - DNS:db1
+      - IP:192.0.2.10
+  register: host_csr
+
+- name: Client CSR for the database user app
+  pgssl.postgresql.csr:
+    privatekey_path: /home/app/.postgresql/postgresql.key
+    common_name: app
+    profile: client
+"""
+
+RETURN = r"""
+csr:
+  description: The CSR, PEM.
+  returned: success and O(return_content=true)
+  type: str
+subject:
+  description: Subject of the CSR (short names).
+  returned: success
+  type: dict
+  sample: {CN: db1.example.com}
+subject_alt_names:
+  description: SANs of the CSR in canonical form.
+  returned: success
+  type: list
+  elements: str
+  sample: ["DNS:db1.example.com", "IP:192.0.2.10"]
+profile:
+  description: Profile of the CSR.
+  returned: success
+  type: str
+public_key_fingerprint:
+  description: SHA-256 fingerprint of the public key in the CSR.
+  returned: success
+  type: str
+reasons:
+  description: Why the CSR was (or would be) written; empty when nothing changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [san_changed]
+backup_file:
+  description: The kept previous CSR, when one was made.
+  returned: changed and a backup was made
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+
+
+def run(module):
+    p = module.params
+    subject = dict(p['subject'] or {})
+    if p['common_name']:
+        subject['CN'] = p['common_name']
+    subject = crypto.normalize_subject(subject)
+    sans = crypto.normalize_sans(p['subject_alt_names'])
+    key_bytes = files.read_input(p['privatekey_path'], None, 'private key file')
+    key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'],
+                                  where='The private key %s' % p['privatekey_path'])
+    path = p['path']
+    existing = None
+    reasons = []
+    if path:
+        files.check_directory(path)
+        raw = files.read_bytes(path, 'CSR file')
+        if raw is None:
+            reasons = ['missing']
+        else:
+            try:
+                existing = crypto.load_csr(raw, where='The existing CSR %s' % path)
+                reasons = crypto.csr_reasons(existing, key, subject, sans, p['profile'])
+            except crypto.PgsslCryptoError:
+                reasons = ['unreadable']
+    result = {'changed': False, 'reasons': reasons}
+    if existing is not None and not reasons:
+        csr = existing
+    else:
+        csr = crypto.build_csr(key, subject, sans, p['profile'])
+        if path:
+            result['changed'] = True
+            if not module.check_mode:
+                saved = files.write_file(module, path, crypto.dump_csr(csr), backup=p['backup'])
+                if saved:
+                    result['backup_file'] = saved
+    if path and (not result['changed'] or not module.check_mode):
+        result['changed'] = files.apply_attributes(module, path, result['changed'])
+    facts = crypto.describe_request(csr)
+    result.update(facts)
+    result.pop('subject_string', None)
+    if p['return_content']:
+        result['csr'] = crypto.dump_csr(csr).decode('ascii')
+    if module._diff and path:
+        before = crypto.describe_request(existing) if existing is not None else {}
+        result['diff'] = {'before': before, 'after': facts, 'before_header': path,
+                          'after_header': path}
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path'),
+            privatekey_path=dict(type='path', required=True),
+            privatekey_passphrase=dict(type='str', no_log=True),
+            common_name=dict(type='str'),
+            subject=dict(type='dict', default={}),
+            subject_alt_names=dict(type='list', elements='str', default=[]),
+            profile=dict(type='str', default='server', choices=['server', 'client']),
+            backup=dict(type='bool', default=False),
+            return_content=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
+        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'file_error'))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

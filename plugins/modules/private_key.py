@@ -1,0 +1,229 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: private_key
+short_description: Create and check a private key on the host that will use it
+version_added: 0.1.0
+description:
+  - Creates a private key (RSA, ECDSA or Ed25519) in a file, or checks the one that is there.
+  - The key file is private from its first byte whatever the umask. It is written to a new file
+    created with mode C(0600) in the destination directory, given its owner and group, and only
+    then renamed into place.
+  - The key itself never leaves the host. The module returns the public key and its fingerprint,
+    never the private key.
+  - An existing key that cannot be read (malformed, encrypted without O(passphrase), wrong
+    passphrase) is an error. It is never replaced silently.
+author:
+  - pgssl.postgresql developers
+requirements:
+  - cryptography >= 41.0
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without writing anything.
+  diff_mode:
+    support: full
+    description: Shows key type, size, encryption and public key fingerprint before and after.
+options:
+  path:
+    description: Where the private key lives (PEM, PKCS#8).
+    type: path
+    required: true
+  type:
+    description: Key algorithm.
+    type: str
+    choices: [rsa, ecdsa, ed25519]
+    default: ecdsa
+  size:
+    description:
+      - RSA key size in bits. Keys below 2048 bits are refused.
+      - Ignored for ECDSA and Ed25519.
+      - Supported sizes are 2048, 3072 and 4096.
+    type: int
+    default: 3072
+  curve:
+    description: ECDSA curve. Ignored for other key types.
+    type: str
+    choices: [P-256, P-384]
+    default: P-256
+  passphrase:
+    description:
+      - Encrypts the key (PKCS#8 with the best encryption the library offers).
+      - Needed to read an existing encrypted key.
+    type: str
+  regenerate:
+    description:
+      - When an existing key is replaced.
+      - V(mismatch) replaces the key when its type, size or curve differ from what was asked;
+        when only the encryption differs (a passphrase was added or removed) the same key is
+        written again in the new form, so certificates for it stay valid.
+      - V(never) keeps any existing readable key and warns when it differs.
+      - V(fail) fails when the existing key differs from what was asked.
+      - V(always) makes a new key on every run (changed every time).
+      - In every choice an unreadable existing key is an error, except with V(always).
+    type: str
+    choices: [never, fail, mismatch, always]
+    default: mismatch
+  backup:
+    description:
+      - Keep the replaced key beside the new one (a hard link with its own owner and mode).
+    type: bool
+    default: true
+  mode:
+    description:
+      - File mode. Defaults to C(0600) for a new key, and an existing key with a wider mode is
+        narrowed to C(0600) unless a mode is given.
+notes:
+  - PostgreSQL accepts a server key owned by the server user with mode C(0600) or less, or owned
+    by root with mode C(0640) or less and the server's group.
+"""
+
+EXAMPLES = r"""
+- name: ECDSA P-256 key for the PostgreSQL server, owned by postgres
+  pgssl.postgresql.private_key:
+    path: /var/lib/postgresql/ssl/server.key
+    owner: postgres
+    group: postgres
+
+- name: Encrypted RSA key for the CA on the control node
+  pgssl.postgresql.private_key:
+    path: /etc/pgssl/ca/ca.key
+    type: rsa
+    size: 4096
+    passphrase: "{{ vault_pgssl_ca_passphrase }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Root-owned key readable by the server group (PostgreSQL accepts 0640 for root)
+  pgssl.postgresql.private_key:
+    path: /etc/postgresql/ssl/server.key
+    owner: root
+    group: postgres
+    mode: "0640"
+"""
+
+RETURN = r"""
+type:
+  description: Key algorithm of the key now in place.
+  returned: success
+  type: str
+  sample: ecdsa
+size:
+  description: Key size in bits.
+  returned: success
+  type: int
+  sample: 256
+curve:
+  description: ECDSA curve, or null.
+  returned: success
+  type: str
+  sample: P-256
+encrypted:
+  description: Whether the key file is encrypted with a passphrase.
+  returned: success
+  type: bool
+public_key:
+  description: The public key (PEM, SubjectPublicKeyInfo).
+  returned: success
+  type: str
+public_key_fingerprint:
+  description: SHA-256 of the DER public key, hex with colons.
+  returned: success
+  type: str
+reasons:
+  description: Why the key was (or would be) written; empty when nothing changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [missing]
+backup_file:
+  description: The kept previous key, when one was made.
+  returned: changed and a backup was made
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+
+
+def _facts(desc, key):
+    return {'type': desc['type'], 'size': desc['size'], 'curve': desc['curve'],
+            'encrypted': desc['encrypted'],
+            'public_key_fingerprint': crypto.public_key_fingerprint(key)}
+
+
+def run(module):
+    p = module.params
+    path = p['path']
+    spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
+    files.check_directory(path)
+    existing = files.read_bytes(path, 'key file')
+    plan = crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
+    for warning in plan['warnings']:
+        module.warn(warning)
+    result = {'changed': False, 'reasons': plan['reasons'] if plan['action'] != 'keep' else []}
+    before = _facts(plan['current'], plan['key']) if plan['key'] is not None else {}
+    if plan['action'] == 'keep':
+        key = plan['key']
+        facts = before
+    else:
+        key = plan['key'] if plan['action'] == 'rewrite' else crypto.generate_private_key(spec)
+        desc = crypto.describe_key(key)
+        desc['encrypted'] = bool(p['passphrase'])
+        facts = _facts(desc, key)
+        result['changed'] = True
+        if not module.check_mode:
+            saved = files.write_file(module, path, crypto.dump_private_key(key, p['passphrase']),
+                                     secret=True, backup=p['backup'] and existing is not None)
+            if saved:
+                result['backup_file'] = saved
+    if module.check_mode and plan['action'] not in ('keep', 'rewrite'):
+        facts['public_key_fingerprint'] = '(new key)'
+    diff = {'before': before, 'after': dict(facts), 'before_header': path, 'after_header': path}
+    if plan['action'] == 'keep' or not module.check_mode:
+        result['changed'] = files.apply_attributes(module, path, result['changed'], secret=True)
+    result.update(facts)
+    result['public_key'] = crypto.public_key_pem(key)
+    if module._diff:
+        result['diff'] = diff
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            type=dict(type='str', default='ecdsa', choices=['rsa', 'ecdsa', 'ed25519']),
+            size=dict(type='int', default=3072),
+            curve=dict(type='str', default='P-256', choices=['P-256', 'P-384']),
+            passphrase=dict(type='str', no_log=True),
+            regenerate=dict(type='str', default='mismatch',
+                            choices=list(crypto.REGENERATE_CHOICES)),
+            backup=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
+        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'file_error'))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
