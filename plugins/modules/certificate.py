@@ -26,7 +26,7 @@ description:
   - Renewing a CA certificate with the same key and subject keeps every certificate it issued
     valid.
 author:
-  - pgssl.postgresql developers
+  - pgssl.postgresql developers (@pgssl)
 requirements:
   - cryptography >= 41.0
 extends_documentation_fragment:
@@ -278,6 +278,9 @@ def run(module):
     profile = p['profile']
     valid_days = p['valid_days'] or (3650 if profile == 'ca' else 365)
     signing_key = ca_key if ca_cert is not None else own_key
+    if p['renew_before_percent'] is None and p['renew_before_days'] >= valid_days:
+        module.warn('renew_before_days (%d) is not shorter than valid_days (%d): the certificate '
+                    'will be re-issued on every run.' % (p['renew_before_days'], valid_days))
 
     raw = files.read_bytes(path, 'certificate file')
     existing = None

@@ -23,7 +23,7 @@ description:
     with each CA certificate once. Expired ones are left out unless O(keep_expired=true).
   - The file is written only when its content differs.
 author:
-  - pgssl.postgresql developers
+  - pgssl.postgresql developers (@pgssl)
 requirements:
   - cryptography >= 41.0
 extends_documentation_fragment:

@@ -22,7 +22,7 @@ description:
     task failure.
   - Read-only; never reports a change.
 author:
-  - pgssl.postgresql developers
+  - pgssl.postgresql developers (@pgssl)
 requirements:
   - cryptography >= 41.0
 attributes:
@@ -31,6 +31,7 @@ attributes:
     description: Read-only; behaves the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
 options:
   path:
     description: Certificate or chain file (PEM; DER for a single certificate).

