@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 CACHE := $(CURDIR)/.cache
 # ansible-playbook and pytest find the collection through this symlink tree
 COLLECTIONS := $(CACHE)/collections
-# ansible-test needs a real .../ansible_collections/pgssl/postgresql tree: a copy
-AT_ROOT := $(CACHE)/ansible-test/ansible_collections/pgssl/postgresql
+# ansible-test needs a real .../ansible_collections/pgssl/postgresql tree: a copy, outside this
+# git work tree (inside it, ansible-test would ask git and find every file ignored)
+AT_BASE ?= /var/tmp/pgssl-ansible-test
+AT_ROOT := $(AT_BASE)/ansible_collections/pgssl/postgresql
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PG_VERSIONS ?= 15 18
 
 export PATH := $(BIN):$(PATH)
@@ -19,7 +22,9 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help venv pg collection lint sanity units integration realserver test demo demo-clean \
+SHELL := /bin/bash
+
+.PHONY: at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -49,17 +54,23 @@ sanity: venv
 	@pipver=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
 	  mkdir -p $$HOME/.ansible/test/cache; \
 	  cp tests/sanity/get_pip_offline.py $$HOME/.ansible/test/cache/get_pip_$$(echo $$pipver | tr . _).py
-	@rm -rf $(AT_ROOT) && mkdir -p $(AT_ROOT)
-	@git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $(AT_ROOT)
-	cd $(AT_ROOT) && $(BIN)/ansible-test sanity --local --python 3.11 --color no
+	@$(MAKE) -s at-copy
+	cd $(AT_ROOT) && $(BIN)/ansible-test sanity --local --python $(PYVER) --color no 2>&1 \
+	  | tee $(CACHE)/sanity.log; test $${PIPESTATUS[0]} -eq 0
+	@! grep -q "All targets skipped" $(CACHE)/sanity.log || { echo "sanity ran nothing"; exit 1; }
 
 units: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 integration: venv pg
-	@rm -rf $(AT_ROOT) && mkdir -p $(AT_ROOT)
+	@$(MAKE) -s at-copy
+	cd $(AT_ROOT) && $(BIN)/ansible-test integration --local --python $(PYVER) --color no 2>&1 \
+	  | tee $(CACHE)/integration.log; test $${PIPESTATUS[0]} -eq 0
+	@grep -q "Running .* integration test role" $(CACHE)/integration.log || { echo "integration ran nothing"; exit 1; }
+
+at-copy:
+	@rm -rf $(AT_BASE) && mkdir -p $(AT_ROOT)
 	@git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $(AT_ROOT)
-	cd $(AT_ROOT) && $(BIN)/ansible-test integration --local --python 3.11 --color no
 
 realserver: venv pg
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/realserver

@@ -12,6 +12,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'harness'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration', 'targets', 'setup_pki', 'files'))
 
 import pgfleet  # noqa: E402
 

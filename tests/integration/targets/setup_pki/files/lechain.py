@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write a synthetic Let's Encrypt-like PKI for tests.
 
@@ -16,11 +15,15 @@ import datetime
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# the collection root is two levels up; its parent holds ansible_collections/
-sys.path.insert(0, os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', '..')))
-
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as c  # noqa: E402
+try:
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as c
+except ImportError:
+    # run as a script from inside .../ansible_collections/pgssl/postgresql/: find that tree
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    while _HERE != os.path.dirname(_HERE) and os.path.basename(_HERE) != 'ansible_collections':
+        _HERE = os.path.dirname(_HERE)
+    sys.path.insert(0, os.path.dirname(_HERE))
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as c
 
 
 def write(outdir, name, data, mode=0o644):
