@@ -13,7 +13,7 @@ COLLECTIONS := $(CACHE)/collections
 AT_BASE ?= /var/tmp/pgssl-ansible-test
 AT_ROOT := $(AT_BASE)/ansible_collections/pgssl/postgresql
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-PG_VERSIONS ?= 15 18
+PG_VERSIONS ?= 15 16 18
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -1078,3 +1078,40 @@ def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server
             problem(bad[0], bad[1])
     result['problems'] = problems
     return result
+
+
+# --------------------------------------------------------------------------- CRLs
+
+def load_crl(data):
+    data = _to_bytes(data) or b''
+    try:
+        if data.lstrip().startswith(b'-----'):
+            return x509.load_pem_x509_crl(data)
+        return x509.load_der_x509_crl(data)
+    except ValueError:
+        raise PgsslCryptoError('not a valid CRL (malformed PEM/DER)', 'malformed_crl')
+
+
+def build_crl(ca_cert, ca_key, revoked_serials, next_update_days=30, now=None):
+    """A CRL signed by the CA listing ``revoked_serials`` (ints)."""
+    now = now or utcnow()
+    builder = (x509.CertificateRevocationListBuilder()
+               .issuer_name(ca_cert.subject)
+               .last_update(now - datetime.timedelta(seconds=BACKDATE_SECONDS))
+               .next_update(now + datetime.timedelta(days=int(next_update_days))))
+    for serial in sorted(set(int(s) for s in revoked_serials)):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build())
+    ski = _ext(ca_cert, x509.SubjectKeyIdentifier)
+    if ski is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    return builder.sign(ca_key, _signature_hash(ca_key))
+
+
+def dump_crl(crl):
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def crl_serials(crl):
+    return sorted(r.serial_number for r in crl)

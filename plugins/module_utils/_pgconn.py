@@ -18,6 +18,15 @@ import socket
 import ssl
 import struct
 import time
+import traceback
+
+PSYCOPG_IMPORT_ERROR = None
+try:
+    import psycopg
+    HAS_PSYCOPG = True
+except ImportError:  # pragma: no cover - exercised by the sanity import test
+    HAS_PSYCOPG = False
+    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
 
 SSL_REQUEST_CODE = 80877103
 
@@ -88,3 +97,66 @@ def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=F
 
 def _ms(start):
     return int((time.monotonic() - start) * 1000)
+
+
+# --------------------------------------------------------------------------- psycopg connections
+
+def connection_argspec():
+    """Options shared by the modules that log in to PostgreSQL (see the connection doc fragment)."""
+    return dict(
+        login_host=dict(type='str'),
+        login_hostaddr=dict(type='str'),
+        login_port=dict(type='int', default=5432),
+        login_unix_socket=dict(type='str'),
+        login_user=dict(type='str', default='postgres'),
+        login_password=dict(type='str', no_log=True),
+        login_db=dict(type='str', default='postgres'),
+        login_sslmode=dict(type='str', default='prefer',
+                           choices=['disable', 'allow', 'prefer', 'require', 'verify-ca',
+                                    'verify-full']),
+        login_sslrootcert=dict(type='path'),
+        connect_timeout=dict(type='int', default=10),
+    )
+
+
+def login_params(params):
+    """libpq keywords from the login_* options (the password is passed as a keyword, never in
+    a connection string or on a command line)."""
+    conn = {'dbname': params['login_db'], 'user': params['login_user'],
+            'port': params['login_port'], 'connect_timeout': params['connect_timeout'],
+            'application_name': 'pgssl.postgresql'}
+    if params.get('login_unix_socket'):
+        conn['host'] = params['login_unix_socket']
+    elif params.get('login_host'):
+        conn['host'] = params['login_host']
+        conn['sslmode'] = params['login_sslmode']
+        if params.get('login_sslrootcert'):
+            conn['sslrootcert'] = params['login_sslrootcert']
+    if params.get('login_hostaddr'):
+        conn['hostaddr'] = params['login_hostaddr']
+    if params.get('login_password'):
+        conn['password'] = params['login_password']
+    return conn
+
+
+def connect(conn_params):
+    try:
+        return psycopg.connect(autocommit=True, **conn_params)
+    except psycopg.Error as exc:
+        raise PgsslConnError('Cannot connect to PostgreSQL: %s' % clean_error(exc))
+
+
+def clean_error(exc):
+    """One readable line from a psycopg error (no connection string, no password)."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return ' '.join(lines)[:500] if lines else exc.__class__.__name__
+
+
+def query(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        if cur.description is None:
+            return []
+        names = [d.name for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]

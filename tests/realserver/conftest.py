@@ -12,12 +12,23 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'harness'))
+# the collection is imported as ansible_collections.pgssl.postgresql through a symlink tree
+COLLECTIONS = os.path.join(ROOT, '.cache', 'collections')
+_LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'pgssl', 'postgresql')
+if not os.path.exists(_LINK):
+    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
+    os.symlink(ROOT, _LINK)
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    p for p in (COLLECTIONS, os.environ.get('PYTHONPATH')) if p)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration', 'targets', 'setup_pki', 'files'))
 
 import pgfleet  # noqa: E402
 
-# name -> (address, major version); PG 15 in the Debian layout, 18 from the PyPI wheel
-HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18')}
+# name -> (address, major version); PG 15 in the Debian layout, 18 and 16 from PyPI wheels
+HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18'),
+         'db13': ('127.0.0.13', '16')}
 
 
 @pytest.fixture(scope='session')
@@ -54,6 +65,43 @@ def run_playbook(name, **extra):
     if proc.returncode != 0:
         raise AssertionError('%s failed:\n%s\n%s' % (name, proc.stdout[-6000:], proc.stderr))
     return proc.stdout
+
+
+def run_module(name, check=False, diff=False, **args):
+    """Run one of the collection's modules as Ansible does (JSON arguments on stdin).
+
+    Returns the module's result dict; ``failed`` is set when it failed.
+    """
+    payload = dict(args)
+    payload.update(_ansible_check_mode=check, _ansible_diff=diff)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
+        input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
+        check=False, cwd='/')
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError('%s printed no JSON:\n%s\n%s' % (name, proc.stdout, proc.stderr))
+    return result
+
+
+@pytest.fixture
+def pristine(fleet):
+    """Restore a host's config files and reload after the test, so tests do not leak."""
+    saved = {}
+
+    def keep(name):
+        host = fleet.host(name)
+        files = [host['config_file'], host['hba_file'],
+                 os.path.join(host['data_dir'], 'postgresql.auto.conf')]
+        saved[name] = dict((f, open(f, 'rb').read()) for f in files)
+        return host
+    yield keep
+    for name, files in saved.items():
+        for path, data in files.items():
+            with open(path, 'wb') as handle:
+                handle.write(data)
+        fleet.psql(name, 'SELECT pg_reload_conf();')
 
 
 def configure_ssl(fleet, name, cert, key, ca=None):

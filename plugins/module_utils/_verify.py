@@ -1,0 +1,69 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sslmode expectations and their evaluation (pure)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+SSLMODES = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
+OUTCOMES = ('ssl', 'plain', 'reject', 'any')
+
+# What each named policy expects per sslmode.
+POLICIES = {
+    # the server refuses TCP without TLS: disable fails, every other mode ends up on TLS
+    'ssl_required': {'disable': 'reject', 'allow': 'ssl', 'prefer': 'ssl', 'require': 'ssl',
+                     'verify-ca': 'ssl', 'verify-full': 'ssl'},
+    # TLS offered and plain allowed (host rules): what a stock server with ssl=on does
+    'ssl_optional': {'disable': 'plain', 'allow': 'plain', 'prefer': 'ssl', 'require': 'ssl',
+                     'verify-ca': 'ssl', 'verify-full': 'ssl'},
+    # TLS required, and the certificate must pass the client's full verification
+    'verify_full_only': {'disable': 'reject', 'allow': 'any', 'prefer': 'any', 'require': 'any',
+                         'verify-ca': 'ssl', 'verify-full': 'ssl'},
+    # no TLS at all
+    'ssl_off': {'disable': 'plain', 'allow': 'plain', 'prefer': 'plain', 'require': 'reject',
+                'verify-ca': 'reject', 'verify-full': 'reject'},
+    'none': {},
+}
+
+
+class VerifyError(Exception):
+    pass
+
+
+def expectations(policy=None, expect=None, modes=SSLMODES):
+    wanted = {}
+    if policy:
+        if policy not in POLICIES:
+            raise VerifyError('Unknown policy %r: use one of %s.' % (policy,
+                                                                     ', '.join(sorted(POLICIES))))
+        wanted.update(POLICIES[policy])
+    for mode, outcome in (expect or {}).items():
+        if mode not in SSLMODES:
+            raise VerifyError('Unknown sslmode %r in expect: use %s.' % (mode, ', '.join(SSLMODES)))
+        if outcome not in OUTCOMES:
+            raise VerifyError('Unknown expectation %r for %s: use %s.' % (outcome, mode,
+                                                                          ', '.join(OUTCOMES)))
+        wanted[mode] = outcome
+    return dict((m, wanted[m]) for m in modes if m in wanted and wanted[m] != 'any')
+
+
+def outcome_of(result):
+    if not result.get('connected'):
+        return 'reject'
+    return 'ssl' if result.get('ssl') else 'plain'
+
+
+def unmet(results, wanted):
+    """[{mode, expected, got, error}] for each expectation the results do not meet."""
+    failures = []
+    for mode, expected in wanted.items():
+        res = results.get(mode)
+        if res is None:
+            continue
+        got = outcome_of(res)
+        if got != expected:
+            failures.append({'mode': mode, 'expected': expected, 'got': got,
+                             'error': res.get('error')})
+    return failures

@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: verify
+short_description: Connect in each sslmode and report what really happened
+version_added: 0.1.0
+description:
+  - Connects with psycopg 3 in each requested sslmode (default all six, V(disable), V(allow),
+    V(prefer), V(require), V(verify-ca) and V(verify-full)). For each it reports whether the
+    connection worked, TLS or not, protocol, cipher, bits, the client certificate DN the server
+    saw (C(pg_stat_ssl)), a clean error text and the time taken.
+  - Expectations per mode (V(ssl), V(plain), V(reject), V(any)) or a named O(policy). Unmet
+    expectations fail the task and are listed in RV(unmet).
+  - Also reports the certificate the server serves (subject, SANs, issuer, serial, not_after,
+    days left, sha256). It gets that from its own SSLRequest and TLS handshake, which needs no
+    credentials. O(probe_only=true) returns just that, for fleet audits.
+  - Read-only; never reports a change.
+author:
+  - pgssl.postgresql developers (@pgssl)
+requirements:
+  - psycopg >= 3.1
+  - cryptography >= 41.0
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; behaves the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+options:
+  host:
+    description: Host name as clients use it (checked against the certificate by verify-full).
+    type: str
+    required: true
+  hostaddr:
+    description: Numeric address to connect to instead of resolving O(host).
+    type: str
+  port:
+    description: Port.
+    type: int
+    default: 5432
+  dbname:
+    description: Database.
+    type: str
+    default: postgres
+  user:
+    description: Database user.
+    type: str
+    default: postgres
+  password:
+    description: Password. Never logged.
+    type: str
+  sslrootcert:
+    description:
+      - CA file for V(verify-ca)/V(verify-full). V(system) uses the system store. With the
+        psycopg-binary wheel it then needs C(SSL_CERT_FILE), see O(environment).
+    type: str
+  sslcert:
+    description: Client certificate file.
+    type: path
+  sslkey:
+    description: Client key file (libpq refuses one readable by group or others).
+    type: path
+  sslpassword:
+    description: Passphrase of an encrypted client key. Never logged.
+    type: str
+  sslcrl:
+    description: CRL file the client checks the server certificate against.
+    type: path
+  sslmodes:
+    description: The sslmodes to try, in this order.
+    type: list
+    elements: str
+    choices: [disable, allow, prefer, require, verify-ca, verify-full]
+    default: [disable, allow, prefer, require, verify-ca, verify-full]
+  policy:
+    description:
+      - Named expectations. V(ssl_required) expects disable to be rejected and every other mode
+        on TLS. V(ssl_optional) is a stock server with ssl on and host rules, where disable and
+        allow stay plain and the rest use TLS. V(verify_full_only) expects disable rejected and
+        verify-ca and verify-full on TLS, with the others any. V(ssl_off) means no TLS at all.
+        V(none) sets no expectations.
+    type: str
+    choices: [ssl_required, ssl_optional, verify_full_only, ssl_off, none]
+    default: none
+  expect:
+    description: Per-mode expectations (V(ssl), V(plain), V(reject), V(any)) that override O(policy).
+    type: dict
+    default: {}
+  probe_only:
+    description: Only the SSLRequest + TLS handshake probe of the served certificate.
+    type: bool
+    default: false
+  probe_certificate:
+    description: Also probe the served certificate when connecting in the sslmodes.
+    type: bool
+    default: true
+  connect_timeout:
+    description: Timeout per connection attempt in seconds.
+    type: int
+    default: 5
+  environment:
+    description: Environment variables for the connections, for example C(SSL_CERT_FILE).
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Prove that plain TCP is refused and every other mode uses TLS
+  pgssl.postgresql.verify:
+    host: db1.example.com
+    user: app
+    password: "{{ vault_app_password }}"
+    sslrootcert: /etc/pgssl/root.crt
+    policy: ssl_required
+  delegate_to: localhost
+
+- name: Audit the served certificate without credentials
+  pgssl.postgresql.verify:
+    host: db1.example.com
+    probe_only: true
+  register: probe
+"""
+
+RETURN = r"""
+modes:
+  description: Per sslmode, what happened.
+  returned: unless probe_only
+  type: dict
+  sample:
+    verify-full:
+      connected: true
+      ssl: true
+      protocol: TLSv1.3
+      cipher: TLS_AES_256_GCM_SHA384
+      bits: 256
+      client_dn: null
+      error: null
+      elapsed_ms: 14
+served_certificate:
+  description: The certificate the server serves, from its own TLS handshake.
+  returned: when the server offers TLS
+  type: dict
+  contains:
+    subject:
+      description: Subject (short names).
+      type: dict
+    subject_alt_names:
+      description: SANs.
+      type: list
+      elements: str
+    issuer:
+      description: Issuer (short names).
+      type: dict
+    serial_number:
+      description: Serial number.
+      type: str
+    not_after:
+      description: End of validity.
+      type: str
+    days_left:
+      description: Days left.
+      type: int
+    fingerprint_sha256:
+      description: SHA-256 fingerprint.
+      type: str
+server_ssl:
+  description: Whether the server agreed to TLS on the SSLRequest.
+  returned: always
+  type: bool
+expectations:
+  description: The expectations applied per mode.
+  returned: always
+  type: dict
+unmet:
+  description: Expectations that were not met, each with mode, expected, got and error.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as verify
+
+_CERT_FACTS = ('subject', 'subject_string', 'subject_alt_names', 'issuer', 'issuer_string',
+               'serial_number', 'not_before', 'not_after', 'days_left', 'fingerprint_sha256',
+               'key_type', 'key_size')
+
+
+# A path that does not exist: keeps libpq from picking up ~/.postgresql/* of whoever runs the
+# module (a present root.crt would silently turn require into verify-ca).
+_NOWHERE = '/nonexistent/pgssl.postgresql/none'
+
+
+def _base_params(p):
+    params = {'host': p['host'], 'port': p['port'], 'dbname': p['dbname'], 'user': p['user'],
+              'connect_timeout': p['connect_timeout'], 'application_name': 'pgssl.verify',
+              'sslcert': p['sslcert'] or _NOWHERE, 'sslkey': p['sslkey'] or _NOWHERE,
+              'sslrootcert': p['sslrootcert'] or _NOWHERE}
+    for key in ('hostaddr', 'password', 'sslpassword', 'sslcrl'):
+        if p[key]:
+            params[key] = p[key]
+    return params
+
+
+def try_mode(params, mode):
+    start = time.monotonic()
+    res = {'connected': False, 'ssl': False, 'protocol': None, 'cipher': None, 'bits': None,
+           'client_dn': None, 'error': None}
+    try:
+        conn = pgconn.psycopg.connect(sslmode=mode, autocommit=True, **params)
+    except pgconn.psycopg.Error as exc:
+        res['error'] = pgconn.clean_error(exc)
+        res['elapsed_ms'] = int((time.monotonic() - start) * 1000)
+        return res
+    try:
+        res['connected'] = True
+        res['ssl'] = bool(conn.pgconn.ssl_in_use)
+        if res['ssl']:
+            # the server's own view of this connection's TLS session
+            try:
+                with conn.cursor() as cur:
+                    cur.execute('SELECT version, cipher, bits, client_dn FROM pg_stat_ssl '
+                                'WHERE pid = pg_backend_pid()')
+                    row = cur.fetchone()
+                if row:
+                    res['protocol'], res['cipher'], res['bits'], res['client_dn'] = row
+            except pgconn.psycopg.Error as exc:
+                res['error'] = 'connected, but pg_stat_ssl could not be read: %s' % (
+                    pgconn.clean_error(exc))
+    finally:
+        conn.close()
+    res['elapsed_ms'] = int((time.monotonic() - start) * 1000)
+    return res
+
+
+def probe(p):
+    try:
+        found = pgconn.probe_tls(p['host'], p['port'], hostaddr=p['hostaddr'],
+                                 timeout=p['connect_timeout'])
+    except pgconn.PgsslConnError as exc:
+        return False, None, str(exc)
+    if not found['ssl']:
+        return False, None, None
+    desc = crypto.describe_certificate(crypto.load_certificate(found['certificate_der']))
+    cert = dict((k, desc[k]) for k in _CERT_FACTS)
+    cert.update(protocol=found['protocol'], cipher=found['cipher'])
+    return True, cert, None
+
+
+def run(module):
+    p = module.params
+    wanted = verify.expectations(p['policy'] if p['policy'] != 'none' else None, p['expect'],
+                                 p['sslmodes'])
+    result = {'changed': False, 'expectations': wanted, 'unmet': []}
+    if p['probe_only'] or p['probe_certificate']:
+        ssl_on, cert, error = probe(p)
+        result['server_ssl'] = ssl_on
+        if cert:
+            result['served_certificate'] = cert
+        if error:
+            result['probe_error'] = error
+    if p['probe_only']:
+        return result
+    old_env = dict(os.environ)
+    os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
+    try:
+        params = _base_params(p)
+        result['modes'] = dict((mode, try_mode(params, mode)) for mode in p['sslmodes'])
+    finally:
+        os.environ.clear()
+        os.environ.update(old_env)
+    result['unmet'] = verify.unmet(result['modes'], wanted)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host=dict(type='str', required=True),
+            hostaddr=dict(type='str'),
+            port=dict(type='int', default=5432),
+            dbname=dict(type='str', default='postgres'),
+            user=dict(type='str', default='postgres'),
+            password=dict(type='str', no_log=True),
+            sslrootcert=dict(type='str'),
+            sslcert=dict(type='path'),
+            sslkey=dict(type='path'),
+            sslpassword=dict(type='str', no_log=True),
+            sslcrl=dict(type='path'),
+            sslmodes=dict(type='list', elements='str', default=list(verify.SSLMODES),
+                          choices=list(verify.SSLMODES)),
+            policy=dict(type='str', default='none', choices=sorted(verify.POLICIES)),
+            expect=dict(type='dict', default={}),
+            probe_only=dict(type='bool', default=False),
+            probe_certificate=dict(type='bool', default=True),
+            connect_timeout=dict(type='int', default=5),
+            environment=dict(type='dict', default={}),
+        ),
+        supports_check_mode=True,
+    )
+    if not pgconn.HAS_PSYCOPG and not module.params['probe_only']:
+        module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except verify.VerifyError as exc:
+        module.fail_json(msg=str(exc))
+    if result['unmet']:
+        module.fail_json(msg='Unmet sslmode expectations: %s' % '; '.join(
+            '%s expected %s, got %s%s' % (u['mode'], u['expected'], u['got'],
+                                          (' (%s)' % u['error']) if u['error'] else '')
+            for u in result['unmet']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
