@@ -74,8 +74,8 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
         pass
     return {
         'config_file': os.path.abspath(config_file),
-        'hba_file': _resolve(conf_dir, values.get('hba_file')) or os.path.join(conf_dir,
-                                                                                'pg_hba.conf'),
+        'hba_file': (_resolve(conf_dir, values.get('hba_file'))
+                     or os.path.join(conf_dir, 'pg_hba.conf')),
         'ident_file': _resolve(conf_dir, values.get('ident_file')) or os.path.join(
             conf_dir, 'pg_ident.conf'),
         'data_dir': data_dir,

@@ -78,13 +78,9 @@ class Rule(object):
 
     def render(self):
         opts = ' '.join('%s=%s' % (k, v) for k, v in self.options)
-        if self.type == 'local':
-            text = '%-7s %-15s %-15s %-23s %s' % (self.type, ','.join(self.databases),
-                                                   ','.join(self.users), '', self.method)
-        else:
-            text = '%-7s %-15s %-15s %-23s %s' % (self.type, ','.join(self.databases),
-                                                   ','.join(self.users), self.address,
-                                                   self.method)
+        address = '' if self.type == 'local' else self.address
+        text = '%-7s %-15s %-15s %-23s %s' % (
+            self.type, ','.join(self.databases), ','.join(self.users), address, self.method)
         text = re.sub(r' +$', '', text)
         if opts:
             text += ' ' + opts
@@ -307,7 +303,7 @@ def make_rule(spec, major=None):
         options = sorted((str(k), str(v)) for k, v in options.items())
     rule = Rule(spec.get('type', 'hostssl'), as_list(spec.get('databases'), 'all'),
                 as_list(spec.get('users'), 'all'),
-                _normalize_address(spec.get('address')) if spec.get('type') != 'local' else None,
+                _normalize_address(spec.get('address')),
                 (spec.get('method') or 'scram-sha-256').lower(), options,
                 comment=spec.get('comment'))
     validate_rule(rule, major)

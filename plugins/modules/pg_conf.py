@@ -162,8 +162,9 @@ def run(module):
         raise pgconf.PgConfError(
             'These lines would override the managed settings, so the change would be silently '
             'ignored: %s. Remove them, or set remove_overrides=true.'
-            % '; '.join('%s:%s sets %s = %r (%s)' % (o['file'], o['line'], o['name'], o['value'],
-                                                      o['via']) for o in overrides))
+            % '; '.join('%s:%s sets %s = %r (%s)'
+                        % (o['file'], o['line'], o['name'], o['value'], o['via'])
+                        for o in overrides))
     for item in overrides:
         override_edits.setdefault((item['file'], item['via']), []).append(item['line'])
 

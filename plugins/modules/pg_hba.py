@@ -22,9 +22,9 @@ description:
   - O(require_ssl) refuses non-TLS TCP connections. V(convert) turns V(host) rules into
     V(hostssl). V(reject) puts C(hostnossl all all 0.0.0.0/0 reject) and C(::/0) first. V(both)
     does both.
-  - Option values the target PostgreSQL version refuses are refused here, with no file changed:
-    C(clientcert=1/0/no-verify) on 14 and later, C(clientcert=verify-ca) with the cert method,
-    and cert or clientcert outside hostssl.
+  - Option values the target PostgreSQL version refuses are refused here, with no file changed.
+    These are C(clientcert=1/0/no-verify) on 14 and later, C(clientcert=verify-ca) with the cert
+    method, and cert or clientcert outside hostssl.
   - Comments and unrelated lines are kept byte for byte.
 author:
   - pgssl.postgresql developers (@pgssl)
@@ -152,7 +152,6 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
 
 
-
 def run(module):
     p = module.params
     major = p['pg_version']
@@ -202,8 +201,8 @@ def run(module):
         result['diff'] = {'before': text, 'after': new_text, 'before_header': path,
                           'after_header': path}
     if changed and not module.check_mode:
-        saved = files.rewrite_file(module, path, new_text.encode('utf-8', 'surrogateescape'),
-                            p['backup'])
+        saved = files.rewrite_file(module, path,
+                                   new_text.encode('utf-8', 'surrogateescape'), p['backup'])
         if saved:
             result['backup_file'] = saved
     return result

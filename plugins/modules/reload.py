@@ -201,8 +201,8 @@ def _probe_target(p, paths):
     host = p['tls_host'] or p['login_host']
     if not host:
         first = paths['listen'].split(',')[0].strip()
-        host = '127.0.0.1' if first in ('*', '', '0.0.0.0') else ('::1' if first == '::'
-                                                                   else first)
+        wildcard = {'*': '127.0.0.1', '': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1'}
+        host = wildcard.get(first, first)
     address = p['tls_hostaddr'] or p['login_hostaddr']
     if not address and p['tls_host'] and p['login_host']:
         address = p['login_host']  # the name to check is tls_host, the way there is login_host

@@ -1,0 +1,107 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of sslmode expectations and the reload pre-checks."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgcheck as pgcheck
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as v
+
+
+def test_policies_and_overrides():
+    wanted = v.expectations('ssl_required')
+    assert wanted['disable'] == 'reject' and wanted['verify-full'] == 'ssl'
+    wanted = v.expectations('verify_full_only', {'require': 'ssl'}, ['require', 'allow'])
+    assert wanted == {'require': 'ssl'}  # 'any' is not an expectation
+    with pytest.raises(v.VerifyError):
+        v.expectations('nope')
+    with pytest.raises(v.VerifyError):
+        v.expectations(None, {'disable': 'maybe'})
+    with pytest.raises(v.VerifyError):
+        v.expectations(None, {'sometimes': 'ssl'})
+
+
+def test_unmet():
+    results = {'disable': {'connected': False, 'error': 'no pg_hba.conf entry'},
+               'require': {'connected': True, 'ssl': True},
+               'allow': {'connected': True, 'ssl': False}}
+    assert v.unmet(results, v.expectations('ssl_required')) == [
+        {'mode': 'allow', 'expected': 'ssl', 'got': 'plain', 'error': None}]
+
+
+def _pki(tmp_path):
+    key = crypto.generate_private_key(crypto.normalize_key_request('ecdsa'))
+    cert, _w = crypto.issue_certificate(key.public_key(), {'CN': 'db'}, ['DNS:db'], 'server', key)
+    crt = tmp_path / 'server.crt'
+    crt.write_bytes(crypto.dump_certificate(cert))
+    k = tmp_path / 'server.key'
+    k.write_bytes(crypto.dump_private_key(key))
+    os.chmod(str(k), 0o600)
+    return str(crt), str(k), key
+
+
+def test_check_ssl_files(tmp_path):
+    crt, key, _k = _pki(tmp_path)
+    uid = os.getuid()
+    values = {'ssl': 'on', 'ssl_cert_file': crt, 'ssl_key_file': key}
+    problems, facts = pgcheck.check_ssl(values, str(tmp_path), uid, [os.getgid()])
+    assert problems == [] and facts['certificate_fingerprint']
+    assert pgcheck.check_ssl({'ssl': 'off'}, str(tmp_path), uid, [])[0] == []
+    os.chmod(key, 0o644)
+    problems, _f = pgcheck.check_ssl(values, str(tmp_path), uid, [])
+    assert [p['code'] for p in problems] == ['key_file_mode']
+    os.chmod(key, 0o600)
+    other, okey, _k = _pki(tmp_path / '..')
+    problems, _f = pgcheck.check_ssl(dict(values, ssl_key_file=okey), str(tmp_path), uid, [])
+    assert [p['code'] for p in problems] == ['key_mismatch']
+    problems, _f = pgcheck.check_ssl(dict(values, ssl_cert_file='missing.crt'), str(tmp_path),
+                                     uid, [])
+    assert problems[0]['code'] == 'unreadable' and 'missing.crt' in problems[0]['message']
+
+
+def test_readable_by_walks_directories():
+    import shutil
+    import tempfile
+    import pathlib
+    base = tempfile.mkdtemp(dir='/tmp')
+    os.chmod(base, 0o755)
+    try:
+        _walk(pathlib.Path(base))
+    finally:
+        shutil.rmtree(base)
+
+
+def _walk(tmp_path):
+    private = tmp_path / 'private'
+    private.mkdir()
+    target = private / 'f'
+    target.write_text('x')
+    os.chmod(str(private), 0o700)
+    os.chmod(str(target), 0o644)
+    ok, why = pgcheck.readable_by(str(target), 12345, [12345])
+    assert not ok and 'cannot be entered' in why
+    os.chmod(str(private), 0o755)
+    assert pgcheck.readable_by(str(target), 12345, [12345])[0]
+    os.chmod(str(target), 0o600)
+    assert not pgcheck.readable_by(str(target), 12345, [12345])[0]
+    assert pgcheck.readable_by(str(target), 0, [0])[0]
+
+
+def test_file_problems_messages():
+    problems = pgcheck.file_problems(
+        [{'sourcefile': '/p.conf', 'sourceline': 3, 'name': 'foo', 'error': 'unrecognized'}],
+        [{'line_number': 9, 'error': None}], [], '/hba', '/ident')
+    assert problems[0]['message'] == '/p.conf:3: unrecognized (foo)'
+    assert problems[1]['message'] == '/hba:9: invalid line'
+
+
+def test_explain_hba_line(tmp_path):
+    hba = tmp_path / 'pg_hba.conf'
+    hba.write_text('local all all peer\nhostssl all all all md5 clientcert=1\n')
+    assert 'clientcert=1 is refused' in pgcheck.explain_hba_line(str(hba), 2, 16)
