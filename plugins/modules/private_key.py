@@ -82,6 +82,23 @@ options:
     description:
       - File mode. Defaults to C(0600) for a new key, and an existing key with a wider mode is
         narrowed to C(0600) unless a mode is given.
+  src:
+    description:
+      - Install this existing key (a path on the host, for example
+        C(/etc/letsencrypt/live/NAME/privkey.pem)) instead of generating one. It is
+        validated and written the same private way. The task reports a change only when the
+        key at O(path) is a different key or its encryption differs.
+      - O(type), O(size), O(curve) and O(regenerate) are ignored.
+    type: path
+  src_passphrase:
+    description: Passphrase of an encrypted O(src).
+    type: str
+  pk8_path:
+    description:
+      - Also write the same key as unencrypted PKCS#8 DER to this path, mode C(0600) with the
+        same owner and group. pgjdbc before 42.7.13 reads client keys only in this form
+        (C(postgresql.pk8)).
+    type: path
 notes:
   - PostgreSQL accepts a server key owned by the server user with mode C(0600) or less, or owned
     by root with mode C(0640) or less and the server's group.
@@ -139,6 +156,10 @@ public_key_fingerprint:
   description: SHA-256 of the DER public key, hex with colons.
   returned: success
   type: str
+pk8_path:
+  description: Where the PKCS#8 DER copy is, when O(pk8_path) is set.
+  returned: when O(pk8_path) is set
+  type: str
 reasons:
   description: Why the key was (or would be) written; empty when nothing changed.
   returned: success
@@ -163,22 +184,72 @@ def _facts(desc, key):
             'public_key_fingerprint': crypto.public_key_fingerprint(key)}
 
 
+def _plan(module, existing):
+    """Decide; returns the plan dict of crypto.plan_private_key, extended for ``src``."""
+    p = module.params
+    if not p['src']:
+        spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
+        return crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
+    src_key = crypto.load_private_key(files.read_input(p['src'], None, 'source key'),
+                                      p['src_passphrase'], 'The source key %s' % p['src'])
+    plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None,
+            'warnings': []}
+    if existing is not None:
+        try:
+            current = crypto.load_private_key(existing, p['passphrase'], 'The existing key file')
+        except crypto.PgsslCryptoError:
+            current = None
+        if current is not None:
+            desc = crypto.describe_key(current)
+            desc['encrypted'] = crypto.pem_is_encrypted(existing)
+            plan['current'] = desc
+            same = crypto.same_public_key(current, src_key)
+            if same and desc['encrypted'] == bool(p['passphrase']):
+                plan.update(action='keep', reasons=[], key=current)
+                return plan
+            plan['reasons'] = ['src_changed'] if not same else ['encryption_changed']
+            plan['old_key'] = current
+        else:
+            plan['reasons'] = ['unreadable']
+    return plan
+
+
+def _write_pk8(module, key, result):
+    """The same key as unencrypted PKCS#8 DER (pgjdbc before 42.7.13 reads only this)."""
+    path = module.params['pk8_path']
+    data = crypto.dump_private_key_pk8_der(key)
+    files.check_directory(path)
+    changed = files.read_bytes(path, 'pk8 file') != data
+    if changed and not module.check_mode:
+        files.write_file(module, path, data, secret=True)
+    if not changed or not module.check_mode:
+        changed = files.apply_attributes(module, path, changed, secret=True)
+    result['changed'] = result['changed'] or changed
+    result['pk8_path'] = path
+
+
 def run(module):
     p = module.params
     path = p['path']
-    spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
     files.check_directory(path)
     existing = files.read_bytes(path, 'key file')
-    plan = crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
+    plan = _plan(module, existing)
     for warning in plan['warnings']:
         module.warn(warning)
     result = {'changed': False, 'reasons': plan['reasons'] if plan['action'] != 'keep' else []}
-    before = _facts(plan['current'], plan['key']) if plan['key'] is not None else {}
+    old_key = plan.get('old_key', plan['key'] if plan['action'] != 'install' else None)
+    before = _facts(plan['current'], old_key) if plan['current'] else {}
+    new_key = False
     if plan['action'] == 'keep':
         key = plan['key']
         facts = before
     else:
-        key = plan['key'] if plan['action'] == 'rewrite' else crypto.generate_private_key(spec)
+        if plan['action'] in ('rewrite', 'install'):
+            key = plan['key']
+        else:
+            spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
+            key = crypto.generate_private_key(spec)
+            new_key = True
         desc = crypto.describe_key(key)
         desc['encrypted'] = bool(p['passphrase'])
         facts = _facts(desc, key)
@@ -188,13 +259,17 @@ def run(module):
                                      secret=True, backup=p['backup'] and existing is not None)
             if saved:
                 result['backup_file'] = saved
-    if module.check_mode and plan['action'] not in ('keep', 'rewrite'):
+    if module.check_mode and new_key:
         facts['public_key_fingerprint'] = '(new key)'
     diff = {'before': before, 'after': dict(facts), 'before_header': path, 'after_header': path}
     if plan['action'] == 'keep' or not module.check_mode:
         result['changed'] = files.apply_attributes(module, path, result['changed'], secret=True)
+    if p['pk8_path'] and not (module.check_mode and new_key):
+        _write_pk8(module, key, result)
+    elif p['pk8_path']:
+        result['pk8_path'] = p['pk8_path']
     result.update(facts)
-    result['public_key'] = crypto.public_key_pem(key)
+    result['public_key'] = None if (module.check_mode and new_key) else crypto.public_key_pem(key)
     if module._diff:
         result['diff'] = diff
     return result
@@ -211,6 +286,9 @@ def main():
             regenerate=dict(type='str', default='mismatch',
                             choices=list(crypto.REGENERATE_CHOICES)),
             backup=dict(type='bool', default=True),
+            src=dict(type='path'),
+            src_passphrase=dict(type='str', no_log=True),
+            pk8_path=dict(type='path'),
         ),
         supports_check_mode=True,
         add_file_common_args=True,

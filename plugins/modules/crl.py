@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: crl
+short_description: Keep a certificate revocation list signed by the CA
+version_added: 0.1.0
+description:
+  - Writes a CRL (PEM) listing the given revoked serial numbers, signed by the CA, for
+    PostgreSQL's C(ssl_crl_file) (revoked client certificates) or for clients' C(sslcrl).
+  - Idempotent. A new CRL is signed only when the list of serials changed, the CA changed, or
+    the current CRL is past the renewal point of its validity (O(renew_before_days) before its
+    next update).
+author:
+  - pgssl.postgresql developers (@pgssl)
+requirements:
+  - cryptography >= 41.0
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether a new CRL would be signed.
+  diff_mode:
+    support: full
+    description: Shows the revoked serials before and after.
+options:
+  path:
+    description: The CRL file.
+    type: path
+    required: true
+  ca_cert_path:
+    description: The CA certificate.
+    type: path
+    required: true
+  ca_key_path:
+    description: The CA key.
+    type: path
+    required: true
+  ca_key_passphrase:
+    description: Passphrase of the CA key.
+    type: str
+  revoked_serials:
+    description: Serial numbers to revoke (decimal, or hex with a C(0x) prefix).
+    type: list
+    elements: str
+    default: []
+  next_update_days:
+    description: Validity of each CRL in days.
+    type: int
+    default: 30
+  renew_before_days:
+    description: Sign a new CRL when the current one's next update is this close.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Revoke a client certificate
+  pgssl.postgresql.crl:
+    path: /etc/pgssl/ca/root.crl
+    ca_cert_path: /etc/pgssl/ca/ca.crt
+    ca_key_path: /etc/pgssl/ca/ca.key
+    ca_key_passphrase: "{{ vault_pgssl_ca_passphrase }}"
+    revoked_serials:
+      - "189461712738001925187348926592379431313"
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+revoked_serials:
+  description: Serials in the CRL now (decimal strings).
+  returned: success
+  type: list
+  elements: str
+next_update:
+  description: When clients expect the next CRL (ISO 8601 UTC).
+  returned: success
+  type: str
+crl:
+  description: The CRL PEM.
+  returned: success, unless check mode would sign a new one
+  type: str
+reasons:
+  description: Why a new CRL was (or would be) signed.
+  returned: success
+  type: list
+  elements: str
+"""
+
+import datetime
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+
+
+def _serial(text):
+    text = str(text).strip().lower()
+    try:
+        return int(text, 16) if text.startswith('0x') else int(text)
+    except ValueError:
+        raise crypto.PgsslCryptoError('Invalid serial number %r.' % text, 'bad_serial')
+
+
+def _next_update(crl):
+    if hasattr(crl, 'next_update_utc'):
+        return crl.next_update_utc
+    return crl.next_update.replace(tzinfo=datetime.timezone.utc)
+
+
+def run(module):
+    p = module.params
+    ca_cert = crypto.load_certificate(files.read_input(p['ca_cert_path'], None, 'CA certificate'),
+                                      'The CA certificate')
+    ca_key = crypto.load_private_key(files.read_input(p['ca_key_path'], None, 'CA key'),
+                                     p['ca_key_passphrase'], 'The CA key')
+    crypto.check_signer(ca_cert, ca_key, allow_ed25519=True)
+    wanted = sorted(set(_serial(s) for s in p['revoked_serials']))
+    files.check_directory(p['path'])
+    raw = files.read_bytes(p['path'], 'CRL file')
+    reasons = []
+    current = None
+    if raw is None:
+        reasons.append('missing')
+    else:
+        try:
+            current = crypto.load_crl(raw)
+        except crypto.PgsslCryptoError:
+            reasons.append('unreadable')
+    now = crypto.utcnow()
+    if current is not None:
+        if crypto.crl_serials(current) != wanted:
+            reasons.append('serials_changed')
+        if current.issuer != ca_cert.subject or \
+                not current.is_signature_valid(ca_cert.public_key()):
+            reasons.append('issuer_changed')
+        if _next_update(current) - now <= datetime.timedelta(days=p['renew_before_days']):
+            reasons.append('expiring')
+    result = {'changed': bool(reasons), 'reasons': reasons,
+              'revoked_serials': [str(s) for s in wanted]}
+    crl = current
+    if reasons:
+        crl = crypto.build_crl(ca_cert, ca_key, wanted, p['next_update_days'], now)
+        if module.check_mode:
+            crl = None
+        else:
+            files.write_file(module, p['path'], crypto.dump_crl(crl))
+    if not result['changed'] or not module.check_mode:
+        result['changed'] = files.apply_attributes(module, p['path'], result['changed'])
+    if crl is not None:
+        result['crl'] = crypto.dump_crl(crl).decode('ascii')
+        result['next_update'] = crypto.iso(_next_update(crl))
+    if module._diff:
+        before = [str(s) for s in crypto.crl_serials(current)] if current is not None else []
+        result['diff'] = {'before': {'revoked_serials': before},
+                          'after': {'revoked_serials': result['revoked_serials']}}
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            ca_cert_path=dict(type='path', required=True),
+            ca_key_path=dict(type='path', required=True),
+            ca_key_passphrase=dict(type='str', no_log=True),
+            revoked_serials=dict(type='list', elements='str', default=[]),
+            next_update_days=dict(type='int', default=30),
+            renew_before_days=dict(type='int', default=10),
+        ),
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
