@@ -90,8 +90,12 @@ options:
         key at O(path) is a different key or its encryption differs.
       - O(type), O(size), O(curve) and O(regenerate) are ignored.
     type: path
+  src_content:
+    description: Like O(src), the key as PEM text (for a key kept on the controller). Never
+      logged.
+    type: str
   src_passphrase:
-    description: Passphrase of an encrypted O(src).
+    description: Passphrase of an encrypted O(src) or O(src_content).
     type: str
   pk8_path:
     description:
@@ -187,11 +191,11 @@ def _facts(desc, key):
 def _plan(module, existing):
     """Decide; returns the plan dict of crypto.plan_private_key, extended for ``src``."""
     p = module.params
-    if not p['src']:
+    if not p['src'] and not p['src_content']:
         spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
         return crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
-    src_key = crypto.load_private_key(files.read_input(p['src'], None, 'source key'),
-                                      p['src_passphrase'], 'The source key %s' % p['src'])
+    src_key = crypto.load_private_key(files.read_input(p['src'], p['src_content'], 'source key'),
+                                      p['src_passphrase'], 'The source key')
     plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None,
             'warnings': []}
     if existing is not None:
@@ -287,9 +291,11 @@ def main():
                             choices=list(crypto.REGENERATE_CHOICES)),
             backup=dict(type='bool', default=True),
             src=dict(type='path'),
+            src_content=dict(type='str', no_log=True),
             src_passphrase=dict(type='str', no_log=True),
             pk8_path=dict(type='path'),
         ),
+        mutually_exclusive=[('src', 'src_content')],
         supports_check_mode=True,
         add_file_common_args=True,
     )

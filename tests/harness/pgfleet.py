@@ -12,6 +12,7 @@ Usable from Python (``Fleet``) and from the shell / Ansible::
     pgfleet.py up db1 --ip 127.0.0.11 --version 15        # prints the host as JSON
     pgfleet.py up db2 --ip 127.0.0.12 --version 18
     pgfleet.py status | down NAME | start NAME | restart NAME | destroy NAME | destroy-all
+    pgfleet.py sql NAME < script.sql                      # as the postgres superuser
 """
 
 from __future__ import annotations
@@ -333,7 +334,7 @@ def main(argv=None):
     p.add_argument('--ip', required=True)
     p.add_argument('--version', default='15')
     p.add_argument('--layout', choices=['debian', 'pgdata'])
-    for cmd in ('down', 'start', 'restart', 'destroy', 'show', 'log'):
+    for cmd in ('down', 'start', 'restart', 'destroy', 'show', 'log', 'sql'):
         p = sub.add_parser(cmd)
         p.add_argument('name')
     sub.add_parser('status')
@@ -344,7 +345,11 @@ def main(argv=None):
         if args.cmd == 'install':
             print(install(args.version))
         elif args.cmd == 'up':
-            print(json.dumps(fleet.up(args.name, args.ip, args.version, args.layout)))
+            host = dict(fleet.up(args.name, args.ip, args.version, args.layout))
+            host.pop('password', None)  # kept in the 0600 state file only
+            print(json.dumps(host))
+        elif args.cmd == 'sql':
+            print(fleet.psql(args.name, sys.stdin.read()).stdout, end='')
         elif args.cmd == 'down':
             fleet.stop(args.name)
         elif args.cmd == 'start':
@@ -358,7 +363,9 @@ def main(argv=None):
         elif args.cmd == 'destroy-all':
             fleet.destroy_all()
         elif args.cmd == 'show':
-            print(json.dumps(fleet.host(args.name)))
+            host = dict(fleet.host(args.name))
+            host.pop('password', None)
+            print(json.dumps(host))
         elif args.cmd == 'log':
             print(fleet.log_tail(args.name))
         elif args.cmd == 'status':

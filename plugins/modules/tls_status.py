@@ -1,0 +1,353 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: tls_status
+short_description: Decide in one call whether a host's PostgreSQL TLS setup needs work
+version_added: 0.1.0
+description:
+  - Finds the cluster (a Debian cluster or a PGDATA directory; version and server user detected)
+    and checks, without changing anything, everything the P(pgssl.postgresql.server#role) role
+    manages.
+  - It checks the server certificate (missing, expiring, issued by another CA, SANs changed, key
+    mismatch), the key file owner and mode, the CA and CRL files, the C(ssl_*) settings in
+    postgresql.conf and the pg_hba.conf rules. Optionally it also checks that the server serves
+    the certificate on disk.
+  - Returns RV(due) and the RV(reasons). A nightly run where nothing is due costs this one call
+    per host.
+author:
+  - pgssl.postgresql developers (@pgssl)
+requirements:
+  - cryptography >= 41.0
+attributes:
+  check_mode:
+    support: full
+    description: Read-only.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+options:
+  cluster:
+    description:
+      - V(VERSION/NAME) of a Debian cluster, or its config directory, or a PGDATA directory.
+      - When not set, the only cluster under C(/etc/postgresql) is used.
+    type: str
+  ssl_dir:
+    description: Directory of the TLS files. Default C(ssl) beside postgresql.conf.
+    type: path
+  common_name:
+    description: Expected subject CN of the server certificate.
+    type: str
+  sans:
+    description: Expected SANs (canonical order does not matter).
+    type: list
+    elements: str
+    default: []
+  ca_bundle:
+    description: PEM of the CA certificate(s) the server certificate must be issued by, and that
+      the CA file must hold.
+    type: str
+  crl:
+    description: PEM of the CRL the CRL file must hold (empty for none).
+    type: str
+  external_certificate:
+    description: For externally issued certificates, the leaf (PEM) that must be installed.
+    type: str
+  renew_before_days:
+    description: Due when the certificate expires within this many days.
+    type: int
+    default: 30
+  renew_before_percent:
+    description: Due when less than this percentage of the lifetime is left (wins over days).
+    type: float
+  key_owner:
+    description: V(server) expects the key owned by the server user with mode 0600, V(root)
+      owned by root with the server group and mode 0640.
+    type: str
+    choices: [server, root]
+    default: server
+  extra_settings:
+    description:
+      - More postgresql.conf parameters (for example C(ssl_min_protocol_version)). The module
+        adds C(ssl=on), C(ssl_cert_file), C(ssl_key_file), and C(ssl_ca_file) / C(ssl_crl_file)
+        when O(ca_bundle) / O(crl) are given, with the paths it decided on. RV(settings) returns
+        the whole set for M(pgssl.postgresql.pg_conf).
+    type: dict
+    default: {}
+  external_certificate_path:
+    description: Like O(external_certificate), a file on the host.
+    type: path
+  hba_rules:
+    description: pg_hba rules that must be present and reachable (as for M(pgssl.postgresql.pg_hba)).
+    type: list
+    elements: dict
+    default: []
+  require_ssl:
+    description: As O(pgssl.postgresql.pg_hba#module:require_ssl).
+    type: str
+    choices: [none, convert, reject, both]
+    default: none
+  probe_host:
+    description: Host name for a TLS probe of the served certificate (skipped when not set).
+    type: str
+  probe_hostaddr:
+    description: Address for the probe.
+    type: str
+  probe_port:
+    description: Port for the probe.
+    type: int
+    default: 5432
+"""
+
+EXAMPLES = r"""
+- name: Is anything due on this host?
+  pgssl.postgresql.tls_status:
+    cluster: 16/main
+    sans: [db1.example.com, db1, 192.0.2.10]
+    ca_bundle: "{{ lookup('file', '/etc/pgssl/ca/ca.crt') }}"
+    settings:
+      ssl: true
+  register: status
+"""
+
+RETURN = r"""
+due:
+  description: Something needs to be done.
+  returned: success
+  type: bool
+reasons:
+  description: What is due, such as missing, expiring, issuer_changed, san_changed, key_mismatch,
+    key_file_mode, ca_file_changed, crl_changed, settings_changed, hba_changed or not_served.
+  returned: success
+  type: list
+  elements: str
+cluster:
+  description: The cluster found (config_file, hba_file, data_dir, version, major, layout,
+    server_user, server_group).
+  returned: success
+  type: dict
+settings:
+  description: The postgresql.conf parameters the host should have.
+  returned: success
+  type: dict
+paths:
+  description: Paths of the TLS files (ssl_dir, cert, key, ca, crl).
+  returned: success
+  type: dict
+certificate:
+  description: Facts of the installed server certificate (subject, SANs, not_after, days_left,
+    fingerprint_sha256), when there is one.
+  returned: success
+  type: dict
+"""
+
+import glob
+import grp
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+
+
+def find_cluster(reference):
+    if reference:
+        return cluster.find(cluster=reference)
+    found = sorted(glob.glob(os.path.join(cluster.DEBIAN_ETC, '*', '*', 'postgresql.conf')))
+    if len(found) != 1:
+        raise cluster.ClusterError('Found %d Debian clusters; set the cluster (VERSION/NAME or a '
+                                   'PGDATA directory).' % len(found))
+    return cluster.find(config_file=found[0])
+
+
+def tls_paths(info, ssl_dir):
+    ssl_dir = ssl_dir or os.path.join(os.path.dirname(info['config_file']), 'ssl')
+    return {'ssl_dir': ssl_dir, 'cert': os.path.join(ssl_dir, 'server.crt'),
+            'key': os.path.join(ssl_dir, 'server.key'), 'ca': os.path.join(ssl_dir, 'root.crt'),
+            'crl': os.path.join(ssl_dir, 'root.crl')}
+
+
+def _same_pem_set(data, pem):
+    try:
+        have = set(crypto.cert_fingerprint(c) for c in crypto.load_certificates(data))
+        want = set(crypto.cert_fingerprint(c) for c in crypto.load_certificates(pem))
+    except crypto.PgsslCryptoError:
+        return False
+    return have == want
+
+
+def wanted_settings(p, paths):
+    settings = {'ssl': True, 'ssl_cert_file': paths['cert'], 'ssl_key_file': paths['key']}
+    if p['ca_bundle']:
+        settings['ssl_ca_file'] = paths['ca']
+    if p['crl']:
+        settings['ssl_crl_file'] = paths['crl']
+    settings.update(p['extra_settings'] or {})
+    return settings
+
+
+def check(p, info, paths):
+    reasons = []
+    facts = {}
+    raw = files.read_bytes(paths['cert'], 'certificate')
+    cert = None
+    if raw is None:
+        reasons.append('missing')
+    else:
+        try:
+            chain = crypto.load_certificates(raw)
+            cert = chain[0]
+        except crypto.PgsslCryptoError:
+            reasons.append('unreadable')
+    key_raw = files.read_bytes(paths['key'], 'key')
+    if key_raw is None:
+        reasons.append('key_missing')
+    if cert is not None:
+        facts = crypto.describe_certificate(cert)
+        public = cert.public_key()
+        external = p['external_certificate'] or (
+            files.read_input(p['external_certificate_path'], None, 'external certificate')
+            if p['external_certificate_path'] else None)
+        if external:
+            want = crypto.load_certificate(external, 'external_certificate')
+            if crypto.cert_fingerprint(want) != crypto.cert_fingerprint(cert):
+                reasons.append('external_changed')
+        else:
+            subject = {'CN': p['common_name']} if p['common_name'] else crypto.name_to_dict(
+                cert.subject)
+            issuers = crypto.load_certificates(p['ca_bundle'], 'ca_bundle') \
+                if p['ca_bundle'] else []
+            issuer = next((ca for ca in issuers if crypto.is_issued_by(cert, ca)), None)
+            if issuers and issuer is None:
+                reasons.append('issuer_changed')
+            found = crypto.certificate_reasons(
+                cert, public, subject, crypto.normalize_sans(p['sans']), 'server',
+                issuer_cert=issuer or cert, renew_before_days=p['renew_before_days'],
+                renew_before_percent=p['renew_before_percent'])
+            reasons.extend(r for r in found if r not in ('issuer_changed', 'key_changed'))
+        if key_raw is not None:
+            try:
+                key = crypto.load_private_key(key_raw, None, 'The server key')
+                if not crypto.same_public_key(key, public):
+                    reasons.append('key_mismatch')
+            except crypto.PgsslCryptoError:
+                reasons.append('key_unreadable')
+    if key_raw is not None:
+        st = os.stat(paths['key'])
+        uid = files.resolve_uid(info['server_user'])
+        if p['key_owner'] == 'server':
+            if st.st_uid != uid or st.st_mode & 0o077:
+                reasons.append('key_file_mode')
+        else:
+            gid = grp.getgrnam(info['server_group']).gr_gid
+            if st.st_uid != 0 or st.st_gid != gid or st.st_mode & 0o137:
+                reasons.append('key_file_mode')
+    if p['ca_bundle']:
+        ca_raw = files.read_bytes(paths['ca'], 'CA file')
+        if ca_raw is None or not _same_pem_set(ca_raw, p['ca_bundle']):
+            reasons.append('ca_file_changed')
+    if p['crl']:
+        crl_raw = files.read_bytes(paths['crl'], 'CRL file')
+        if crl_raw is None or crl_raw.strip() != p['crl'].encode('ascii').strip():
+            reasons.append('crl_changed')
+    settings = wanted_settings(p, paths)
+    lines = pgconf.parse(files.read_bytes(info['config_file'], 'postgresql.conf')
+                         .decode('utf-8', 'surrogateescape'))
+    _new, changes = pgconf.set_settings(lines, settings)
+    if changes:
+        reasons.append('settings_changed')
+    elif pgconf.find_overrides(info['config_file'], lines,
+                               [n for n, v in settings.items() if v is not None],
+                               info['auto_conf']):
+        reasons.append('settings_overridden')
+    if p['hba_rules'] or p['require_ssl'] != 'none':
+        text = files.read_bytes(info['hba_file'], 'pg_hba.conf').decode('utf-8', 'surrogateescape')
+        lines = pghba.parse(text)
+        for spec in p['hba_rules']:
+            rule = pghba.make_rule(spec, info['major'])
+            if spec.get('state', 'present') == 'absent':
+                lines, _a = pghba.remove_rule(lines, rule)
+            else:
+                lines, _a, _n = pghba.ensure_rule(lines, rule)
+        if p['require_ssl'] != 'none':
+            lines, _a = pghba.require_ssl(lines, p['require_ssl'])
+        if pghba.render(lines) != text:
+            reasons.append('hba_changed')
+    if p['probe_host'] and cert is not None:
+        try:
+            probe = pgconn.probe_tls(p['probe_host'], p['probe_port'],
+                                     hostaddr=p['probe_hostaddr'], timeout=5)
+            served = crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der'])) \
+                if probe['ssl'] else None
+        except pgconn.PgsslConnError:
+            served = None
+        facts['served_fingerprint'] = served
+        if served != facts.get('fingerprint_sha256'):
+            reasons.append('not_served')
+    return reasons, facts
+
+
+def run(module):
+    p = module.params
+    info = find_cluster(p['cluster'])
+    try:
+        import pwd
+        info['server_group'] = grp.getgrgid(pwd.getpwnam(info['server_user']).pw_gid).gr_name
+    except (KeyError, TypeError):
+        raise cluster.ClusterError('Cannot tell the server user of %s.' % info['data_dir'])
+    paths = tls_paths(info, p['ssl_dir'])
+    reasons, facts = check(p, info, paths)
+    keep = ('subject', 'subject_alt_names', 'issuer', 'not_after', 'days_left',
+            'fingerprint_sha256', 'served_fingerprint', 'serial_number')
+    return {'changed': False, 'due': bool(reasons), 'reasons': reasons, 'cluster': info,
+            'paths': paths, 'settings': wanted_settings(p, paths), 'certificate': dict((k, facts[k]) for k in keep if k in facts)}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            cluster=dict(type='str'),
+            ssl_dir=dict(type='path'),
+            common_name=dict(type='str'),
+            sans=dict(type='list', elements='str', default=[]),
+            ca_bundle=dict(type='str'),
+            crl=dict(type='str'),
+            external_certificate=dict(type='str'),
+            renew_before_days=dict(type='int', default=30),
+            renew_before_percent=dict(type='float'),
+            key_owner=dict(type='str', default='server', choices=['server', 'root']),
+            extra_settings=dict(type='dict', default={}),
+            external_certificate_path=dict(type='path'),
+            hba_rules=dict(type='list', elements='dict', default=[]),
+            require_ssl=dict(type='str', default='none',
+                             choices=['none', 'convert', 'reject', 'both']),
+            probe_host=dict(type='str'),
+            probe_hostaddr=dict(type='str'),
+            probe_port=dict(type='int', default=5432),
+        ),
+        supports_check_mode=True,
+    )
+    if not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except (crypto.PgsslCryptoError, files.PgsslFileError, cluster.ClusterError,
+            pgconf.PgConfError, pghba.PgHbaError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
