@@ -24,7 +24,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -75,14 +75,25 @@ at-copy:
 realserver: venv pg
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/realserver
 
-test: venv pg lint sanity units integration realserver
+molecule: venv pg
+	cd extensions && $(BIN)/molecule test --all
+
+test: venv pg lint sanity units integration realserver molecule
 	@echo "make test: all suites passed"
 
+DEMO_FLEET := /var/tmp/pgssl-demo
+# name:address:PostgreSQL version (15 = Debian layout, others = PGDATA from the PyPI wheel)
+DEMO_HOSTS := db2:127.0.0.2:15 db3:127.0.0.3:18 db4:127.0.0.4:16
+
 demo: venv pg
-	$(BIN)/ansible-playbook -i localhost, -c local demo/demo.yml
+	@for h in $(DEMO_HOSTS); do IFS=: read n ip v <<< "$$h"; \
+	  $(BIN)/python tests/harness/pgfleet.py --base $(DEMO_FLEET) up $$n --ip $$ip --version $$v >/dev/null || exit 1; done
+	$(BIN)/ansible-playbook -i demo/inventory.yml pgssl.postgresql.site
+	$(BIN)/ansible-playbook -i demo/inventory.yml demo/report.yml
 
 demo-clean: venv
-	$(BIN)/ansible-playbook -i localhost, -c local demo/demo.yml -e pgssl_demo_state=absent
+	$(BIN)/python tests/harness/pgfleet.py --base $(DEMO_FLEET) destroy-all
+	rm -rf $(DEMO_FLEET)-ca $(DEMO_FLEET)-report.md
 
 fleet-clean: venv
 	$(BIN)/python tests/harness/pgfleet.py destroy-all

@@ -131,7 +131,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 modes:
-  description: Per sslmode, what happened.
+  description:
+    - Per sslmode, what happened. C(outcome) sums it up as V(ssl), V(plain) or V(reject).
   returned: unless probe_only
   type: dict
   sample:
@@ -144,6 +145,7 @@ modes:
       client_dn: null
       error: null
       elapsed_ms: 14
+      outcome: ssl
 served_certificate:
   description: The certificate the server serves, from its own TLS handshake.
   returned: when the server offers TLS
@@ -280,6 +282,8 @@ def run(module):
     try:
         params = _base_params(p)
         result['modes'] = dict((mode, try_mode(params, mode)) for mode in p['sslmodes'])
+        for res in result['modes'].values():
+            res['outcome'] = verify.outcome_of(res)
     finally:
         os.environ.clear()
         os.environ.update(old_env)
