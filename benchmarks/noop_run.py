@@ -73,7 +73,7 @@ def main():
         playbook = [os.path.join(BIN, 'ansible-playbook'), '-i', inv, '-f', forks]
         timed(playbook + ['pgssl.postgresql.site'], env)          # secure once
         results = {'ping': [], 'site_noop': [], 'renew_noop': []}
-        for _ in range(args.rounds):
+        for _round in range(args.rounds):
             results['ping'].append(timed([os.path.join(BIN, 'ansible'), 'all', '-i', inv, '-f',
                                           forks, '-m', 'ansible.builtin.ping'], env)[0])
             elapsed, out = timed(playbook + ['pgssl.postgresql.site'], env)

@@ -206,10 +206,11 @@ backup_file:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 _FACTS = ('subject', 'subject_alt_names', 'issuer', 'serial_number', 'not_before', 'not_after',
           'fingerprint_sha256', 'profile', 'is_ca')
@@ -372,14 +373,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    if not crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'),
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        result = run(module)
-    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
-        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'file_error'))
-    module.exit_json(**result)
+    execute(module, run)
 
 
 if __name__ == '__main__':

@@ -190,10 +190,11 @@ problems:
 import os
 import pwd
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, execute
 
 
 def run(module):
@@ -228,7 +229,11 @@ def run(module):
                                       % (', '.join(unknown), ', '.join(crypto.PROBLEM_CODES)))
     failing = [pr for pr in result['problems']
                if 'any' in p['fail_on'] or pr['code'] in p['fail_on']]
-    return result, failing
+    if failing:
+        raise TaskFailed('Certificate problems: %s'
+                         % '; '.join('%s: %s' % (f['code'], f['message']) for f in failing),
+                         **result)
+    return result
 
 
 def main():
@@ -249,18 +254,7 @@ def main():
         mutually_exclusive=[('path', 'content')],
         supports_check_mode=True,
     )
-    if not crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'),
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        result, failing = run(module)
-    except (crypto.PgsslCryptoError, files.PgsslFileError) as exc:
-        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'file_error'))
-    if failing:
-        module.fail_json(msg='Certificate problems: %s'
-                         % '; '.join('%s: %s' % (f['code'], f['message']) for f in failing),
-                         **result)
-    module.exit_json(**result)
+    execute(module, run)
 
 
 if __name__ == '__main__':

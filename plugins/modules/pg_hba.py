@@ -150,6 +150,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
 def run(module):
@@ -235,11 +236,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    try:
-        result = run(module)
-    except (pghba.PgHbaError, cluster.ClusterError, files.PgsslFileError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    execute(module, run, needs=())
 
 
 if __name__ == '__main__':

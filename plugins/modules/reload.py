@@ -120,18 +120,13 @@ server_version:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgcheck as pgcheck
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
-
-
-class ReloadFailed(Exception):
-    def __init__(self, msg, **facts):
-        super(ReloadFailed, self).__init__(msg)
-        self.facts = facts
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, execute
 
 
 def _future_values(conn):
@@ -181,8 +176,8 @@ def _validate(conn, p, major):
             import pwd
             server_user = pwd.getpwuid(os.stat(paths['data']).st_uid).pw_name
         except (OSError, KeyError):
-            raise ReloadFailed('Cannot detect the server user from %s; set server_user.'
-                               % paths['data'])
+            raise TaskFailed('Cannot detect the server user from %s; set server_user.'
+                             % paths['data'])
     uid, gids = pgcheck.user_ids(server_user)
     ssl_problems, facts = pgcheck.check_ssl(values, paths['data'], uid, gids)
     return problems + ssl_problems, facts, paths, values
@@ -222,11 +217,11 @@ def run(module):
         if facts.get('certificate_fingerprint'):
             result['certificate_fingerprint'] = facts['certificate_fingerprint']
         if problems:
-            raise ReloadFailed('Not reloading: %s' % '; '.join(x['message'] for x in problems),
-                               **result)
+            raise TaskFailed('Not reloading: %s' % '; '.join(x['message'] for x in problems),
+                             **result)
         if expected and facts.get('certificate_fingerprint', '').replace(':', '') != expected:
-            raise ReloadFailed('Not reloading: ssl_cert_file (%s) is not the expected '
-                               'certificate.' % values.get('ssl_cert_file'), **result)
+            raise TaskFailed('Not reloading: ssl_cert_file (%s) is not the expected '
+                             'certificate.' % values.get('ssl_cert_file'), **result)
         if p['validate_only']:
             return result
         result['changed'] = True
@@ -240,8 +235,8 @@ def run(module):
             if now > before:
                 break
             if time.time() > deadline:
-                raise ReloadFailed('The server did not load the configuration within %ss.'
-                                   % p['timeout'], **result)
+                raise TaskFailed('The server did not load the configuration within %ss.'
+                                 % p['timeout'], **result)
             time.sleep(0.1)
         result['reloaded'] = True
         result['restart_required'] = [r['name'] for r in pgconn.query(
@@ -265,10 +260,10 @@ def run(module):
             if time.time() > deadline:
                 result['served_fingerprint'] = served
                 if probe_error:
-                    raise ReloadFailed('Reloaded, but the TLS probe of %s:%s failed: %s (set '
-                                       'tls_host/tls_hostaddr)' % (hostaddr or host, port,
-                                                                   probe_error), **result)
-                raise ReloadFailed(
+                    raise TaskFailed('Reloaded, but the TLS probe of %s:%s failed: %s (set '
+                                     'tls_host/tls_hostaddr)'
+                                     % (hostaddr or host, port, probe_error), **result)
+                raise TaskFailed(
                     'The server did not take the new SSL configuration: it serves %s, expected '
                     '%s. PostgreSQL logs "SSL configuration was not reloaded" and keeps its old '
                     'certificate when the new files cannot be loaded; see the server log.'
@@ -295,20 +290,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('expected_certificate_path',
                                                 'expected_fingerprint')])
-    if not pgconn.HAS_PSYCOPG:
-        module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
-    if not crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'),
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        result = run(module)
-    except ReloadFailed as exc:
-        facts = dict(exc.facts)
-        facts.pop('changed', None)
-        module.fail_json(msg=str(exc), **facts)
-    except (pgconn.PgsslConnError, crypto.PgsslCryptoError, files.PgsslFileError) as exc:
-        module.fail_json(msg=str(exc), problems=[])
-    module.exit_json(**result)
+    execute(module, run, needs=('cryptography', 'psycopg'))
 
 
 if __name__ == '__main__':

@@ -151,7 +151,7 @@ import glob
 import grp
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
@@ -159,6 +159,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
 def find_cluster(reference):
@@ -338,15 +339,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'),
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        result = run(module)
-    except (crypto.PgsslCryptoError, files.PgsslFileError, cluster.ClusterError,
-            pgconf.PgConfError, pghba.PgHbaError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    execute(module, run)
 
 
 if __name__ == '__main__':

@@ -196,6 +196,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as verify
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, execute
 
 _CERT_FACTS = ('subject', 'subject_string', 'subject_alt_names', 'issuer', 'issuer_string',
                'serial_number', 'not_before', 'not_after', 'days_left', 'fingerprint_sha256',
@@ -277,6 +278,8 @@ def run(module):
             result['probe_error'] = error
     if p['probe_only']:
         return result
+    if not pgconn.HAS_PSYCOPG:
+        module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
     old_env = dict(os.environ)
     os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
     try:
@@ -288,6 +291,11 @@ def run(module):
         os.environ.clear()
         os.environ.update(old_env)
     result['unmet'] = verify.unmet(result['modes'], wanted)
+    if result['unmet']:
+        raise TaskFailed('Unmet sslmode expectations: %s' % '; '.join(
+            '%s expected %s, got %s%s' % (u['mode'], u['expected'], u['got'],
+                                          (' (%s)' % u['error']) if u['error'] else '')
+            for u in result['unmet']), **result)
     return result
 
 
@@ -316,21 +324,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not pgconn.HAS_PSYCOPG and not module.params['probe_only']:
-        module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
-    if not crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'),
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        result = run(module)
-    except verify.VerifyError as exc:
-        module.fail_json(msg=str(exc))
-    if result['unmet']:
-        module.fail_json(msg='Unmet sslmode expectations: %s' % '; '.join(
-            '%s expected %s, got %s%s' % (u['mode'], u['expected'], u['got'],
-                                          (' (%s)' % u['error']) if u['error'] else '')
-            for u in result['unmet']), **result)
-    module.exit_json(**result)
+    execute(module, run)
 
 
 if __name__ == '__main__':

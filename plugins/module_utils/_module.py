@@ -1,0 +1,56 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place where a module's core errors become ``fail_json``.
+
+Every module's ``main()`` builds its argspec and hands its ``run(module)`` to ``execute``: the
+required libraries are checked, the collection's own exceptions become a failure with their
+message (and stable ``code``), and ``TaskFailed`` carries facts for failures that still return
+results (unmet expectations, refused reloads).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as verify
+
+
+class TaskFailed(Exception):
+    """A failure that still returns facts (``facts`` are passed to ``fail_json``)."""
+
+    def __init__(self, msg, **facts):
+        super(TaskFailed, self).__init__(msg)
+        self.facts = facts
+
+
+USER_ERRORS = (crypto.PgsslCryptoError, files.PgsslFileError, pgconf.PgConfError,
+               pghba.PgHbaError, cluster.ClusterError, pgconn.PgsslConnError,
+               verify.VerifyError)
+
+
+def execute(module, run, needs=('cryptography',)):
+    """Run ``run(module)`` and exit the module with its result or a clean failure."""
+    if 'cryptography' in needs and not crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'),
+                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+    if 'psycopg' in needs and not pgconn.HAS_PSYCOPG:
+        module.fail_json(msg=missing_required_lib('psycopg'),
+                         exception=pgconn.PSYCOPG_IMPORT_ERROR)
+    try:
+        result = run(module)
+    except TaskFailed as exc:
+        facts = dict(exc.facts)
+        facts.pop('changed', None)
+        module.fail_json(msg=str(exc), **facts)
+    except USER_ERRORS as exc:
+        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'error'))
+    module.exit_json(**result)
