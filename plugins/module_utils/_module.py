@@ -37,14 +37,21 @@ USER_ERRORS = (crypto.PgsslCryptoError, files.PgsslFileError, pgconf.PgConfError
                verify.VerifyError)
 
 
+def require_psycopg(module):
+    """The psycopg module, or a clean failure saying it is missing."""
+    psycopg, error = pgconn.load_psycopg()
+    if psycopg is None:
+        module.fail_json(msg=missing_required_lib('psycopg'), exception=error)
+    return psycopg
+
+
 def execute(module, run, needs=('cryptography',)):
     """Run ``run(module)`` and exit the module with its result or a clean failure."""
     if 'cryptography' in needs and not crypto.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'),
                          exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
-    if 'psycopg' in needs and not pgconn.HAS_PSYCOPG:
-        module.fail_json(msg=missing_required_lib('psycopg'),
-                         exception=pgconn.PSYCOPG_IMPORT_ERROR)
+    if 'psycopg' in needs:
+        require_psycopg(module)
     try:
         result = run(module)
     except TaskFailed as exc:

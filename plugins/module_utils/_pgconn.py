@@ -20,13 +20,19 @@ import struct
 import time
 import traceback
 
-PSYCOPG_IMPORT_ERROR = None
-try:
-    import psycopg
-    HAS_PSYCOPG = True
-except ImportError:  # pragma: no cover - exercised by the sanity import test
-    HAS_PSYCOPG = False
-    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+
+
+def load_psycopg():
+    """(psycopg module or None, import traceback or None).
+
+    Imported on first use, not with this file: psycopg takes ~150 ms to import, and modules
+    that only probe TLS (tls_status, verify probe_only) never need it.
+    """
+    try:
+        import psycopg
+        return psycopg, None
+    except ImportError:  # pragma: no cover - depends on the managed host
+        return None, traceback.format_exc()
 
 SSL_REQUEST_CODE = 80877103
 
@@ -140,6 +146,9 @@ def login_params(params):
 
 
 def connect(conn_params):
+    psycopg, error = load_psycopg()
+    if psycopg is None:
+        raise PgsslConnError('psycopg 3 is needed on the host that runs this module: %s' % error)
     try:
         return psycopg.connect(autocommit=True, **conn_params)
     except psycopg.Error as exc:

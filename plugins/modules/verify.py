@@ -191,12 +191,12 @@ unmet:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as verify
-from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, execute
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, execute, require_psycopg
 
 _CERT_FACTS = ('subject', 'subject_string', 'subject_alt_names', 'issuer', 'issuer_string',
                'serial_number', 'not_before', 'not_after', 'days_left', 'fingerprint_sha256',
@@ -219,13 +219,13 @@ def _base_params(p):
     return params
 
 
-def try_mode(params, mode):
+def try_mode(psycopg, params, mode):
     start = time.monotonic()
     res = {'connected': False, 'ssl': False, 'protocol': None, 'cipher': None, 'bits': None,
            'client_dn': None, 'error': None}
     try:
-        conn = pgconn.psycopg.connect(sslmode=mode, autocommit=True, **params)
-    except pgconn.psycopg.Error as exc:
+        conn = psycopg.connect(sslmode=mode, autocommit=True, **params)
+    except psycopg.Error as exc:
         res['error'] = pgconn.clean_error(exc)
         res['elapsed_ms'] = int((time.monotonic() - start) * 1000)
         return res
@@ -241,7 +241,7 @@ def try_mode(params, mode):
                     row = cur.fetchone()
                 if row:
                     res['protocol'], res['cipher'], res['bits'], res['client_dn'] = row
-            except pgconn.psycopg.Error as exc:
+            except psycopg.Error as exc:
                 res['error'] = 'connected, but pg_stat_ssl could not be read: %s' % (
                     pgconn.clean_error(exc))
     finally:
@@ -278,13 +278,13 @@ def run(module):
             result['probe_error'] = error
     if p['probe_only']:
         return result
-    if not pgconn.HAS_PSYCOPG:
-        module.fail_json(msg=missing_required_lib('psycopg'), exception=pgconn.PSYCOPG_IMPORT_ERROR)
+    psycopg = require_psycopg(module)
     old_env = dict(os.environ)
     os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
     try:
         params = _base_params(p)
-        result['modes'] = dict((mode, try_mode(params, mode)) for mode in p['sslmodes'])
+        result['modes'] = dict((mode, try_mode(psycopg, params, mode))
+                              for mode in p['sslmodes'])
         for res in result['modes'].values():
             res['outcome'] = verify.outcome_of(res)
     finally:
