@@ -680,15 +680,6 @@ def certificate_reasons(cert, public_key, subject, sans, profile, issuer_cert=No
     return reasons
 
 
-def key_algorithm_string(public_key):
-    desc = describe_key(public_key)
-    if desc['type'] == 'rsa':
-        return 'RSA %d' % desc['size']
-    if desc['type'] == 'ecdsa':
-        return 'ECDSA %s' % desc['curve']
-    return desc['type'].upper()
-
-
 def describe_certificate(cert, now=None):
     """Public facts about one certificate (safe for returns and diffs)."""
     now = now or utcnow()

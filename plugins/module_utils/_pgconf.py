@@ -305,11 +305,6 @@ def _append_managed(lines, items):
     return lines + header + new_lines
 
 
-def diff_lines(before, after):
-    """Unified-ish list of changed lines for messages."""
-    return [l.raw for l in after if l.number is None or l.raw != before[l.number - 1].raw]
-
-
 # --------------------------------------------------------------------------- includes / overrides
 
 def _read(path):

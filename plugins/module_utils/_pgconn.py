@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import socket
 import ssl
 import struct
@@ -39,14 +38,6 @@ SSL_REQUEST_CODE = 80877103
 
 class PgsslConnError(Exception):
     pass
-
-
-def _is_ip(value):
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return False
 
 
 def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=False):

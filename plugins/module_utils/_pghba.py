@@ -319,13 +319,13 @@ def _index_of(lines, rule):
     return None
 
 
-def _placement(lines, rule, skip=None):
+def _placement(lines, rule):
     """Where to insert ``rule``: after rules it covers, before the first that covers it."""
     before = None
     after = -1
     conflict = None
     for index, line in enumerate(lines):
-        if line.kind != 'rule' or index == skip:
+        if line.kind != 'rule':
             continue
         if covers(line, rule) and before is None:
             before = index
@@ -333,7 +333,7 @@ def _placement(lines, rule, skip=None):
             after = index
     if before is None:
         # no rule hides it: place it after the rules it covers, else after the last rule
-        last_rule = max([i for i, l in enumerate(lines) if l.kind == 'rule' and i != skip] or [-1])
+        last_rule = max([i for i, l in enumerate(lines) if l.kind == 'rule'] or [-1])
         pos = max(after, last_rule) + 1
         return pos, None
     if after > before:
