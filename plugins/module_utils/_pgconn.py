@@ -19,6 +19,7 @@ import struct
 import time
 import traceback
 
+SSL_REQUEST_CODE = 80877103
 
 
 def load_psycopg():
@@ -32,8 +33,6 @@ def load_psycopg():
         return psycopg, None
     except ImportError:  # pragma: no cover - depends on the managed host
         return None, traceback.format_exc()
-
-SSL_REQUEST_CODE = 80877103
 
 
 class PgsslConnError(Exception):

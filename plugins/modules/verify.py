@@ -284,7 +284,7 @@ def run(module):
     try:
         params = _base_params(p)
         result['modes'] = dict((mode, try_mode(psycopg, params, mode))
-                              for mode in p['sslmodes'])
+                               for mode in p['sslmodes'])
         for res in result['modes'].values():
             res['outcome'] = verify.outcome_of(res)
     finally:
