@@ -183,8 +183,10 @@ class Fleet:
             bindir = install_debian(version)
             if os.path.exists('/etc/postgresql/%s/%s' % (version, name)):
                 run(['pg_dropcluster', '--stop', version, name], check=False)
-            run(['pg_createcluster', version, name, '-p', '5432', '-s', sockdir, '--',
-                 '--auth-local=peer', '--auth-host=scram-sha-256'])
+            # ssl=off: where Debian's ssl-cert package made a snakeoil certificate,
+            # pg_createcluster would turn SSL on with it; the tests start from a server without TLS.
+            run(['pg_createcluster', version, name, '-p', '5432', '-s', sockdir, '-o', 'ssl=off',
+                 '--', '--auth-local=peer', '--auth-host=scram-sha-256'])
             confdir = '/etc/postgresql/%s/%s' % (version, name)
             # postgresql.conf stays stock; the address goes into conf.d (included last)
             with open(os.path.join(confdir, 'conf.d', 'pgssl-harness.conf'), 'w') as handle:
