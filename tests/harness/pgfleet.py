@@ -78,6 +78,17 @@ def install_debian(major):
     return debian_bindir(major)
 
 
+def ensure_run_dir():
+    """/var/run/postgresql (Debian's pid and default socket directory) is on a tmpfs that a
+    machine without systemd's tmpfiles does not recreate after a reboot."""
+    path = '/var/run/postgresql'
+    if not os.path.isdir(path):
+        pg = pwd.getpwnam(SERVER_USER)
+        os.makedirs(path)
+        os.chown(path, pg.pw_uid, pg.pw_gid)
+        os.chmod(path, 0o2775)
+
+
 def wheel_bindir(major):
     return os.path.join(BIN_DIR, str(major), 'bin')
 
@@ -220,6 +231,7 @@ class Fleet:
 
     def _pg_ctl(self, host, action):
         if host['layout'] == 'debian':
+            ensure_run_dir()
             cmd = ['pg_ctlcluster', host['version'], host['name'], action]
             if action in ('start', 'restart'):
                 cmd += ['--', '-w', '-t', '60']
