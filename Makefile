@@ -61,6 +61,7 @@ $(BECOME_VENV)/.installed: tests/requirements.txt
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
 
 sanity: venv
 	@pipver=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
