@@ -188,13 +188,12 @@ def explain_hba_line(path, number, major):
     (a row whose type is NULL)."""
     try:
         with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8', 'surrogateescape').splitlines()[number - 1]
-    except (IOError, OSError, IndexError, TypeError):
+            text = handle.read().decode('utf-8', 'surrogateescape')
+    except (IOError, OSError):
         return 'invalid line'
-    try:
-        rule = pghba.parse_line(text, '', number)
-        if rule.kind == 'rule':
-            pghba.validate_rule(rule, major)
-    except pghba.PgHbaError as exc:
-        return 'invalid line %r: %s' % (text.strip(), exc)
-    return 'invalid line %r' % text.strip()
+    for line in pghba.parse(text, major):
+        if line.number == number:
+            if line.kind == 'invalid':
+                return 'invalid line %r: %s' % (line.raw.strip(), line.error)
+            return 'invalid line %r' % line.raw.strip()
+    return 'invalid line'

@@ -41,14 +41,48 @@ _MEMORY_UNITS = {'b': 1, 'kb': 1024, 'mb': 1024 ** 2, 'gb': 1024 ** 3, 'tb': 102
 _TIME_UNITS = {'us': 1, 'ms': 1000, 's': 1000000, 'min': 60000000, 'h': 3600000000,
                'd': 86400000000}
 
-_LINE = re.compile(
-    r"""^(?P<lead>[ \t]*)
-        (?P<name>[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?)
-        (?P<sep>[ \t]*=[ \t]*|[ \t]+)
-        (?P<value>'(?:[^'\\\n]|\\.|'')*'|[^\s#']+)
-        (?P<rest>[ \t]*(?:\#.*)?)$""", re.X)
-_EMPTY_VALUE = re.compile(r"""^(?P<lead>[ \t]*)(?P<name>[A-Za-z_][A-Za-z0-9_$.]*)
-                              (?P<sep>[ \t]*=[ \t]*)(?P<value>)(?P<rest>(?:\#.*)?)$""", re.X)
+# --------------------------------------------------------------------------- lexer
+# A port of the token rules of PostgreSQL's guc-file.l. Flex takes the longest match at each
+# position; on a tie the rule listed first wins (the order below).
+
+_LETTER = r'A-Za-z_\x80-\U0010ffff'
+_TOKEN_RULES = [
+    ('ID', re.compile(r'[%s][%s0-9]*' % (_LETTER, _LETTER))),
+    ('QUALIFIED_ID', re.compile(r'[%s][%s0-9]*\.[%s][%s0-9]*' % ((_LETTER,) * 4))),
+    ('STRING', re.compile(r"'(?:[^'\\\n]|\\[^\n]|'')*'")),
+    ('UNQUOTED_STRING', re.compile(r'[%s](?:[%s0-9]|[-._:/])*' % (_LETTER, _LETTER))),
+    ('INTEGER', re.compile(r'[-+]?(?:[0-9]+|0x[0-9a-fA-F]+)[a-zA-Z]*')),
+    ('REAL', re.compile(r'[-+]?[0-9]*\.[0-9]*(?:[Ee][-+]?[0-9]+)?')),
+    ('EQUALS', re.compile(r'=')),
+]
+_BLANK = re.compile(r'[ \t\r]+')
+_VALUE_TOKENS = ('ID', 'STRING', 'INTEGER', 'REAL', 'UNQUOTED_STRING')
+
+
+def tokens(raw):
+    """[(kind, text, start)] of one line, as PostgreSQL's lexer reads it ('ERROR' for a
+    character no rule matches). A comment ends the line."""
+    out = []
+    pos, end = 0, len(raw)
+    while pos < end:
+        blank = _BLANK.match(raw, pos)
+        if blank:
+            pos = blank.end()
+            continue
+        if raw[pos] == '#':
+            break
+        best = None
+        for kind, pattern in _TOKEN_RULES:
+            match = pattern.match(raw, pos)
+            if match and match.end() > pos and (best is None or match.end() > best[1].end()):
+                best = (kind, match)
+        if best is None:
+            out.append(('ERROR', raw[pos], pos))
+            pos += 1
+            continue
+        out.append((best[0], best[1].group(0), pos))
+        pos = best[1].end()
+    return out
 
 
 class PgConfError(Exception):
@@ -56,7 +90,7 @@ class PgConfError(Exception):
 
 
 class Line(object):
-    __slots__ = ('raw', 'eol', 'kind', 'name', 'value', 'start', 'end', 'number')
+    __slots__ = ('raw', 'eol', 'kind', 'name', 'value', 'start', 'end', 'number', 'error')
 
     def __init__(self, raw, eol, number):
         self.raw = raw          # text without the line ending
@@ -66,6 +100,7 @@ class Line(object):
         self.name = None
         self.value = None
         self.start = self.end = None
+        self.error = None
 
     @property
     def text(self):
@@ -73,6 +108,7 @@ class Line(object):
 
 
 def unquote(token):
+    """The value of a quoted token, as PostgreSQL's DeescapeQuotedString reads it."""
     if not token.startswith("'"):
         return token
     body = token[1:-1]
@@ -91,7 +127,9 @@ def unquote(token):
                 i += 2
             elif nxt in '01234567':
                 digits = re.match(r'[0-7]{1,3}', body[i + 1:]).group(0)
-                out.append(chr(int(digits, 8)))
+                byte = int(digits, 8) & 0xff
+                # one byte: ASCII as is, a high byte as the surrogate escape of that byte
+                out.append(chr(byte) if byte < 0x80 else chr(0xdc00 + byte))
                 i += 1 + len(digits)
             else:
                 out.append(nxt)
@@ -99,46 +137,93 @@ def unquote(token):
         else:
             out.append(ch)
             i += 1
-    return ''.join(out)
+    value = ''.join(out)
+    # the server keeps a C string: an escaped NUL ends the value
+    return value.split('\0', 1)[0]
 
 
-_SIMPLE = re.compile(r'^(?:-?\d+(?:\.\d+)?(?:[a-zA-Z]+)?|on|off|true|false|yes|no)$')
+_BARE = re.compile(r'^(?:[-+]?[0-9]+[a-zA-Z]*|on|off|true|false|yes|no)$')
+_FORBIDDEN = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
+
+
+def check_value(name, value):
+    """Refuse a value that cannot be written on one line of postgresql.conf."""
+    text = value if isinstance(value, str) else str(value)
+    bad = _FORBIDDEN.search(text)
+    if bad:
+        raise PgConfError('The value of %s contains the control character %r; postgresql.conf '
+                          'values cannot hold newlines, NUL or other control characters.'
+                          % (name, bad.group(0)))
 
 
 def quote(value):
-    """Render a value for postgresql.conf: plain numbers and booleans bare, the rest quoted."""
-    text = str(value)
+    """Render a value for postgresql.conf: integers, booleans and plain words bare, the rest
+    single-quoted with quotes doubled and backslashes escaped (PostgreSQL's own quoting)."""
     if isinstance(value, bool):
         return 'on' if value else 'off'
-    if _SIMPLE.match(text):
+    text = str(value)
+    check_value('a setting', text)
+    if _BARE.match(text):
         return text
     return "'%s'" % text.replace('\\', '\\\\').replace("'", "''")
 
 
+def split_lines(text):
+    """[(raw, eol)]: PostgreSQL ends a line at a newline only (a form feed, a vertical tab or a
+    Unicode line separator is an ordinary character). A carriage return before the newline is
+    kept as part of the line ending; the server's lexer treats it as a blank anyway."""
+    out = []
+    pieces = text.split('\n')
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        if last and piece == '':
+            break
+        eol = '' if last else '\n'
+        if eol and piece.endswith('\r'):
+            piece, eol = piece[:-1], '\r\n'
+        out.append((piece, eol))
+    return out
+
+
+def parse_line(raw, eol='\n', number=None):
+    """One line as the server reads it: a setting, an include directive, nothing, or invalid."""
+    line = Line(raw, eol, number)
+    toks = tokens(raw)
+    if not toks:
+        return line
+    kind, text, _start = toks[0]
+    index = 1
+    if kind not in ('ID', 'QUALIFIED_ID'):
+        return _invalid(line, toks[0])
+    if index < len(toks) and toks[index][0] == 'EQUALS':
+        index += 1
+    if index >= len(toks) or toks[index][0] not in _VALUE_TOKENS:
+        return _invalid(line, toks[index] if index < len(toks) else None)
+    vkind, vtext, vstart = toks[index]
+    if index + 1 < len(toks):
+        return _invalid(line, toks[index + 1])
+    line.name = text.lower()
+    line.value = unquote(vtext) if vkind == 'STRING' else vtext
+    line.start, line.end = vstart, vstart + len(vtext)
+    line.kind = 'include' if line.name in INCLUDE_DIRECTIVES else 'setting'
+    return line
+
+
+def _invalid(line, token):
+    line.kind = 'invalid'
+    line.error = ('syntax error near token "%s"' % token[1]) if token else \
+        'syntax error near end of line'
+    return line
+
+
 def parse(text):
     """Parse postgresql.conf text into a list of Line objects (round-trips exactly)."""
-    lines = []
-    for number, chunk in enumerate(text.splitlines(True), 1):
-        if chunk.endswith('\r\n'):
-            raw, eol = chunk[:-2], '\r\n'
-        elif chunk.endswith('\n') or chunk.endswith('\r'):
-            raw, eol = chunk[:-1], chunk[-1]
-        else:
-            raw, eol = chunk, ''
-        line = Line(raw, eol, number)
-        stripped = raw.strip()
-        if stripped and not stripped.startswith('#'):
-            match = _LINE.match(raw) or _EMPTY_VALUE.match(raw)
-            if match:
-                name = match.group('name').lower()
-                line.name = name
-                line.value = unquote(match.group('value'))
-                line.start, line.end = match.start('value'), match.end('value')
-                line.kind = 'include' if name in INCLUDE_DIRECTIVES else 'setting'
-            else:
-                line.kind = 'invalid'
-        lines.append(line)
-    return lines
+    return [parse_line(raw, eol, number)
+            for number, (raw, eol) in enumerate(split_lines(text), 1)]
+
+
+def syntax_errors(lines):
+    return [line for line in lines if line.kind == 'invalid']
 
 
 def render(lines):
@@ -218,11 +303,13 @@ def set_settings(lines, settings):
     changes = []
     append = []
     for name in settings:
-        if not re.match(r'^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$', name):
+        if not re.match(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$', name):
             raise PgConfError('Invalid parameter name %r.' % name)
         if name.lower() in INCLUDE_DIRECTIVES:
             raise PgConfError('%s is a directive, not a setting; pg_conf does not manage it.'
                               % name)
+        if settings[name] is not None and not isinstance(settings[name], bool):
+            check_value(name, settings[name])
     for name, value in settings.items():
         key = name.lower()
         index = effective_index(lines, key)
@@ -256,7 +343,7 @@ def set_settings(lines, settings):
 
 def _copy(line):
     new = Line(line.raw, line.eol, line.number)
-    for attr in ('kind', 'name', 'value', 'start', 'end'):
+    for attr in ('kind', 'name', 'value', 'start', 'end', 'error'):
         setattr(new, attr, getattr(line, attr))
     return new
 
@@ -312,38 +399,57 @@ def _read(path):
         return handle.read().decode('utf-8', 'surrogateescape')
 
 
+MAX_DEPTH = 10  # PostgreSQL's CONF_FILE_MAX_DEPTH
+
+
 def included_files(line, base_dir):
-    """Files an include line pulls in, in the order PostgreSQL reads them."""
+    """Files an include line pulls in, in the order PostgreSQL reads them (include_dir: the
+    regular ``*.conf`` files not starting with a dot, in byte order)."""
     target = line.value
+    if target == '':
+        raise PgConfError('empty configuration file name in an %s line' % line.name)
     if not os.path.isabs(target):
         target = os.path.join(base_dir, target)
     if line.name == 'include_dir':
         if not os.path.isdir(target):
-            return []
-        names = sorted(n for n in os.listdir(target)
-                       if n.endswith('.conf') and not n.startswith('.'))
+            raise PgConfError('could not open configuration directory "%s"' % target)
+        names = sorted((n for n in os.listdir(target)
+                        if n.endswith('.conf') and not n.startswith('.')
+                        and os.path.isfile(os.path.join(target, n))),
+                       key=lambda n: n.encode('utf-8', 'surrogateescape'))
         return [os.path.join(target, n) for n in names]
     if line.name == 'include_if_exists' and not os.path.exists(target):
         return []
     return [target]
 
 
-def find_settings_in(path, names, depth=0):
-    """[(file, line number, name, value)] for ``names`` set in ``path`` and what it includes."""
-    if depth > 10:
-        raise PgConfError('Include nesting too deep at %s.' % path)
-    found = []
+def read_tree(path, depth=0):
+    """What the server reads starting at ``path``: [(file, line number, name, value)] in order,
+    with includes expanded where they stand. Raises PgConfError at the first syntax error or
+    unreadable include (the server would not apply the files either)."""
+    if depth > MAX_DEPTH:
+        raise PgConfError('could not open configuration file "%s": maximum nesting depth '
+                          'exceeded' % path)
     try:
         lines = parse(_read(path))
     except (IOError, OSError) as exc:
-        raise PgConfError('Cannot read included file %s: %s' % (path, exc))
+        raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
+    found = []
     for line in lines:
-        if line.kind == 'setting' and line.name in names:
+        if line.kind == 'invalid':
+            raise PgConfError('%s:%s: %s; the server would not load this file'
+                              % (path, line.number, line.error))
+        if line.kind == 'setting':
             found.append((path, line.number, line.name, line.value))
         elif line.kind == 'include':
             for inc in included_files(line, os.path.dirname(path)):
-                found.extend(find_settings_in(inc, names, depth + 1))
+                found.extend(read_tree(inc, depth + 1))
     return found
+
+
+def find_settings_in(path, names, depth=0):
+    """[(file, line number, name, value)] for ``names`` set in ``path`` and what it includes."""
+    return [hit for hit in read_tree(path, depth) if hit[2] in names]
 
 
 def find_overrides(config_file, lines, names, auto_conf=None):

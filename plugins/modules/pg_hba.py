@@ -15,17 +15,41 @@ description:
   - Adds, updates or removes rules in pg_hba.conf (V(local), V(host), V(hostssl), V(hostnossl),
     V(hostgssenc), V(hostnogssenc)) with databases, users, address, method and options such as
     C(clientcert=verify-full) or C(map=).
-  - pg_hba.conf is first match wins. A rule is placed before any existing rule that matches a
-    superset of its connections (V(host) covers V(hostssl), V(all) covers a name, a wider CIDR
-    covers a narrower one). An existing rule that is shadowed is moved. RV(shadowed) lists the
-    rules in the result that can never match.
-  - O(require_ssl) refuses non-TLS TCP connections. V(convert) turns V(host) rules into
-    V(hostssl). V(reject) puts C(hostnossl all all 0.0.0.0/0 reject) and C(::/0) first. V(both)
+  - The file is read the way PostgreSQL reads it. Records end at a newline only. On PostgreSQL
+    16 and later, a backslash at the end of a line continues the record, and C(include),
+    C(include_if_exists) and C(include_dir) lines are understood. A quoted token is never a
+    keyword. An IP address without a CIDR suffix takes the next field as its mask. A file with a
+    line the server would refuse is not edited; the error names the file and line.
+  - pg_hba.conf is first match wins. A rule is placed before every earlier rule that overlaps
+    it, that is, that matches some of the same connections (not only a superset). An example is
+    C(host all all 127.0.0.1/32) before a C(hostssl all app 127.0.0.0/8 cert) rule. Two kinds of
+    rules stay in front of it. The first is the rules it covers entirely, which would otherwise
+    become unreachable. The second is other V(reject) rules, because a new rule never punches a
+    hole in an operator's reject. If no order satisfies all of that, or a reject hides the rule
+    entirely, the task fails and names the lines. RV(partly_shadowed) lists the earlier rules
+    that still take some of a managed rule's connections, each with an example connection.
+    RV(shadowed) lists the rules in the file that can never match.
+  - Every rule this module writes ends with the comment C(# pgssl.postgresql) (plus O(rules[].comment)).
+    With O(purge_managed=true), marked rules that are no longer listed are removed. The
+    operator's own lines are never removed.
+  - Every field is checked the way PostgreSQL tokenizes it. Names with blanks, commas, C(#) or
+    quotes are written quoted, and a name given as C("all") (with the quotes) is the literal
+    name. A newline, carriage return or NUL in any field is refused, and so are an address that
+    is not a CIDR, an IP with a mask, a keyword or a host name, an option the method does not
+    take, and a comment ending in a backslash (a continuation on 16+). Nothing is changed when
+    any of them is refused.
+  - O(require_ssl=reject) puts C(hostnossl all,replication all 0.0.0.0/0 reject) and C(::/0)
+    before every other rule and include line. Plain TCP is then refused for normal logins and
+    for physical replication. V(convert) turns every rule that accepts plain TCP (V(host),
+    V(hostnogssenc), and V(hostnossl) with a method other than reject) into V(hostssl). With
+    O(require_ssl_scope), only the rules inside the scope are converted, and a rule reaching
+    beyond the scope is refused. V(convert) alone refuses a file with include lines. V(both)
     does both.
   - Option values the target PostgreSQL version refuses are refused here, with no file changed.
     These are C(clientcert=1/0/no-verify) on 14 and later, C(clientcert=verify-ca) with the cert
     method, and cert or clientcert outside hostssl.
-  - Comments and unrelated lines are kept byte for byte.
+  - Comments and unrelated lines are kept byte for byte. O(owner), O(group) and O(mode) are
+    applied on every run; otherwise the file keeps its own.
 author:
   - pgssl.postgresql developers (@pgssl)
 attributes:
@@ -71,7 +95,10 @@ options:
         elements: str
         default: [all]
       address:
-        description: CIDR, V(all), V(samehost), V(samenet) or a host name. Not for V(local).
+        description:
+          - A CIDR (V(10.0.0.0/8)), an IP address (one host), an IP with a mask (V(10.0.0.0
+            255.0.0.0) or V(10.0.0.0/255.0.0.0)), V(all), V(samehost), V(samenet) or a host name
+            (V(.example.com) matches a suffix). Not for V(local).
         type: str
       method:
         description: Authentication method (V(scram-sha-256), V(cert), V(reject), ...).
@@ -87,7 +114,7 @@ options:
         choices: [present, absent]
         default: present
       comment:
-        description: A comment written after a new or updated rule.
+        description: A comment written after the managed-rule marker of a new or updated rule.
         type: str
   require_ssl:
     description: Refuse non-TLS TCP connections (see description).
@@ -100,6 +127,12 @@ options:
     type: list
     elements: str
     default: []
+  purge_managed:
+    description:
+      - Remove rules that carry this module's marker comment (C(# pgssl.postgresql)) but are no
+        longer in O(rules) (or, for the reject lines, no longer asked for by O(require_ssl)).
+    type: bool
+    default: false
   backup:
     description: Keep the previous file beside the new one.
     type: bool
@@ -134,12 +167,25 @@ actions:
   elements: str
   sample: ["added hostssl all all 10.0.0.0/8 scram-sha-256 before line 12"]
 shadowed:
-  description: Rules in the resulting file that an earlier rule hides, with the hiding rule.
+  description: Rules in the resulting file that an earlier rule hides entirely, with the hiding rule.
   returned: success
   type: list
   elements: dict
+partly_shadowed:
+  description:
+    - For each managed rule, the earlier rules that take some of its connections, with an
+      example connection in words.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{rule: "host all app 10.0.0.0/8 scram-sha-256", hidden_by: "hostnossl all,replication all 0.0.0.0/0 reject",
+            hidden_by_line: 1, example: "a plain TCP connection by user app to any database from 10.0.0.0"}]
+backup_file:
+  description: The kept previous file, when one was made.
+  returned: changed and a backup was made
+  type: str
 warnings_placement:
-  description: Notes about placement compromises.
+  description: The entries of RV(partly_shadowed) in words (also given as warnings).
   returned: success
   type: list
   elements: str
@@ -166,33 +212,21 @@ def run(module):
     if raw is None:
         raise files.PgsslFileError('The file %s does not exist.' % path)
     text = raw.decode('utf-8', 'surrogateescape')
-    try:
-        lines = pghba.parse(text)
-    except pghba.PgHbaError as exc:
-        raise pghba.PgHbaError('%s: %s' % (path, exc))
-    wanted = []
-    for spec in p['rules']:
-        try:
-            wanted.append((pghba.make_rule(spec, major), spec['state']))
-        except pghba.PgHbaError as exc:
-            raise pghba.PgHbaError('Rule %s: %s' % (spec, exc))
-    actions, notes = [], []
-    for rule, state in wanted:
-        if state == 'absent':
-            lines, action = pghba.remove_rule(lines, rule)
-        else:
-            lines, action, more = pghba.ensure_rule(lines, rule)
-            notes.extend(more)
-        if action:
-            actions.append('%s %s' % (action, rule.describe()))
-    if p['require_ssl'] != 'none':
-        lines, more = pghba.require_ssl(lines, p['require_ssl'], p['require_ssl_scope'] or None)
-        actions.extend(more)
+    lines, actions, present = pghba.plan(
+        text, p['rules'], major, p['require_ssl'], p['require_ssl_scope'], p['purge_managed'],
+        path)
     new_text = pghba.render(lines)
     changed = new_text != text
+    partly = []
+    for rule in present:
+        for earlier, conn in pghba.partly_shadowed(lines, rule):
+            partly.append({'rule': rule.describe(), 'hidden_by': earlier.describe(),
+                           'hidden_by_line': earlier.number, 'example': conn})
+    notes = ['%s: %s goes to %s first' % (item['rule'], item['example'], item['hidden_by'])
+             for item in partly]
     result = {
         'changed': changed, 'hba_file': path, 'actions': actions if changed else [],
-        'warnings_placement': notes,
+        'warnings_placement': notes, 'partly_shadowed': partly,
         'shadowed': [{'rule': r.describe(), 'line': r.number, 'hidden_by': e.describe(),
                       'hidden_by_line': e.number} for r, e in pghba.shadowed(lines)],
     }
@@ -206,6 +240,8 @@ def run(module):
                                    new_text.encode('utf-8', 'surrogateescape'), p['backup'])
         if saved:
             result['backup_file'] = saved
+    if any(p.get(k) is not None for k in ('owner', 'group', 'mode')):
+        result['changed'] = files.apply_attributes(module, path, result['changed'])
     return result
 
 
@@ -229,6 +265,7 @@ def main():
             require_ssl=dict(type='str', default='none',
                              choices=['none', 'convert', 'reject', 'both']),
             require_ssl_scope=dict(type='list', elements='str', default=[]),
+            purge_managed=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
         ),
         required_one_of=[('path', 'cluster')],

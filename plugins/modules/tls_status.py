@@ -93,6 +93,10 @@ options:
     type: str
     choices: [none, convert, reject, both]
     default: none
+  purge_managed:
+    description: As O(pgssl.postgresql.pg_hba#module:purge_managed).
+    type: bool
+    default: false
   probe_host:
     description: Host name for a TLS probe of the served certificate (skipped when not set).
     type: str
@@ -272,17 +276,11 @@ def check(p, info, paths):
                                [n for n, v in settings.items() if v is not None],
                                info['auto_conf']):
         reasons.append('settings_overridden')
-    if p['hba_rules'] or p['require_ssl'] != 'none':
+    if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
         text = files.read_bytes(info['hba_file'], 'pg_hba.conf').decode('utf-8', 'surrogateescape')
-        lines = pghba.parse(text)
-        for spec in p['hba_rules']:
-            rule = pghba.make_rule(spec, info['major'])
-            if spec.get('state', 'present') == 'absent':
-                lines, _a = pghba.remove_rule(lines, rule)
-            else:
-                lines, _a, _n = pghba.ensure_rule(lines, rule)
-        if p['require_ssl'] != 'none':
-            lines, _a = pghba.require_ssl(lines, p['require_ssl'])
+        lines, _actions, _present = pghba.plan(text, p['hba_rules'], info['major'],
+                                               p['require_ssl'], None, p['purge_managed'],
+                                               info['hba_file'])
         if pghba.render(lines) != text:
             reasons.append('hba_changed')
     if p['probe_host'] and cert is not None:
@@ -331,6 +329,7 @@ def main():
             extra_settings=dict(type='dict', default={}),
             external_certificate_path=dict(type='path'),
             hba_rules=dict(type='list', elements='dict', default=[]),
+            purge_managed=dict(type='bool', default=False),
             require_ssl=dict(type='str', default='none',
                              choices=['none', 'convert', 'reject', 'both']),
             probe_host=dict(type='str'),

@@ -64,8 +64,10 @@ def test_parse_fields_and_masks():
     assert r0.address == '10.0.0.0/24' and r0.method == 'md5'
     assert r1.options == [('clientcert', 'verify-full'), ('map', 'm')] and r1.address == 'all'
     assert r2.address is None
-    with pytest.raises(h.PgHbaError):
-        h.parse('hots all all 1.2.3.4/32 md5\n')
+    bad = h.parse('hots all all 1.2.3.4/32 md5\n')
+    assert bad[0].kind == 'invalid' and 'invalid connection type' in bad[0].error
+    with pytest.raises(h.PgHbaError, match=r'pg_hba.conf:1: invalid connection type'):
+        h.check_valid(bad, 'pg_hba.conf')
 
 
 @pytest.mark.parametrize('a,b,expected', [
@@ -91,7 +93,12 @@ def test_new_rule_goes_before_what_hides_it_and_after_what_it_would_hide():
     lines = h.parse(text.replace(' cert\n', ' scram-sha-256\n'))
     new, action, notes = h.ensure_rule(lines, rule(type='hostssl', address='10.0.0.0/8'))
     assert action == 'added' and notes == []
-    assert descs(new)[-1] == 'hostssl all all 10.0.0.0/8 scram-sha-256'  # after the /32 rule
+    # the host /32 line overlaps it (it would take app's TLS logins from 10.0.0.5): before it
+    assert descs(new)[-2:] == ['hostssl all all 10.0.0.0/8 scram-sha-256',
+                               'host app app 10.0.0.5/32 scram-sha-256']
+    new, action, notes = h.ensure_rule(lines, rule(type='host', address='10.0.0.0/8'))
+    # a wider host rule covers the /32 one, which stays first
+    assert descs(new)[-1] == 'host all all 10.0.0.0/8 scram-sha-256'
     new, action, notes = h.ensure_rule(lines, rule(type='hostssl', address='127.0.0.1/32'))
     assert descs(new).index('hostssl all all 127.0.0.1/32 scram-sha-256') == 1
 
@@ -121,8 +128,8 @@ def test_require_ssl_modes():
     conv, actions = h.require_ssl(lines, 'convert')
     assert [r.type for r in h.rules(conv)] == ['local', 'hostssl', 'hostssl', 'hostssl']
     rej, actions = h.require_ssl(lines, 'reject')
-    assert descs(rej)[:2] == ['hostnossl all all 0.0.0.0/0 reject',
-                              'hostnossl all all ::/0 reject']
+    assert descs(rej)[:2] == ['hostnossl all,replication all 0.0.0.0/0 reject',
+                              'hostnossl all,replication all ::/0 reject']
     again, actions = h.require_ssl(rej, 'reject')
     assert actions == [] and h.render(again) == h.render(rej)
     scoped, _a = h.require_ssl(lines, 'convert', ['10.0.0.0/8'])
@@ -130,10 +137,10 @@ def test_require_ssl_modes():
 
 
 @pytest.mark.parametrize('spec,major,message', [
-    (dict(type='hostssl', address='all', options={'clientcert': '1'}), 14, 'refused by'),
-    (dict(type='hostssl', address='all', options={'clientcert': 'no-verify'}), 16, 'refused'),
+    (dict(type='hostssl', address='all', options={'clientcert': '1'}), 14, '14 and later'),
+    (dict(type='hostssl', address='all', options={'clientcert': 'no-verify'}), 16, '14 and'),
     (dict(type='hostssl', address='all', method='cert',
-          options={'clientcert': 'verify-ca'}), 16, 'cert always'),
+          options={'clientcert': 'verify-ca'}), 16, 'only accepts "verify-full"'),
     (dict(type='host', address='all', method='cert'), 16, 'only on hostssl'),
     (dict(type='host', address='all', options={'clientcert': 'verify-ca'}), 16, 'hostssl'),
     (dict(type='host'), 16, 'needs an address'),

@@ -104,4 +104,4 @@ def test_file_problems_messages():
 def test_explain_hba_line(tmp_path):
     hba = tmp_path / 'pg_hba.conf'
     hba.write_text('local all all peer\nhostssl all all all md5 clientcert=1\n')
-    assert 'clientcert=1 is refused' in pgcheck.explain_hba_line(str(hba), 2, 16)
+    assert 'invalid value for clientcert: "1"' in pgcheck.explain_hba_line(str(hba), 2, 16)
