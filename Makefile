@@ -25,7 +25,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -87,6 +87,11 @@ at-copy:
 
 realserver: venv pg
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/realserver
+
+# thousands of generated postgresql.conf / pg_hba.conf cases against the real parsers
+FUZZ_CASES ?= 1000
+fuzz: venv pg
+	cd tests/realserver && $(BIN)/python confgen.py --cases $(FUZZ_CASES) $(if $(SEED),--seed $(SEED))
 
 molecule: venv pg
 	cd extensions && $(BIN)/molecule test --all

@@ -51,7 +51,7 @@ _TOKEN_RULES = [
     ('QUALIFIED_ID', re.compile(r'[%s][%s0-9]*\.[%s][%s0-9]*' % ((_LETTER,) * 4))),
     ('STRING', re.compile(r"'(?:[^'\\\n]|\\[^\n]|'')*'")),
     ('UNQUOTED_STRING', re.compile(r'[%s](?:[%s0-9]|[-._:/])*' % (_LETTER, _LETTER))),
-    ('INTEGER', re.compile(r'[-+]?(?:[0-9]+|0x[0-9a-fA-F]+)[a-zA-Z]*')),
+    ('INTEGER', re.compile(r'[-+]?(?:0x[0-9a-fA-F]+|[0-9]+)[a-zA-Z]*')),
     ('REAL', re.compile(r'[-+]?[0-9]*\.[0-9]*(?:[Ee][-+]?[0-9]+)?')),
     ('EQUALS', re.compile(r'=')),
 ]
@@ -270,7 +270,20 @@ def _bool(value):
     return BOOL_WORDS.get(text)
 
 
-def same_value(a, b):
+# String settings (and every custom name with a dot): their values compare as text, so 'TRUE'
+# is not 'on' and '08' is not '8'.
+STRING_SETTINGS = frozenset((
+    'ssl_ciphers', 'ssl_tls13_ciphers', 'ssl_ecdh_curve', 'ssl_groups', 'ssl_min_protocol_version',
+    'ssl_max_protocol_version', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file',
+    'ssl_crl_dir', 'ssl_dh_params_file', 'ssl_passphrase_command', 'application_name',
+    'search_path', 'log_line_prefix', 'cluster_name', 'datestyle', 'timezone', 'log_timezone',
+    'listen_addresses', 'unix_socket_directories', 'hba_file', 'ident_file', 'data_directory',
+    'config_file', 'external_pid_file', 'shared_preload_libraries', 'krb_server_keyfile',
+    'archive_command', 'restore_command', 'primary_conninfo', 'log_directory', 'log_filename',
+))
+
+
+def same_value(a, b, name=None):
     """Compare two postgresql.conf values the way the server would read them."""
     if a is None or b is None:
         return a is None and b is None
@@ -281,6 +294,8 @@ def same_value(a, b):
     sa, sb = str(a), str(b)
     if sa == sb:
         return True
+    if name is not None and (name.lower() in STRING_SETTINGS or '.' in name):
+        return False
     ba, bb = _bool(sa), _bool(sb)
     if ba is not None or bb is not None:
         ba = ba or BOOL_PREFIXES.get(sa.strip())
@@ -322,7 +337,7 @@ def set_settings(lines, settings):
             continue
         if index is not None:
             line = lines[index]
-            if same_value(line.value, value):
+            if same_value(line.value, value, key):
                 continue
             new = _copy(line)
             rendered = quote(value)
@@ -406,10 +421,11 @@ def included_files(line, base_dir):
     """Files an include line pulls in, in the order PostgreSQL reads them (include_dir: the
     regular ``*.conf`` files not starting with a dot, in byte order)."""
     target = line.value
-    if target == '':
+    if target.strip(' \t\r\n') == '':
         raise PgConfError('empty configuration file name in an %s line' % line.name)
     if not os.path.isabs(target):
         target = os.path.join(base_dir, target)
+    target = os.path.normpath(target)
     if line.name == 'include_dir':
         if not os.path.isdir(target):
             raise PgConfError('could not open configuration directory "%s"' % target)
@@ -423,27 +439,54 @@ def included_files(line, base_dir):
     return [target]
 
 
-def read_tree(path, depth=0):
+def read_tree(path, depth=0, errors=None, calling=None):
     """What the server reads starting at ``path``: [(file, line number, name, value)] in order,
-    with includes expanded where they stand. Raises PgConfError at the first syntax error or
-    unreadable include (the server would not apply the files either)."""
+    with includes expanded where they stand.
+
+    Without ``errors``, the first syntax error or unreadable include raises PgConfError (the
+    server would not apply the files either). With a list, each error is recorded there as
+    (file, line, message) the way the server reports it: a file stops at its first syntax
+    error, the file that included it goes on.
+    """
+    def fail(where, number, message):
+        if errors is None:
+            raise PgConfError('%s:%s: %s; the server would not load this file'
+                              % (where, number, message))
+        errors.append((where, number, message))
+
     if depth > MAX_DEPTH:
-        raise PgConfError('could not open configuration file "%s": maximum nesting depth '
-                          'exceeded' % path)
+        fail(calling[0], calling[1], 'could not open configuration file "%s": maximum nesting '
+             'depth exceeded' % path)
+        return []
+    if os.path.isdir(path):
+        fail(path, 1, 'is a directory, not a configuration file')
+        return []
     try:
         lines = parse(_read(path))
     except (IOError, OSError) as exc:
-        raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
+        if calling is None:
+            raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
+        fail(calling[0], calling[1], 'could not open configuration file "%s": %s'
+             % (path, exc.strerror))
+        return []
     found = []
     for line in lines:
         if line.kind == 'invalid':
-            raise PgConfError('%s:%s: %s; the server would not load this file'
-                              % (path, line.number, line.error))
+            fail(path, line.number, line.error)
+            break
         if line.kind == 'setting':
             found.append((path, line.number, line.name, line.value))
         elif line.kind == 'include':
-            for inc in included_files(line, os.path.dirname(path)):
-                found.extend(read_tree(inc, depth + 1))
+            try:
+                targets = included_files(line, os.path.dirname(path))
+            except PgConfError as exc:
+                fail(path, line.number, str(exc))
+                continue
+            for inc in targets:
+                before = len(errors) if errors is not None else 0
+                found.extend(read_tree(inc, depth + 1, errors, (path, line.number)))
+                if line.name == 'include_dir' and errors is not None and len(errors) > before:
+                    break  # the server stops reading a directory at its first failing file
     return found
 
 

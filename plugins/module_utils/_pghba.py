@@ -71,10 +71,10 @@ def split_records(text, major=None):
     """[(raw, eol, logical, first line number, physical line count)].
 
     ``raw`` is the record's text as written (continuation lines and their line endings
-    included), ``logical`` the text PostgreSQL tokenizes: trailing CR/LF stripped and, on 16
-    and later, a final backslash joining the next line.
+    included), ``logical`` the text PostgreSQL tokenizes: trailing CR/LF stripped and (seen on
+    15, 16 and 18) a final backslash joining the next line.
     """
-    continuation = major is None or int(major) >= 16
+    continuation = major is None or int(major) >= 15
     pieces = text.split('\n')
     if pieces and pieces[-1] == '':
         pieces.pop()
@@ -279,11 +279,36 @@ class Address(object):
         self.text = text or value or kind
 
 
-def _ip(text):
+def _inet_aton(text):
+    """An IPv4 address the way the C library's numeric parser reads it (127.1, 0x7f.1, 010.1
+    are addresses too), or None."""
+    parts = text.split('.')
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = []
+    for part in parts:
+        if re.match(r'^0[xX][0-9a-fA-F]*$', part):
+            values.append(int(part[2:] or '0', 16))
+        elif re.match(r'^0[0-7]*$', part):
+            values.append(int(part, 8))
+        elif re.match(r'^[1-9][0-9]*$', part):
+            values.append(int(part))
+        else:
+            return None
+    widths = {1: [32], 2: [8, 24], 3: [8, 8, 16], 4: [8, 8, 8, 8]}[len(values)]
+    number = 0
+    for value, width in zip(values, widths):
+        if value >= 1 << width:
+            return None
+        number = (number << width) | value
+    return ipaddress.IPv4Address(number)
+
+
+def _ip(text, lenient=False):
     try:
         return ipaddress.ip_address(text)
     except ValueError:
-        return None
+        return _inet_aton(text) if lenient else None
 
 
 def ip_address_obj(ip, mask):
@@ -496,10 +521,7 @@ def parse_rule(fields, major=None):
             address = Address(value, value)
         else:
             head, sep, tail = value.partition('/')
-            ip = _ip(head)
-            if ip is None and re.match(r'^[0-9.]+$', head):
-                raise PgHbaError('address %s is not written in full; pgssl.postgresql does not '
-                                 'guess how the server reads it' % head)
+            ip = _ip(head, lenient=True)
             if ip is None:
                 if sep:
                     raise PgHbaError('specifying both host name and CIDR mask is invalid: "%s"'
@@ -514,7 +536,7 @@ def parse_rule(fields, major=None):
                 if len(fields) < 5:
                     raise PgHbaError('end-of-line before netmask specification')
                 mask_text = single(fields[4], 'netmask')
-                mask_ip = _ip(mask_text)
+                mask_ip = _ip(mask_text, lenient=True)
                 if mask_ip is None:
                     raise PgHbaError('invalid IP mask "%s"' % mask_text)
                 if mask_ip.version != ip.version:
@@ -628,31 +650,39 @@ def rules(lines):
     return [line for line in lines if line.kind == 'rule']
 
 
-def read_tree(path, major=None, depth=0, reader=None):
+def read_tree(path, major=None, depth=0, errors=None):
     """[(file, record)] of every rule and invalid record the server reads from ``path``, with
-    PostgreSQL 16's include directives expanded where they stand."""
-    if depth > 10:
-        raise PgHbaError('could not open file "%s": maximum nesting depth exceeded' % path)
-    reader = reader or _read_text
+    include directives (PostgreSQL 16 and later) expanded where they stand. An include that
+    cannot be read is recorded in ``errors`` as (including file, line) when a list is given,
+    and raises PgHbaError otherwise."""
     out = []
-    for line in parse(reader(path), major):
+    for line in parse(_read_text(path), major):
         if line.kind in ('rule', 'invalid'):
             out.append((path, line))
         elif line.kind == 'include':
-            target = line.target
-            if not os.path.isabs(target):
-                target = os.path.join(os.path.dirname(path), target)
-            if line.directive == 'include_dir':
-                names = sorted(n for n in os.listdir(target)
-                               if n.endswith('.conf') and not n.startswith('.'))
-                targets = [os.path.join(target, n) for n in names]
-            elif line.directive == 'include_if_exists' and not os.path.exists(target):
-                targets = []
-            else:
-                targets = [target]
-            for inc in targets:
-                out.extend(read_tree(inc, major, depth + 1, reader))
+            try:
+                if depth >= 10:
+                    raise PgHbaError('maximum nesting depth exceeded')
+                for inc in _include_targets(line, path):
+                    out.extend(read_tree(inc, major, depth + 1, errors))
+            except (IOError, OSError, PgHbaError) as exc:
+                if errors is None:
+                    raise PgHbaError('%s:%s: cannot read %s: %s' % (
+                        path, line.number, line.target, getattr(exc, 'strerror', None) or exc))
+                errors.append((path, line.number))
     return out
+
+
+def _include_targets(line, path):
+    target = line.target
+    if not os.path.isabs(target):
+        target = os.path.join(os.path.dirname(path), target)
+    if line.directive == 'include_dir':
+        return [os.path.join(target, n) for n in sorted(os.listdir(target))
+                if n.endswith('.conf') and not n.startswith('.')]
+    if line.directive == 'include_if_exists' and not os.path.exists(target):
+        return []
+    return [target]
 
 
 def _read_text(path):
@@ -917,9 +947,15 @@ def _choose(lines, lo, hi, before):
 
 
 def _insert(lines, pos, rule):
-    if pos == len(lines) and lines and lines[-1].eol == '':
+    if pos == len(lines) and lines:
         last = lines[-1]
-        last.eol = '\n'
+        if last.eol == '':
+            last.eol = '\n'
+        if last.text.rstrip('\r\n').endswith('\\'):
+            # the last record ends in a continuation backslash: an empty line ends it first,
+            # or the new rule would become part of it
+            lines.append(Other('', '\n', None))
+            pos += 1
     lines.insert(pos, rule)
 
 
