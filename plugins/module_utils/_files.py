@@ -189,14 +189,17 @@ def read_input(path, content, what, required=True):
     return None
 
 
-def rewrite_file(module, path, data, backup=False):
+def rewrite_file(module, path, data, backup=False, own_attributes=False):
     """Atomically replace an existing config file, keeping its owner and mode unless the task
-    sets owner, group or mode. Returns the backup path or None."""
+    sets owner, group or mode (and ``own_attributes`` is false). Returns the backup path or
+    None."""
     st = os.stat(path)
-    file_args = module.load_file_common_arguments(module.params, path=path)
-    mode = octal_mode(file_args.get('mode'))
-    uid = resolve_uid(file_args.get('owner'))
-    gid = resolve_gid(file_args.get('group'))
+    mode = uid = gid = None
+    if not own_attributes:
+        file_args = module.load_file_common_arguments(module.params, path=path)
+        mode = octal_mode(file_args.get('mode'))
+        uid = resolve_uid(file_args.get('owner'))
+        gid = resolve_gid(file_args.get('group'))
     return write_atomic(path, data, mode=mode if mode is not None else st.st_mode & 0o7777,
                         uid=st.st_uid if uid is None else uid,
                         gid=st.st_gid if gid is None else gid, backup=backup)

@@ -18,9 +18,20 @@ description:
   - Edits only the characters of the value on the effective line (the last active occurrence).
     Every other byte of the file is kept, comments and spacing included. A parameter that is
     absent is added to a marked block at the end of the file.
+  - The file is read with a port of the server's own lexer. Lines end at a newline only (a form
+    feed or a Unicode line separator does not end a line), and quoting and escapes are read as
+    the server reads them. A file with a line the server would refuse is not edited; the error
+    names the file and line. Differential tests check this reading against C(pg_file_settings)
+    on real servers.
   - Names match exactly, never by prefix, so C(ssl) never touches C(ssl_ciphers). Values are
     compared the way the server reads them (V(on)/V(true)/V(yes)/V(1), units, quoting), so a
-    second run reports no change.
+    second run reports no change. String parameters (C(ssl_*) files and ciphers, C(search_path),
+    custom names with a dot, ...) are compared as text.
+  - Values are written with PostgreSQL's quoting (single quotes doubled, backslashes escaped). A
+    value holding a newline, NUL or another control character (tab excepted) is refused, so a
+    value can never add a line.
+  - O(owner), O(group) and O(mode) apply to the edited file. An included file or
+    C(postgresql.auto.conf) changed by O(remove_overrides) keeps its own owner and mode.
   - A later C(include), C(include_dir) or C(include_if_exists) file, or C(postgresql.auto.conf)
     (ALTER SYSTEM), that sets the same parameter would silently win. The module fails and names
     the file and line, unless O(remove_overrides=true) disables those lines.
@@ -152,6 +163,9 @@ def run(module):
         raise files.PgsslFileError('The configuration file %s does not exist.' % path)
     text = _text(raw)
     lines = pgconf.parse(text)
+    for bad in pgconf.syntax_errors(lines):
+        raise pgconf.PgConfError('%s:%s: %s. The server would not load this file; fix the line '
+                                 'first.' % (path, bad.number, bad.error))
     settings = dict(p['settings'])
     new_lines, changes = pgconf.set_settings(lines, settings)
     new_text = pgconf.render(new_lines)
@@ -188,7 +202,8 @@ def run(module):
         if module._diff:
             result['diff'].append({'before': other_text, 'after': edited,
                                    'before_header': other, 'after_header': other})
-        files.rewrite_file(module, other, _bytes(edited), p['backup'])
+        # another file keeps its own owner and mode (the task's attributes are for path)
+        files.rewrite_file(module, other, _bytes(edited), p['backup'], own_attributes=True)
     result['changed'] = files.apply_attributes(module, path, result['changed']) \
         if any(module.params.get(k) is not None for k in ('owner', 'group', 'mode')) \
         else result['changed']
