@@ -337,6 +337,7 @@ def parse_address(text):
     """An operator's address: a CIDR, an IP (one host), ``IP MASK`` or ``IP/MASK``, all,
     samehost, samenet or a host name (``.example.com`` matches a suffix)."""
     _check_text(text, 'The address')
+    given = text
     text = text.strip()
     if text in ADDRESS_KEYWORDS:
         return Address(text, text)
@@ -363,7 +364,7 @@ def parse_address(text):
             return Address('hostname', text.lower())
     raise PgHbaError('Invalid address %r: give a CIDR (10.0.0.0/8), an IP address (with a mask '
                      'as 10.0.0.0 255.0.0.0 or 10.0.0.0/255.0.0.0), all, samehost, samenet or '
-                     'a host name.' % text if text else 'Invalid address: %r' % parts)
+                     'a host name.' % given)
 
 
 def addresses_overlap(a, b):
