@@ -157,3 +157,45 @@ def test_overrides_from_includes_and_auto_conf(tmp_path):
 def test_needs_restart():
     assert c.needs_restart(['ssl', 'listen_addresses', 'ssl_ciphers', 'port']) == \
         ['listen_addresses', 'port']
+
+
+# --------------------------------------------------------------------------- issue 7, items 5-6
+
+@pytest.mark.parametrize('value', ["HIGH'\nssl = off\n#", 'a\x00b', 'x\ry', 'bell\x07', 'v\x1b'])
+def test_item5_values_that_would_add_a_line_are_refused(value):
+    with pytest.raises(c.PgConfError, match='control character'):
+        c.set_settings(c.parse('ssl = on\n'), {'ssl_ciphers': value})
+
+
+@pytest.mark.parametrize('value', ["it's", 'back\\slash', "a'b''c", 'x # y', 'tab\there', 'é',
+                                   '\\', "'", ''])
+def test_item5_values_round_trip_through_the_server_quoting(value):
+    new, _ch = c.set_settings(c.parse('ssl = on\n'), {'ssl_ciphers': value})
+    again = c.parse(c.render(new))
+    assert c.syntax_errors(again) == []
+    assert c.effective_values(again)['ssl_ciphers'] == value
+
+
+def test_item6_only_newline_ends_a_line():
+    text = "ssl = off\n# x\fssl = on\n# y\x0bssl = on\n# z\u2028ssl = on\n# w\x85ssl = on\n"
+    lines = c.parse(text)
+    assert c.effective_values(lines) == {'ssl': 'off'}
+    new, changes = c.set_settings(lines, {'ssl': True})
+    assert changes and changes[0]['before'] == 'off'
+    assert c.render(new).startswith('ssl = on\n# x\fssl = on')
+
+
+def test_lexer_matches_the_server_on_tricky_values():
+    assert c.parse("a = 0x1F\n")[0].value == '0x1F'
+    assert c.parse("a = abc.def\n")[0].kind == 'invalid'   # a qualified name is not a value
+    assert c.parse("a = /etc/x\n")[0].kind == 'invalid'    # an unquoted path is not either
+    assert c.parse("a = 'x\\101\\n'\n")[0].value == 'xA\n'
+    assert c.parse("a = 'x\\0y'\n")[0].value == 'x'
+    assert c.parse("a 5 # no equals sign\n")[0].value == '5'
+    assert c.parse("a = 1.5GB\n")[0].kind == 'invalid'
+
+
+def test_string_settings_compare_as_text():
+    lines = c.parse("application_name = 'TRUE'\nssl = 'true'\n")
+    _new, changes = c.set_settings(lines, {'application_name': 'on', 'ssl': True})
+    assert [ch['name'] for ch in changes] == ['application_name']
