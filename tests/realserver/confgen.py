@@ -39,7 +39,7 @@ def _conf_value(rng):
     if kind in (4, 5, 6, 7, 8):
         body = ''.join(rng.choice(["a", "b", " ", "''", "\\'", "\\n", "\\\\", "\\101", "\\x",
                                    "#", "\\t", "%m", "\"", "é", "\\7", "\\0a", "\r", "\t"])
-                       for _ in range(rng.randrange(0, 7)))
+                       for _i in range(rng.randrange(0, 7)))
         return "'%s'" % body
     if kind == 9:
         return "'unterminated"
@@ -65,8 +65,8 @@ def conf_line(rng, include_names=()):
         directive = rng.choice(['include', 'include_if_exists', 'INCLUDE_IF_EXISTS',
                                 'include_dir'])
         target = rng.choice(include_names)
-        return '%s %s' % (directive, rng.choice(["'%s'" % target, target,
-                                                  "= '%s'" % target]))
+        forms = ["'%s'" % target, target, "= '%s'" % target]
+        return '%s %s' % (directive, rng.choice(forms))
     name = rng.choice(CONF_NAMES if rng.random() < 0.9 else BAD_NAMES)
     sep = rng.choice([' = ', '=', ' ', '\t=\t', ' =', '= ', '  =  ', '\r=\r', ' ' + rng.choice(ODD) + ' '])
     value = _conf_value(rng)
@@ -77,7 +77,7 @@ def conf_line(rng, include_names=()):
 
 
 def conf_file(rng, include_names=()):
-    lines = [conf_line(rng, include_names) for _ in range(rng.randrange(1, 12))]
+    lines = [conf_line(rng, include_names) for _i in range(rng.randrange(1, 12))]
     eol = rng.choice(['\n', '\n', '\r\n'])
     text = eol.join(lines)
     if rng.random() < 0.8:
@@ -93,7 +93,7 @@ def _names(rng, field, major):
             '/^app.*$', '"/^app"', 'postgres', 'Mixed']
     if field == 'user':
         pool = [p for p in pool if p not in ('sameuser', 'samerole', 'replication')]
-    picks = [rng.choice(pool) for _ in range(1 if rng.random() < 0.7 else rng.randrange(2, 4))]
+    picks = [rng.choice(pool) for _i in range(1 if rng.random() < 0.7 else rng.randrange(2, 4))]
     joiner = rng.choice([',', ',', ', ', ' ,'])
     return joiner.join(picks)
 
@@ -152,9 +152,9 @@ def hba_line(rng, major, include_names=()):
         opts = [rng.choice(['map=m1', 'clientcert=verify-full', 'clientcert=verify-ca',
                             'clientcert=1', 'clientname=CN', 'clientname=DN', '"map=a b"',
                             'map="x y"', 'noequals', 'foo=bar'])
-                for _ in range(rng.randrange(1, 3))]
+                for _i in range(rng.randrange(1, 3))]
         fields.append(rng.choice([' ', ',']).join(opts))
-    seps = [rng.choice([' ', '\t', '  ', ' \t', '\r ']) for _ in fields]
+    seps = [rng.choice([' ', '\t', '  ', ' \t', '\r ']) for _field in fields]
     out = ''
     for field, sep in zip(fields, seps):
         if out and rng.random() < 0.06:
@@ -166,7 +166,7 @@ def hba_line(rng, major, include_names=()):
 
 
 def hba_file(rng, major, include_names=()):
-    lines = [hba_line(rng, major, include_names) for _ in range(rng.randrange(1, 10))]
+    lines = [hba_line(rng, major, include_names) for _i in range(rng.randrange(1, 10))]
     text = '\n'.join(lines)
     if rng.random() < 0.85:
         text += '\n'
@@ -388,7 +388,7 @@ def run_conf_writes(fleet, name, seed, count):
         for case in range(count):
             text = _valid_conf(rng)
             settings = dict((rng.choice(WRITE_NAMES), rng.choice(HOSTILE_VALUES))
-                            for _ in range(rng.randrange(1, 4)))
+                            for _i in range(rng.randrange(1, 4)))
             if rng.random() < 0.2:
                 settings[rng.choice(WRITE_NAMES)] = rng.choice(REFUSED_VALUES)
                 try:
@@ -425,7 +425,7 @@ ADDR_POOL = ['10.0.0.0/8', '127.0.0.1', '10.1.2.3/16', '192.168.0.0 255.255.0.0'
 def _rule_spec(rng):
     typ = rng.choice(['hostssl', 'hostssl', 'host', 'hostnossl', 'local', 'hostgssenc'])
     spec = {'type': typ, 'databases': [rng.choice(DB_POOL)],
-            'users': [rng.choice(USER_POOL) for _ in range(rng.randrange(1, 3))]}
+            'users': [rng.choice(USER_POOL) for _i in range(rng.randrange(1, 3))]}
     if typ != 'local':
         spec['address'] = rng.choice(ADDR_POOL)
     methods = {'hostssl': ['cert', 'scram-sha-256', 'reject', 'md5'],
@@ -468,7 +468,7 @@ def run_hba_writes(fleet, name, seed, count):
     try:
         for case in range(count):
             text = _valid_hba(rng, major)
-            specs = [_rule_spec(rng) for _ in range(rng.randrange(1, 4))]
+            specs = [_rule_spec(rng) for _i in range(rng.randrange(1, 4))]
             require = rng.choice(['none', 'reject', 'reject', 'convert', 'both'])
             try:
                 lines, _actions, present = pghba.plan(text, specs, major, require, None,

@@ -66,8 +66,8 @@ CASES = [(n, v) for n in ALL_HOSTS for v in VARIANTS
 
 
 @pytest.mark.parametrize('name,variant', CASES)
-def test_plain_tcp_refused_for_logins_and_replication_v4_and_v6(fleet, pristine, workdir, name,
-                                                                 variant):
+def test_plain_tcp_refused_for_logins_and_replication_v4_and_v6(
+        fleet, pristine, workdir, name, variant):
     host = pristine(name)
     pki = issue(workdir, host)
     ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki)))
