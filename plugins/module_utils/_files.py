@@ -1,12 +1,19 @@
 # PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Secure atomic file writes, ownership/mode, backups.
+"""Secure file reads and atomic writes, ownership/mode, backups.
 
-A new file is created with O_CREAT|O_EXCL and mode 0600 in the destination directory, so it is
-private from its first byte whatever the umask; owner, group and an octal mode are applied to the
-open descriptor, and only then is it renamed over the destination. The old file can be kept as a
-backup (a hard link, so it keeps its own owner and mode).
+Everything works on descriptors. The directory of a file is reached by walking its path one
+component at a time with O_NOFOLLOW (a symbolic link is followed only when root owns it, so the
+system's own links such as /var/run still work, while a link planted by another user is
+refused). Files are then opened relative to that directory descriptor with O_NOFOLLOW, so a
+symlink planted at the file's name is never followed, neither for reading nor for writing.
+
+A new file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600 in the destination directory,
+so it is private from its first byte whatever the umask. Owner, group and the final mode are
+applied to the open descriptor, and only then is it renamed over the destination. A backup is a
+new private copy, created the same way with a random name, and never wider than 0600 for a
+secret. Only the newest ``keep`` backups of a file are kept.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,32 +24,169 @@ import errno
 import grp
 import os
 import pwd
-import shutil
+import re
+import stat
 import time
+
+BACKUP_KEEP = 3
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 
 
 class PgsslFileError(Exception):
     pass
 
 
-def read_bytes(path, what='file'):
-    """Contents of ``path``, or None when it does not exist."""
+# --------------------------------------------------------------------------- directories
+
+def _open_dir(path):
+    """A descriptor of directory ``path``, reached without following a symlink that root does
+    not own. Raises PgsslFileError (ENOENT kept in ``errno`` for a missing directory)."""
+    path = os.path.abspath(path)
+    parts = [p for p in path.split('/') if p]
+    fd = os.open('/', os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    hops = 0
     try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise PgsslFileError('Cannot read %s %s: %s' % (what, path, exc.strerror))
+        while parts:
+            name = parts.pop(0)
+            if name == '.':
+                continue
+            try:
+                nxt = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    st = os.lstat(name, dir_fd=fd)
+                    if stat.S_ISLNK(st.st_mode) and st.st_uid == 0 and hops < 40:
+                        # a link root made: follow it (the system's own /var/run and the like)
+                        target = os.readlink(name, dir_fd=fd)
+                        hops += 1
+                        parts = [p for p in target.split('/') if p] + parts
+                        if target.startswith('/'):
+                            os.close(fd)
+                            fd = os.open('/', os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+                        continue
+                    if stat.S_ISLNK(st.st_mode):
+                        raise PgsslFileError(
+                            'Refusing %s: the path component %s is a symbolic link owned by '
+                            'uid %d, not by root.' % (path, name, st.st_uid))
+                    raise PgsslFileError('%s: the path component %s is not a directory.'
+                                         % (path, name))
+                if exc.errno == errno.ENOENT:
+                    err = PgsslFileError('The directory %s does not exist; create it first (for '
+                                         'example with ansible.builtin.file state=directory).'
+                                         % path)
+                    err.errno = errno.ENOENT
+                    raise err
+                raise PgsslFileError('Cannot open the directory %s: %s' % (path, exc.strerror))
+            os.close(fd)
+            fd = nxt
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def check_directory(path):
-    directory = os.path.dirname(os.path.abspath(path)) or '.'
-    if not os.path.isdir(directory):
-        raise PgsslFileError('The directory %s does not exist; create it first (for example with '
-                             'ansible.builtin.file state=directory).' % directory)
+    """The directory of ``path``; a clear error when it is missing or reached through a link
+    that root does not own."""
+    directory = os.path.dirname(os.path.abspath(path)) or '/'
+    os.close(_open_dir(directory))
     return directory
 
+
+def _split(path):
+    path = os.path.abspath(path)
+    return os.path.dirname(path) or '/', os.path.basename(path)
+
+
+# --------------------------------------------------------------------------- reading
+
+def _open_file(dfd, base, path):
+    try:
+        fd = os.open(base, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PgsslFileError('Refusing %s: it is a symbolic link (never followed).' % path)
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise PgsslFileError('Refusing %s: it is not a regular file.' % path)
+    return fd, st
+
+
+def _read_fd(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b''.join(chunks)
+
+
+def stat_file(path):
+    """lstat-like facts of ``path`` reached safely, or None when it does not exist."""
+    directory, base = _split(path)
+    try:
+        dfd = _open_dir(directory)
+    except PgsslFileError as exc:
+        if getattr(exc, 'errno', None) == errno.ENOENT:
+            return None
+        raise
+    try:
+        return os.lstat(base, dir_fd=dfd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise PgsslFileError('Cannot stat %s: %s' % (path, exc.strerror))
+    finally:
+        os.close(dfd)
+
+
+def read_bytes(path, what='file', secret=False, owners=None):
+    """Contents of ``path``, or None when it does not exist.
+
+    A symlink at the name is refused, and so is anything but a regular file. For a secret, a
+    file with other hard links or owned by someone other than root, this process's user or
+    ``owners`` (uids) is refused too: such a file may be a link to another user's key.
+    """
+    directory, base = _split(path)
+    try:
+        dfd = _open_dir(directory)
+    except PgsslFileError as exc:
+        if getattr(exc, 'errno', None) == errno.ENOENT:
+            return None
+        raise
+    try:
+        try:
+            fd, st = _open_file(dfd, base, path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise PgsslFileError('Cannot read %s %s: %s' % (what, path, exc.strerror))
+        try:
+            if secret:
+                _check_secret(st, path, what, owners)
+            return _read_fd(fd)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dfd)
+
+
+def _check_secret(st, path, what, owners):
+    allowed = set([0, os.geteuid()]) | set(u for u in (owners or []) if u is not None)
+    if st.st_uid not in allowed:
+        raise PgsslFileError('Refusing the %s %s: it is owned by uid %d, not by root or the '
+                             'expected owner.' % (what, path, st.st_uid))
+    if st.st_nlink > 1:
+        raise PgsslFileError('Refusing the %s %s: it has %d hard links (it may be another '
+                             'file under a second name).' % (what, path, st.st_nlink))
+
+
+# --------------------------------------------------------------------------- owners and modes
 
 def resolve_uid(owner):
     if owner is None or owner == '':
@@ -85,46 +229,102 @@ def octal_mode(mode):
     return None
 
 
-def backup_path(path):
-    return '%s.%d.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S'))
+# --------------------------------------------------------------------------- writing
+
+def _backup_re(base):
+    return re.compile(r'^%s\.\d{8}T\d{12}\.[0-9a-f]{8}~$' % re.escape(base))
 
 
-def make_backup(path):
-    """Keep the current file beside it; returns the backup path or None."""
-    if not os.path.exists(path):
-        return None
-    dest = backup_path(path)
+def backups_of(path):
+    """Backups of ``path`` made by this collection, oldest first."""
+    directory, base = _split(path)
+    pattern = _backup_re(base)
     try:
-        os.link(path, dest)
+        names = os.listdir(directory)
     except OSError:
-        shutil.copy2(path, dest)
-    return dest
+        return []
+    return [os.path.join(directory, n) for n in sorted(names) if pattern.match(n)]
 
 
-def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False):
-    """Write ``data`` to ``path`` atomically. Returns the backup path (or None)."""
-    directory = check_directory(path)
-    base = os.path.basename(path)
-    tmp = None
-    fd = None
-    for attempt in range(100):
-        candidate = os.path.join(directory, '.%s.%s.tmp' % (base, os.urandom(6).hex()))
+def _make_backup(dfd, base, path, secret, keep):
+    """A private copy of the current file (O_EXCL|O_NOFOLLOW, random name); returns its path or
+    None. A secret's copy is never wider than 0600."""
+    try:
+        src, st = _open_file(dfd, base, path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    try:
+        data = _read_fd(src)
+    finally:
+        os.close(src)
+    mode = stat.S_IMODE(st.st_mode) & (0o600 if secret else 0o7777)
+    for _attempt in range(20):
+        now = time.time()
+        name = '%s.%s%06d.%s~' % (base, time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)),
+                                  int((now % 1) * 1000000), os.urandom(4).hex())
         try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0),
-                         0o600)
-            tmp = candidate
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+                         0o600, dir_fd=dfd)
             break
         except OSError as exc:
             if exc.errno != errno.EEXIST:
-                raise PgsslFileError('Cannot create a file in %s: %s' % (directory, exc.strerror))
-    if fd is None:
-        raise PgsslFileError('Cannot create a temporary file in %s.' % directory)
+                raise
+    else:
+        raise PgsslFileError('Cannot create a backup of %s.' % path)
     try:
         os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        _write_all(fd, data)
+        os.fchown(fd, st.st_uid, st.st_gid)
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _prune(dfd, base, keep)
+    return os.path.join(os.path.dirname(os.path.abspath(path)), name)
+
+
+def _prune(dfd, base, keep):
+    pattern = _backup_re(base)
+    names = sorted(n for n in os.listdir(dfd) if pattern.match(n))
+    for name in names[:max(0, len(names) - keep)]:
+        try:
+            if stat.S_ISREG(os.lstat(name, dir_fd=dfd).st_mode):
+                os.unlink(name, dir_fd=dfd)
+        except OSError:
+            pass
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret=False,
+                 keep=BACKUP_KEEP):
+    """Write ``data`` to ``path`` atomically. Returns the backup path (or None)."""
+    directory, base = _split(path)
+    dfd = _open_dir(directory)
+    tmp = fd = None
+    try:
+        for _attempt in range(100):
+            candidate = '.%s.%s.tmp' % (base, os.urandom(6).hex())
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW |
+                             _CLOEXEC, 0o600, dir_fd=dfd)
+                tmp = candidate
+                break
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise PgsslFileError('Cannot create a file in %s: %s'
+                                         % (directory, exc.strerror))
+        if fd is None:
+            raise PgsslFileError('Cannot create a temporary file in %s.' % directory)
+        os.fchmod(fd, 0o600)
+        _write_all(fd, data)
         os.fsync(fd)
         if uid is not None or gid is not None:
             os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
@@ -132,15 +332,17 @@ def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False):
             os.fchmod(fd, mode)
         os.close(fd)
         fd = None
-        saved = make_backup(path) if backup else None
-        os.rename(tmp, path)
+        saved = _make_backup(dfd, base, path, secret, keep) if backup else None
+        try:
+            st = os.lstat(base, dir_fd=dfd)
+            if stat.S_ISDIR(st.st_mode):
+                raise PgsslFileError('Refusing %s: it is a directory.' % path)
+        except OSError:
+            pass
+        os.rename(tmp, base, src_dir_fd=dfd, dst_dir_fd=dfd)
         tmp = None
         try:
-            dfd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            os.fsync(dfd)
         except OSError:
             pass
         return saved
@@ -149,8 +351,18 @@ def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False):
     finally:
         if fd is not None:
             os.close(fd)
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp is not None:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+        os.close(dfd)
+
+
+def _file_args(module, path):
+    args = module.load_file_common_arguments(module.params, path=path)
+    return (octal_mode(args.get('mode')), args.get('mode'), resolve_uid(args.get('owner')),
+            resolve_gid(args.get('group')))
 
 
 def write_file(module, path, data, secret=False, backup=False):
@@ -158,29 +370,60 @@ def write_file(module, path, data, secret=False, backup=False):
 
     Secret files default to mode 0600. Returns the backup path or None.
     """
-    file_args = module.load_file_common_arguments(module.params, path=path)
-    mode = octal_mode(file_args.get('mode'))
-    if mode is None and file_args.get('mode') is None:
+    mode, given, uid, gid = _file_args(module, path)
+    if given is not None and mode is None:
+        raise PgsslFileError('mode must be octal (for example "0600"), not %r.' % (given,))
+    if mode is None:
         mode = 0o600 if secret else 0o644
-    uid = resolve_uid(file_args.get('owner'))
-    gid = resolve_gid(file_args.get('group'))
-    return write_atomic(path, data, mode=mode, uid=uid, gid=gid, backup=backup)
+    return write_atomic(path, data, mode=mode, uid=uid, gid=gid, backup=backup, secret=secret)
 
 
 def apply_attributes(module, path, changed, diff=None, secret=False):
-    """Make owner/group/mode of an existing file match; honours check mode."""
-    file_args = module.load_file_common_arguments(module.params, path=path)
-    if file_args.get('mode') is None:
-        file_args['mode'] = '0600' if secret else None
-    return module.set_fs_attributes_if_different(file_args, changed, diff=diff)
+    """Make owner/group/mode of an existing file match, on its descriptor (a symlink at the name
+    is refused, never followed); honours check mode. Returns the new ``changed``."""
+    mode, given, uid, gid = _file_args(module, path)
+    if given is not None and mode is None:
+        raise PgsslFileError('mode must be octal (for example "0600"), not %r.' % (given,))
+    if mode is None and secret:
+        mode = 0o600
+    directory, base = _split(path)
+    dfd = _open_dir(directory)
+    try:
+        try:
+            fd, st = _open_file(dfd, base, path)
+        except OSError as exc:
+            raise PgsslFileError('Cannot open %s: %s' % (path, exc.strerror))
+        try:
+            current = stat.S_IMODE(st.st_mode)
+            want_uid = st.st_uid if uid is None else uid
+            want_gid = st.st_gid if gid is None else gid
+            want_mode = current if mode is None else mode
+            if (want_uid, want_gid, want_mode) == (st.st_uid, st.st_gid, current):
+                return changed
+            if diff is not None:
+                diff.setdefault('before', {}).update(
+                    {'owner': st.st_uid, 'group': st.st_gid, 'mode': '%04o' % current})
+                diff.setdefault('after', {}).update(
+                    {'owner': want_uid, 'group': want_gid, 'mode': '%04o' % want_mode})
+            if not module.check_mode:
+                if (want_uid, want_gid) != (st.st_uid, st.st_gid):
+                    # narrow the mode first, so a new owner never sees a wider file
+                    os.fchmod(fd, current & want_mode)
+                    os.fchown(fd, want_uid, want_gid)
+                os.fchmod(fd, want_mode)
+            return True
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dfd)
 
 
-def read_input(path, content, what, required=True):
+def read_input(path, content, what, required=True, secret=False):
     """Bytes of an input given as a file path or as content; a clear error when missing."""
     if content is not None and content != '':
         return content.encode('utf-8') if not isinstance(content, bytes) else content
     if path:
-        data = read_bytes(path, what)
+        data = read_bytes(path, what, secret=secret)
         if data is None:
             raise PgsslFileError('The %s %s does not exist.' % (what, path))
         return data
@@ -193,13 +436,12 @@ def rewrite_file(module, path, data, backup=False, own_attributes=False):
     """Atomically replace an existing config file, keeping its owner and mode unless the task
     sets owner, group or mode (and ``own_attributes`` is false). Returns the backup path or
     None."""
-    st = os.stat(path)
+    st = stat_file(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        raise PgsslFileError('Refusing %s: it is not a regular file.' % path)
     mode = uid = gid = None
     if not own_attributes:
-        file_args = module.load_file_common_arguments(module.params, path=path)
-        mode = octal_mode(file_args.get('mode'))
-        uid = resolve_uid(file_args.get('owner'))
-        gid = resolve_gid(file_args.get('group'))
+        mode, _given, uid, gid = _file_args(module, path)
     return write_atomic(path, data, mode=mode if mode is not None else st.st_mode & 0o7777,
                         uid=st.st_uid if uid is None else uid,
                         gid=st.st_gid if gid is None else gid, backup=backup)

@@ -220,6 +220,7 @@ def _signer(p):
     ca_cert_bytes = files.read_input(p['ca_cert_path'], p['ca_cert_content'], 'CA certificate',
                                      required=False)
     ca_key_bytes = files.read_input(p['ca_key_path'], p['ca_key_content'], 'CA key',
+                                    secret=True,
                                     required=False)
     if ca_cert_bytes is None and ca_key_bytes is not None:
         raise crypto.PgsslCryptoError('A CA key was given without its CA certificate '
@@ -269,6 +270,7 @@ def run(module):
     ca_cert, ca_key = _signer(p)
     own_key = None
     key_bytes = files.read_input(p['privatekey_path'], p['privatekey_content'], 'private key',
+                                 secret=True,
                                  required=False)
     if key_bytes is not None:
         own_key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'], 'The private key')

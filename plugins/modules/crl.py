@@ -122,7 +122,8 @@ def run(module):
     p = module.params
     ca_cert = crypto.load_certificate(files.read_input(p['ca_cert_path'], None, 'CA certificate'),
                                       'The CA certificate')
-    ca_key = crypto.load_private_key(files.read_input(p['ca_key_path'], None, 'CA key'),
+    ca_key = crypto.load_private_key(files.read_input(p['ca_key_path'], None, 'CA key',
+                                                      secret=True),
                                      p['ca_key_passphrase'], 'The CA key')
     crypto.check_signer(ca_cert, ca_key, allow_ed25519=True)
     wanted = sorted(set(_serial(s) for s in p['revoked_serials']))

@@ -146,7 +146,11 @@ def run(module):
         subject['CN'] = p['common_name']
     subject = crypto.normalize_subject(subject)
     sans = crypto.normalize_sans(p['subject_alt_names'])
-    key_bytes = files.read_input(p['privatekey_path'], None, 'private key file')
+    key_bytes = files.read_bytes(p['privatekey_path'], 'private key file', secret=True,
+                                 owners=[files.resolve_uid(p.get('owner'))])
+    if key_bytes is None:
+        raise files.PgsslFileError('The private key file %s does not exist.'
+                                   % p['privatekey_path'])
     key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'],
                                   where='The private key %s' % p['privatekey_path'])
     path = p['path']

@@ -189,13 +189,18 @@ def _facts(desc, key):
             'public_key_fingerprint': crypto.public_key_fingerprint(key)}
 
 
+def _owners(module):
+    return [files.resolve_uid(module.params.get('owner'))]
+
+
 def _plan(module, existing):
     """Decide; returns the plan dict of crypto.plan_private_key, extended for ``src``."""
     p = module.params
     if not p['src'] and not p['src_content']:
         spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
         return crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
-    src_key = crypto.load_private_key(files.read_input(p['src'], p['src_content'], 'source key'),
+    src_key = crypto.load_private_key(files.read_input(p['src'], p['src_content'], 'source key',
+                                                       secret=True),
                                       p['src_passphrase'], 'The source key')
     plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None,
             'warnings': []}
@@ -224,7 +229,7 @@ def _write_pk8(module, key, result):
     path = module.params['pk8_path']
     data = crypto.dump_private_key_pk8_der(key)
     files.check_directory(path)
-    changed = files.read_bytes(path, 'pk8 file') != data
+    changed = files.read_bytes(path, 'pk8 file', secret=True, owners=_owners(module)) != data
     if changed and not module.check_mode:
         files.write_file(module, path, data, secret=True)
     if not changed or not module.check_mode:
@@ -237,7 +242,7 @@ def run(module):
     p = module.params
     path = p['path']
     files.check_directory(path)
-    existing = files.read_bytes(path, 'key file')
+    existing = files.read_bytes(path, 'key file', secret=True, owners=_owners(module))
     plan = _plan(module, existing)
     for warning in plan['warnings']:
         module.warn(warning)

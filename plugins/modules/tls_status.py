@@ -215,7 +215,8 @@ def check(p, info, paths):
             cert = chain[0]
         except crypto.PgsslCryptoError:
             reasons.append('unreadable')
-    key_raw = files.read_bytes(paths['key'], 'key')
+    key_raw = files.read_bytes(paths['key'], 'key', secret=True,
+                               owners=[files.resolve_uid(info['server_user'])])
     if key_raw is None:
         reasons.append('key_missing')
     if cert is not None:
@@ -249,7 +250,7 @@ def check(p, info, paths):
             except crypto.PgsslCryptoError:
                 reasons.append('key_unreadable')
     if key_raw is not None:
-        st = os.stat(paths['key'])
+        st = files.stat_file(paths['key'])
         uid = files.resolve_uid(info['server_user'])
         if p['key_owner'] == 'server':
             if st.st_uid != uid or st.st_mode & 0o077:

@@ -54,3 +54,99 @@ def test_helpers(tmp_path):
     with pytest.raises(f.PgsslFileError, match='does not exist'):
         f.read_input(str(tmp_path / 'missing'), None, 'CSR')
     assert f.read_input(None, None, 'x', required=False) is None
+
+
+# --------------------------------------------------------------------------- hostile paths
+
+NOBODY = 65534
+
+
+def _owned_by_nobody(path):
+    os.lchown(str(path), NOBODY, NOBODY)
+
+
+def test_symlink_at_the_name_is_never_read_or_written_through(tmp_path):
+    secret = tmp_path / 'secret.key'
+    secret.write_bytes(b'PRIVATE')
+    link = tmp_path / 'postgresql.key'
+    link.symlink_to(secret)
+    with pytest.raises(f.PgsslFileError, match='symbolic link'):
+        f.read_bytes(str(link), 'key', secret=True)
+    # a write replaces the link itself; the target is untouched
+    f.write_atomic(str(link), b'new', mode=0o600)
+    assert secret.read_bytes() == b'PRIVATE' and not link.is_symlink()
+
+
+def test_symlinked_directory_owned_by_a_user_is_refused(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir()
+    (real / 'server.key').write_bytes(b'PRIVATE')
+    home = tmp_path / 'home'
+    home.mkdir()
+    link = home / '.postgresql'
+    link.symlink_to(real)
+    _owned_by_nobody(link)
+    with pytest.raises(f.PgsslFileError, match='symbolic link owned by uid 65534'):
+        f.read_bytes(str(link / 'server.key'), 'key')
+    with pytest.raises(f.PgsslFileError, match='symbolic link owned by uid 65534'):
+        f.write_atomic(str(link / 'postgresql.pk8'), b'x')
+    assert sorted(os.listdir(str(real))) == ['server.key']
+    # a link root made is followed (the system's own /var/run -> /run and the like)
+    os.lchown(str(link), 0, 0)
+    assert f.read_bytes(str(link / 'server.key'), 'key') == b'PRIVATE'
+
+
+def test_secret_with_other_hard_links_or_a_foreign_owner_is_refused(tmp_path):
+    key = tmp_path / 'server.key'
+    key.write_bytes(b'PRIVATE')
+    os.link(str(key), str(tmp_path / 'postgresql.key'))
+    with pytest.raises(f.PgsslFileError, match='2 hard links'):
+        f.read_bytes(str(tmp_path / 'postgresql.key'), 'key', secret=True)
+    other = tmp_path / 'other.key'
+    other.write_bytes(b'X')
+    _owned_by_nobody(other)
+    with pytest.raises(f.PgsslFileError, match='owned by uid 65534'):
+        f.read_bytes(str(other), 'key', secret=True)
+    assert f.read_bytes(str(other), 'key', secret=True, owners=[NOBODY]) == b'X'
+
+
+def test_fifo_or_directory_is_not_read(tmp_path):
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(str(fifo))
+    with pytest.raises(f.PgsslFileError, match='not a regular file'):
+        f.read_bytes(str(fifo))
+
+
+def test_backups_are_private_exclusive_and_pruned(tmp_path):
+    key = tmp_path / 'server.key'
+    key.write_bytes(b'v0')
+    os.chmod(str(key), 0o644)  # an old key with a too-wide mode
+    saved = f.write_atomic(str(key), b'v1', mode=0o600, backup=True, secret=True)
+    assert open(saved, 'rb').read() == b'v0'
+    assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600  # never wider than 0600
+    assert os.stat(saved).st_ino != key.stat().st_ino and os.stat(saved).st_nlink == 1
+    for n in range(2, 7):
+        f.write_atomic(str(key), b'v%d' % n, mode=0o600, backup=True, secret=True, keep=3)
+    kept = f.backups_of(str(key))
+    assert len(kept) == 3
+    assert [open(p, 'rb').read() for p in kept] == [b'v3', b'v4', b'v5']
+
+
+def test_attributes_are_applied_on_the_descriptor_not_through_a_link(tmp_path):
+    class Module(object):
+        check_mode = False
+        params = {'mode': '0600', 'owner': None, 'group': None}
+
+        def load_file_common_arguments(self, params, path=None):
+            return dict(params, path=path)
+
+    target = tmp_path / 'passwd'
+    target.write_bytes(b'x')
+    os.chmod(str(target), 0o644)
+    link = tmp_path / 'postgresql.crt'
+    link.symlink_to(target)
+    with pytest.raises(f.PgsslFileError, match='symbolic link'):
+        f.apply_attributes(Module(), str(link), False)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert f.apply_attributes(Module(), str(target), False) is True
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
