@@ -303,9 +303,10 @@ def _write_all(fd, data):
         view = view[written:]
 
 
-def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret=False,
-                 keep=BACKUP_KEEP):
-    """Write ``data`` to ``path`` atomically. Returns the backup path (or None)."""
+def stage(path, data, mode=None, uid=None, gid=None):
+    """Write ``data`` to a new private temporary file beside ``path`` (O_EXCL|O_NOFOLLOW, 0600
+    until owner, group and mode are set on the descriptor). Returns its name, for commit() or
+    discard()."""
     directory, base = _split(path)
     dfd = _open_dir(directory)
     tmp = fd = None
@@ -332,20 +333,8 @@ def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret
             os.fchmod(fd, mode)
         os.close(fd)
         fd = None
-        saved = _make_backup(dfd, base, path, secret, keep) if backup else None
-        try:
-            st = os.lstat(base, dir_fd=dfd)
-            if stat.S_ISDIR(st.st_mode):
-                raise PgsslFileError('Refusing %s: it is a directory.' % path)
-        except OSError:
-            pass
-        os.rename(tmp, base, src_dir_fd=dfd, dst_dir_fd=dfd)
-        tmp = None
-        try:
-            os.fsync(dfd)
-        except OSError:
-            pass
-        return saved
+        done, tmp = tmp, None
+        return done
     except OSError as exc:
         raise PgsslFileError('Cannot write %s: %s' % (path, exc.strerror))
     finally:
@@ -357,6 +346,75 @@ def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret
             except OSError:
                 pass
         os.close(dfd)
+
+
+def commit(path, tmp, backup=False, secret=False, keep=BACKUP_KEEP):
+    """Rename a staged file over ``path`` (never over a directory). Returns the backup path."""
+    directory, base = _split(path)
+    dfd = _open_dir(directory)
+    try:
+        try:
+            if stat.S_ISDIR(os.lstat(base, dir_fd=dfd).st_mode):
+                raise PgsslFileError('Refusing %s: it is a directory.' % path)
+        except OSError:
+            pass
+        saved = _make_backup(dfd, base, path, secret, keep) if backup else None
+        os.rename(tmp, base, src_dir_fd=dfd, dst_dir_fd=dfd)
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        return saved
+    except OSError as exc:
+        raise PgsslFileError('Cannot write %s: %s' % (path, exc.strerror))
+    finally:
+        os.close(dfd)
+
+
+def discard(path, tmp):
+    directory = _split(path)[0]
+    dfd = _open_dir(directory)
+    try:
+        os.unlink(tmp, dir_fd=dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def remove(path):
+    """Remove whatever is at ``path`` (a link itself, never its target); True when removed."""
+    directory, base = _split(path)
+    try:
+        dfd = _open_dir(directory)
+    except PgsslFileError as exc:
+        if getattr(exc, 'errno', None) == errno.ENOENT:
+            return False
+        raise
+    try:
+        if stat.S_ISDIR(os.lstat(base, dir_fd=dfd).st_mode):
+            raise PgsslFileError('Refusing to remove %s: it is a directory.' % path)
+        os.unlink(base, dir_fd=dfd)
+        return True
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise PgsslFileError('Cannot remove %s: %s' % (path, exc.strerror))
+    finally:
+        os.close(dfd)
+
+
+def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret=False,
+                 keep=BACKUP_KEEP):
+    """Write ``data`` to ``path`` atomically. Returns the backup path (or None)."""
+    tmp = stage(path, data, mode, uid, gid)
+    try:
+        saved = commit(path, tmp, backup, secret, keep)
+        tmp = None
+        return saved
+    finally:
+        if tmp is not None:
+            discard(path, tmp)
 
 
 def _file_args(module, path):

@@ -61,13 +61,18 @@ options:
     description: Passphrase of O(privatekey_path) or O(privatekey_content).
     type: str
   common_name:
-    description: Subject common name; overrides the CSR's subject when given.
+    description:
+      - Subject common name. With a CSR, the names given here (O(common_name), O(subject),
+        O(subject_alt_names)) are the names the signer grants. The certificate carries exactly
+        these names. A CSR that asks for any other name (a wildcard, another CN, an extra
+        subject field or SAN) is refused, and the error names the difference. Give them when
+        signing for a host you do not trust with its own names; the roles always do.
     type: str
   subject:
-    description: Subject fields (see M(pgssl.postgresql.csr)); override the CSR's subject when given.
+    description: Subject fields (see M(pgssl.postgresql.csr)); the granted subject (see O(common_name)).
     type: dict
   subject_alt_names:
-    description: SANs; override the CSR's SANs when given.
+    description: SANs; the granted SANs (see O(common_name)).
     type: list
     elements: str
   profile:
@@ -139,6 +144,9 @@ EXAMPLES = r"""
   pgssl.postgresql.certificate:
     path: "/etc/pgssl/ca/issued/{{ inventory_hostname }}.crt"
     csr_content: "{{ host_csr.csr }}"
+    # the names the controller grants; a CSR asking for others is refused
+    common_name: "{{ inventory_hostname }}"
+    subject_alt_names: ["{{ inventory_hostname }}", "{{ ansible_host }}"]
     ca_cert_path: /etc/pgssl/ca/ca.crt
     ca_key_path: /etc/pgssl/ca/ca.key
     ca_key_passphrase: "{{ vault_pgssl_ca_passphrase }}"
@@ -253,6 +261,8 @@ def _request(p, own_key):
     else:
         raise crypto.PgsslCryptoError('Nothing to certify: give csr_path, csr_content or a '
                                       'private key.', 'no_request')
+    asked_subject, asked_sans = subject, sans
+    controlled = bool(p['subject'] or p['common_name']) or p['subject_alt_names'] is not None
     if p['subject'] or p['common_name']:
         wanted = dict(p['subject'] or {})
         if p['common_name']:
@@ -260,6 +270,17 @@ def _request(p, own_key):
         subject = crypto.normalize_subject(wanted)
     if p['subject_alt_names'] is not None:
         sans = crypto.normalize_sans(p['subject_alt_names'])
+    if csr_bytes is not None and controlled:
+        # the controller decides the names: a CSR asking for anything else is refused
+        extra = ['%s=%s' % kv for kv in sorted((asked_subject or {}).items())
+                 if (subject or {}).get(kv[0]) != kv[1]]
+        extra += [san for san in asked_sans or [] if san not in (sans or [])]
+        if extra:
+            raise crypto.PgsslCryptoError(
+                'The CSR asks for names the signer does not grant: %s (granted: %s). Refusing '
+                'to sign it.' % (', '.join(extra), ', '.join(
+                    ['%s=%s' % kv for kv in sorted((subject or {}).items())] + list(sans or []))
+                    or 'nothing'), 'csr_names_refused')
     return public_key, subject or {}, sans or []
 
 
