@@ -772,6 +772,15 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
     anchors = list(anchors or [])
     unique, dupes = dedupe(list(certs))
     leaf = _find_leaf(unique)
+    if _expired(leaf, now):
+        raise PgsslCryptoError(
+            'The certificate %s itself is expired or not yet valid (%s to %s); no chain can make '
+            'it acceptable.' % (name_to_string(leaf.subject), iso(not_before(leaf)),
+                                iso(not_after(leaf))), 'leaf_expired')
+    # an expired link can never help a client: it leaves the pool whether or not an anchor
+    # was given (the DST Root CA X3 cross-sign of Let's Encrypt's fullchain.pem)
+    expired_links = [c for c in unique if c is not leaf and _expired(c, now)]
+    unique = [c for c in unique if c is leaf or not _expired(c, now)]
     pool = unique + [a for a in anchors
                      if a.fingerprint(hashes.SHA256()) not in
                      set(c.fingerprint(hashes.SHA256()) for c in unique)]
@@ -810,6 +819,10 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
     if root is not None and not include_root and len(out) > 1:
         out = out[:-1]
     dropped = [(c, 'duplicate') for c in dupes]
+    for cert in expired_links:
+        cross = not is_self_signed(cert) and any(
+            cert.subject == other.subject and is_self_signed(other) for other in pool)
+        dropped.append((cert, 'expired_cross_sign' if cross else 'expired'))
     in_path = set(id(c) for c in path)
     for cert in unique:
         if id(cert) in in_path:

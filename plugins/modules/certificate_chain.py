@@ -16,9 +16,14 @@ description:
     given certificates in any order. The leaf comes first, then the intermediates in issuer
     order. The root is left out unless O(include_root=true), and duplicates are dropped.
   - When several paths lead up from the leaf, the module takes the one that reaches a trust
-    anchor (O(ca_path), or any self-signed root when none is given) with no expired link. So an
-    expired cross-signed link is dropped when a valid path exists without it (the Let's Encrypt
-    DST Root CA X3 / ISRG Root X1 case).
+    anchor (O(ca_path), the system store with O(system_trust), or any self-signed root when none
+    is given).
+  - An expired intermediate or cross-signed link can never help a client, so it is always left
+    out, with or without an anchor, and reported in RV(dropped). This covers certbot's
+    C(fullchain.pem) of 2021-2024, which ends with ISRG Root X1 cross-signed by the expired DST
+    Root CA X3. An expired or not yet valid leaf fails the task. Without any anchor, the module
+    warns that the chain was not checked against a root.
+  - Inputs must be certificates. A private key among them is refused without being echoed.
   - With O(kind=bundle), writes a CA bundle (for C(ssl_ca_file) or a client's C(sslrootcert))
     with each CA certificate once. Expired ones are left out unless O(keep_expired=true).
   - The file is written only when its content differs.
@@ -68,6 +73,12 @@ options:
     default: false
   keep_expired:
     description: For O(kind=bundle), keep expired CA certificates.
+    type: bool
+    default: false
+  system_trust:
+    description:
+      - Also use the system's CA store (C(/etc/ssl/certs/ca-certificates.crt) or
+        C(/etc/pki/tls/certs/ca-bundle.crt)) as trust anchors.
     type: bool
     default: false
   require_complete:
@@ -155,17 +166,36 @@ def _subjects(data):
         return ['(unreadable)']
 
 
+SYSTEM_STORES = ('/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt')
+
+
+def _certificates(data, where):
+    if b'PRIVATE KEY-----' in data:
+        raise crypto.PgsslCryptoError('%s holds a private key; give certificates only (the key '
+                                      'is not shown).' % where, 'private_key_in_input')
+    return crypto.load_certificates(data, where)
+
+
+def _system_anchors():
+    for path in SYSTEM_STORES:
+        data = files.read_bytes(path, 'system CA store')
+        if data is not None:
+            return crypto.load_certificates(data, path)
+    raise files.PgsslFileError('No system CA store found (%s).' % ', '.join(SYSTEM_STORES))
+
+
 def run(module):
     p = module.params
     certs = []
     for path in p['certificates']:
-        certs.extend(crypto.load_certificates(files.read_input(path, None, 'certificate file'),
-                                              path))
+        certs.extend(_certificates(files.read_input(path, None, 'certificate file'), path))
     for index, text in enumerate(p['contents']):
-        certs.extend(crypto.load_certificates(text, 'contents[%d]' % index))
+        certs.extend(_certificates(text.encode('utf-8'), 'contents[%d]' % index))
     anchors = []
     for path in p['ca_path']:
-        anchors.extend(crypto.load_certificates(files.read_input(path, None, 'CA file'), path))
+        anchors.extend(_certificates(files.read_input(path, None, 'CA file'), path))
+    if p['system_trust']:
+        anchors.extend(_system_anchors())
     if not certs:
         raise crypto.PgsslCryptoError('No input certificates: give certificates or contents.',
                                       'no_input')
@@ -177,6 +207,9 @@ def run(module):
                 % (crypto.name_to_string(built['path'][0].subject),
                    crypto.name_to_string(built['path'][-1].issuer)), 'chain_incomplete')
         root = built['root']
+        if not anchors:
+            module.warn('No trust anchor was given (ca_path or system_trust): the chain was '
+                        'built but not checked against a root.')
     else:
         built = crypto.build_bundle(certs + anchors, drop_expired=not p['keep_expired'])
         built['complete'] = True
@@ -212,12 +245,13 @@ def main():
         argument_spec=dict(
             path=dict(type='path', required=True),
             certificates=dict(type='list', elements='path', default=[]),
-            contents=dict(type='list', elements='str', default=[]),
+            contents=dict(type='list', elements='str', default=[], no_log=True),
             ca_path=dict(type='list', elements='path', default=[]),
             kind=dict(type='str', default='chain', choices=['chain', 'bundle']),
             include_root=dict(type='bool', default=False),
             keep_expired=dict(type='bool', default=False),
             require_complete=dict(type='bool', default=False),
+            system_trust=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

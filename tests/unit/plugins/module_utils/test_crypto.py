@@ -328,6 +328,25 @@ def test_chain_drops_expired_cross_sign():
     assert 'chain_expired_link' in codes
 
 
+def test_certbot_fullchain_without_anchor_is_repaired():
+    le = lets_encrypt_like()
+    # certbot's fullchain.pem: leaf, R3, X1 cross-signed by the expired X3; no anchor at all
+    built = c.build_chain([le['leaf'], le['inter'], le['cross']])
+    assert built['chain'] == [le['leaf'], le['inter']]
+    assert not built['complete']
+    assert [(d, r) for d, r in built['dropped']] == [(le['cross'], 'expired')]
+
+
+def test_expired_leaf_fails():
+    ca, ca_key = make_ca('Root')
+    leaf, _w = c.issue_certificate(c.generate_private_key(EC).public_key(), {'CN': 'old'},
+                                   ['DNS:old'], 'server', ca_key, issuer_cert=ca, valid_days=10,
+                                   now=NOW - datetime.timedelta(days=30))
+    with pytest.raises(c.PgsslCryptoError, match='itself is expired') as err:
+        c.build_chain([leaf, ca])
+    assert err.value.code == 'leaf_expired'
+
+
 def test_chain_leaf_ambiguity_is_an_error():
     ca, ca_key = make_ca()
     a, _k = make_leaf(ca, ca_key, cn='a')

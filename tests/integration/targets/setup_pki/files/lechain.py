@@ -64,6 +64,8 @@ def build(outdir, cn='db2.pgssl.test', sans=None):
     write(outdir, 'inter.crt', pem(inter))
     write(outdir, 'leaf.crt', pem(leaf))
     write(outdir, 'leaf.key', c.dump_private_key(leaf_key), 0o600)
+    # certbot's fullchain.pem of 2021-2024: leaf, R3, ISRG Root X1 cross-signed by DST Root X3
+    write(outdir, 'fullchain.pem', pem(leaf) + pem(inter) + pem(cross))
     write(outdir, 'messy-fullchain.pem',
           pem(leaf) + pem(cross) + pem(inter) + pem(old_root) + pem(inter))
     return {'leaf': c.cert_fingerprint(leaf), 'inter': c.cert_fingerprint(inter),
