@@ -146,16 +146,24 @@ def load_private_key(data, passphrase=None, where='the private key'):
     data = _to_bytes(data)
     if not data or not data.strip():
         raise PgsslCryptoError('%s is empty.' % where, 'malformed_key')
+    pem = data.lstrip().startswith(b'-----')
     encrypted = pem_is_encrypted(data)
     if encrypted and not passphrase:
         raise PgsslCryptoError(
             '%s is encrypted; give its passphrase.' % where, 'passphrase_required')
-    pw = _to_bytes(passphrase) if encrypted else None
+    # DER does not say whether it is encrypted: try the passphrase when one is given
+    pw = _to_bytes(passphrase) if (encrypted or (not pem and passphrase)) else None
     try:
-        if data.lstrip().startswith(b'-----'):
+        if pem:
             key = serialization.load_pem_private_key(data, password=pw)
         else:
-            key = serialization.load_der_private_key(data, password=pw)
+            try:
+                key = serialization.load_der_private_key(data, password=pw)
+            except TypeError:
+                if pw is None:
+                    raise PgsslCryptoError('%s is encrypted; give its passphrase.' % where,
+                                           'passphrase_required')
+                key = serialization.load_der_private_key(data, password=None)
     except TypeError as exc:
         raise PgsslCryptoError('%s cannot be read: %s' % (where, exc), 'malformed_key')
     except ValueError as exc:
@@ -259,11 +267,19 @@ def normalize_subject(subject):
     return result
 
 
+_NAME_LIMITS = {'CN': 64, 'O': 64, 'OU': 64, 'L': 128, 'ST': 128, 'C': 2}
+
+
 def build_name(subject):
     attrs = []
     for _long, short, oid in _NAME_FIELDS:
         if short in subject:
-            attrs.append(x509.NameAttribute(getattr(NameOID, oid), subject[short]))
+            try:
+                attrs.append(x509.NameAttribute(getattr(NameOID, oid), subject[short]))
+            except ValueError:
+                raise PgsslCryptoError('The subject field %s has %d characters; X.509 allows 1 '
+                                       'to %s.' % (short, len(subject[short]),
+                                                   _NAME_LIMITS.get(short, 64)), 'bad_subject')
     return x509.Name(attrs)
 
 
@@ -325,11 +341,18 @@ def normalize_sans(values):
 def san_extension(sans):
     names = []
     for item in sans:
-        kind, value = item.split(':', 1)
+        kind, _sep, value = item.partition(':')
         if kind == 'DNS':
             names.append(x509.DNSName(value))
+        elif kind == 'IP':
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(value)))
+            except ValueError:
+                raise PgsslCryptoError('Invalid IP address SAN %r.' % item, 'bad_san')
         else:
-            names.append(x509.IPAddress(ipaddress.ip_address(value)))
+            raise PgsslCryptoError(
+                'The SAN %s is of a kind these certificates do not carry: PostgreSQL servers and '
+                'clients are named by DNS and IP SANs only.' % item, 'unsupported_san')
     return x509.SubjectAlternativeName(names)
 
 
@@ -397,6 +420,8 @@ def profile_extensions(profile, public_key, pathlen=None):
     if profile not in PROFILES:
         raise PgsslCryptoError('Unknown profile %r: use ca, server or client.' % (profile,),
                                'bad_profile')
+    if pathlen is not None and (not isinstance(pathlen, int) or pathlen < 0):
+        raise PgsslCryptoError('pathlen must be 0 or more (got %r).' % (pathlen,), 'bad_pathlen')
     exts = []
     if profile == 'ca':
         exts.append((x509.BasicConstraints(ca=True, path_length=pathlen), True))
@@ -556,7 +581,34 @@ def check_key_pair(cert, key, where='the certificate'):
                                % where, 'key_mismatch')
 
 
-def check_signer(ca_cert, ca_key, allow_ed25519=False):
+MIN_RSA_BITS = 2048
+WEAK_HASHES = ('sha1', 'md5')
+
+
+def key_weakness(public_key):
+    """A message when a key is too weak to trust, else None."""
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
+        return 'an RSA key of %d bits (fewer than %d)' % (public_key.key_size, MIN_RSA_BITS)
+    if not isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey,
+                                   ed25519.Ed25519PublicKey)):
+        return 'a %s key' % type(public_key).__name__
+    return None
+
+
+def weaknesses(cert):
+    """[(code, message)] for a weak key or a weak signature hash of ``cert``."""
+    out = []
+    what = key_weakness(cert.public_key())
+    if what:
+        out.append(('weak_key', '%s has %s' % (name_to_string(cert.subject), what)))
+    algo = cert.signature_hash_algorithm
+    if algo is not None and algo.name in WEAK_HASHES:
+        out.append(('weak_signature', '%s is signed with %s' % (name_to_string(cert.subject),
+                                                               algo.name.upper())))
+    return out
+
+
+def check_signer(ca_cert, ca_key, allow_ed25519=False, allow_weak=False):
     """Refuse what cannot or should not sign certificates."""
     if not is_ca(ca_cert):
         raise PgsslCryptoError(
@@ -567,6 +619,11 @@ def check_signer(ca_cert, ca_key, allow_ed25519=False):
         raise PgsslCryptoError('The CA certificate lacks keyUsage keyCertSign.', 'not_a_ca')
     check_key_pair(ca_cert, ca_key, 'The CA certificate')
     check_signing_key(ca_key, allow_ed25519)
+    weak = weaknesses(ca_cert)
+    if weak and not allow_weak:
+        raise PgsslCryptoError('Refusing to sign with a weak CA: %s. Replace the CA, or set '
+                               'allow_weak_signer=true.' % '; '.join(m for _c, m in weak),
+                               weak[0][0])
 
 
 def check_signing_key(key, allow_ed25519=False):
@@ -1004,7 +1061,8 @@ def plan_private_key(existing, passphrase, spec, regenerate='mismatch'):
 
 PROBLEM_CODES = ('expired', 'not_yet_valid', 'expiring', 'chain_order', 'chain_untrusted',
                  'chain_expired_link', 'key_mismatch', 'hostname_mismatch', 'no_dns_san',
-                 'key_file_owner', 'key_file_mode', 'key_file_type', 'ed25519_signature')
+                 'key_file_owner', 'key_file_mode', 'key_file_type', 'ed25519_signature',
+                 'weak_key', 'weak_signature', 'private_key_in_file')
 
 
 def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server_uid=None,
@@ -1038,6 +1096,14 @@ def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server
         if code == 'chain_expired_link' and message.startswith('certificate #1 '):
             continue  # the leaf's own validity is reported above
         problem(code, message)
+    seen = set()
+    for cert in list(certs) + list(anchors or []):
+        for code, message in weaknesses(cert):
+            if message not in seen:
+                seen.add(message)
+                problem(code, message)
+    if key is not None and key_weakness(key.public_key()):
+        problem('weak_key', 'the private key is %s' % key_weakness(key.public_key()))
     if leaf.signature_hash_algorithm is None:  # Ed25519/Ed448 signatures carry no hash
         problem('ed25519_signature', 'the certificate is signed with Ed25519, which breaks '
                 'SCRAM channel binding in libpq')
@@ -1096,9 +1162,35 @@ def load_crl(data):
         raise PgsslCryptoError('not a valid CRL (malformed PEM/DER)', 'malformed_crl')
 
 
-def build_crl(ca_cert, ca_key, revoked_serials, next_update_days=30, now=None):
-    """A CRL signed by the CA listing ``revoked_serials`` (ints)."""
+def check_serials(serials):
+    """Serial numbers as ints; a clear error for anything X.509 cannot hold."""
+    out = []
+    for serial in serials:
+        try:
+            value = int(str(serial), 0) if isinstance(serial, str) else int(serial)
+        except ValueError:
+            raise PgsslCryptoError('Invalid serial number %r.' % (serial,), 'bad_serial')
+        if value <= 0 or value.bit_length() > 159:
+            raise PgsslCryptoError('Invalid serial number %r: X.509 serials are positive and at '
+                                   'most 20 bytes.' % (serial,), 'bad_serial')
+        out.append(value)
+    return out
+
+
+def crl_number(crl):
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
+
+
+def build_crl(ca_cert, ca_key, revoked_serials, next_update_days=30, now=None, number=None):
+    """A CRL signed by the CA listing ``revoked_serials`` (ints), with a CRLNumber."""
     now = now or utcnow()
+    if int(next_update_days) < 1:
+        raise PgsslCryptoError('next_update_days must be 1 or more (got %s).' % next_update_days,
+                               'bad_next_update')
+    revoked_serials = check_serials(revoked_serials)
     builder = (x509.CertificateRevocationListBuilder()
                .issuer_name(ca_cert.subject)
                .last_update(now - datetime.timedelta(seconds=BACKDATE_SECONDS))
@@ -1110,6 +1202,8 @@ def build_crl(ca_cert, ca_key, revoked_serials, next_update_days=30, now=None):
     if ski is not None:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    builder = builder.add_extension(x509.CRLNumber(1 if number is None else int(number)),
+                                    critical=False)
     return builder.sign(ca_key, _signature_hash(ca_key))
 
 

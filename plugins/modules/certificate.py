@@ -118,6 +118,17 @@ options:
         binding in libpq, so this is off by default.
     type: bool
     default: false
+  allow_weak_signer:
+    description:
+      - Allow a CA with an RSA key under 2048 bits or a SHA-1 (or MD5) signature to sign, and
+        allow certifying an RSA key under 2048 bits. Off by default; both are refused.
+    type: bool
+    default: false
+  max_valid_days:
+    description:
+      - The longest O(valid_days) accepted. Default 825 for server and client certificates
+        (what browsers and many TLS clients still accept) and 7305 (20 years) for a CA.
+    type: int
   force:
     description: Issue a new certificate even when the current one is fine.
     type: bool
@@ -240,7 +251,7 @@ def _signer(p):
                                       'ca_key_path or ca_key_content to sign.', 'ca_incomplete')
     ca_cert = crypto.load_certificate(ca_cert_bytes, 'The CA certificate')
     ca_key = crypto.load_private_key(ca_key_bytes, p['ca_key_passphrase'], 'The CA key')
-    crypto.check_signer(ca_cert, ca_key, p['allow_ed25519_signer'])
+    crypto.check_signer(ca_cert, ca_key, p['allow_ed25519_signer'], p['allow_weak_signer'])
     return ca_cert, ca_key
 
 
@@ -301,7 +312,19 @@ def run(module):
     public_key, subject, sans = _request(p, own_key)
     profile = p['profile']
     valid_days = p['valid_days'] or (3650 if profile == 'ca' else 365)
+    cap = p['max_valid_days'] or (7305 if profile == 'ca' else 825)
+    if valid_days < 1 or valid_days > cap:
+        raise crypto.PgsslCryptoError(
+            'valid_days=%d is outside 1 to %d for a %s certificate; set max_valid_days to allow '
+            'a longer validity.' % (valid_days, cap, profile), 'bad_valid_days')
     signing_key = ca_key if ca_cert is not None else own_key
+    if not p['allow_weak_signer']:
+        for what, key in (('The key to certify', public_key),
+                          ('The signing key', signing_key.public_key())):
+            weak = crypto.key_weakness(key)
+            if weak:
+                raise crypto.PgsslCryptoError('%s is %s; refusing it (allow_weak_signer=true '
+                                              'overrides).' % (what, weak), 'weak_key')
     if p['renew_before_percent'] is None and p['renew_before_days'] >= valid_days:
         module.warn('renew_before_days (%d) is not shorter than valid_days (%d): the certificate '
                     'will be re-issued on every run.' % (p['renew_before_days'], valid_days))
@@ -384,6 +407,8 @@ def main():
             renew_before_days=dict(type='int', default=30),
             renew_before_percent=dict(type='float'),
             allow_ed25519_signer=dict(type='bool', default=False),
+            allow_weak_signer=dict(type='bool', default=False),
+            max_valid_days=dict(type='int'),
             force=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
         ),

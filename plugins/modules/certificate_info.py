@@ -16,8 +16,8 @@ description:
     reports subject, issuer, SANs, serial, validity, days left, key type and size, fingerprints
     and whether it is a CA.
   - Checks the chain order, whether it verifies against given CA certificates, expired links,
-    whether a private key matches, host names by libpq's C(sslmode=verify-full) rules, and whether
-    PostgreSQL would accept the key file's owner and mode.
+    whether a private key matches, host names by libpq's C(sslmode=verify-full) rules, whether
+    PostgreSQL would accept the key file's owner and mode, and weak keys or signatures.
   - Findings are listed in RV(problems) with stable codes. O(fail_on) turns chosen codes into a
     task failure.
   - Read-only; never reports a change.
@@ -76,7 +76,9 @@ options:
       - Problem codes that fail the task, or V(any) for every problem.
       - Codes are expired, not_yet_valid, expiring, chain_order, chain_untrusted,
         chain_expired_link, key_mismatch, hostname_mismatch, no_dns_san, key_file_owner,
-        key_file_mode, key_file_type and ed25519_signature.
+        key_file_mode, key_file_type, ed25519_signature, weak_key (RSA under 2048 bits, in the
+        file, the anchors or the private key), weak_signature (SHA-1 or MD5) and
+        private_key_in_file (the certificate file also holds a key, which is never shown).
     type: list
     elements: str
     default: []
@@ -187,7 +189,6 @@ problems:
   sample: [{code: expiring, message: the certificate CN=db1 expires in 12 days}]
 """
 
-import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
@@ -200,8 +201,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Ta
 def run(module):
     p = module.params
     where = p['path'] or 'the certificate content'
-    certs = crypto.load_certificates(files.read_input(p['path'], p['content'], 'certificate file'),
-                                     where)
+    data = files.read_input(p['path'], p['content'], 'certificate file')
+    certs = crypto.load_certificates(data, where)
     anchors = []
     for ca in p['ca_path']:
         anchors.extend(crypto.load_certificates(files.read_input(ca, None, 'CA file'), ca))
@@ -217,11 +218,16 @@ def run(module):
                 server_uid = pwd.getpwnam(p['server_user']).pw_uid
             except KeyError:
                 raise files.PgsslFileError('Unknown server_user %r.' % p['server_user'])
-            st = os.stat(p['privatekey_path'])
+            st = files.stat_file(p['privatekey_path'])
             key_stat = (st.st_mode, st.st_uid)
     result = crypto.analyze(certs, anchors=anchors, key=key, hostnames=p['hostnames'],
                             key_stat=key_stat, server_uid=server_uid,
                             warn_days=p['expiry_warn_days'])
+    if b'PRIVATE KEY-----' in data:
+        result['problems'].append({
+            'code': 'private_key_in_file',
+            'message': '%s also holds a private key (not shown); certificate files are often '
+                       'readable by everyone, so keep the key in its own private file' % where})
     result['changed'] = False
     unknown = [c for c in p['fail_on'] if c != 'any' and c not in crypto.PROBLEM_CODES]
     if unknown:
@@ -240,7 +246,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path'),
-            content=dict(type='str'),
+            content=dict(type='str', no_log=True),
             ca_path=dict(type='list', elements='path', default=[]),
             ca_content=dict(type='str'),
             privatekey_path=dict(type='path'),

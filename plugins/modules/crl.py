@@ -14,9 +14,15 @@ version_added: 0.1.0
 description:
   - Writes a CRL (PEM) listing the given revoked serial numbers, signed by the CA, for
     PostgreSQL's C(ssl_crl_file) (revoked client certificates) or for clients' C(sslcrl).
-  - Idempotent. A new CRL is signed only when the list of serials changed, the CA changed, or
-    the current CRL is past the renewal point of its validity (O(renew_before_days) before its
-    next update).
+  - Idempotent. A new CRL is signed only when the list of serials changed, the CA changed, the
+    current CRL has no CRL number, or the current CRL is past the renewal point of its validity
+    (O(renew_before_days) before its next update). Each new CRL carries a CRL number one higher
+    than the previous one.
+  - With O(other_crls), the file also holds the CRLs of the other CAs in the chain (for example
+    the root's CRL next to the intermediate's). PostgreSQL's C(ssl_crl_file) needs one for every
+    CA level when it checks a two-level chain.
+  - Serials must be positive and at most 20 bytes, and O(next_update_days) must be 1 or more.
+    Anything else is refused before any file is touched.
 author:
   - pgssl.postgresql developers (@pgssl)
 requirements:
@@ -59,6 +65,13 @@ options:
     description: Sign a new CRL when the current one's next update is this close.
     type: int
     default: 10
+  other_crls:
+    description:
+      - CRL files of the other CAs in the chain, written after this CA's CRL in the same file.
+        Each must be a valid CRL that has not passed its next update.
+    type: list
+    elements: path
+    default: []
 """
 
 EXAMPLES = r"""
@@ -88,6 +101,10 @@ crl:
   description: The CRL PEM.
   returned: success, unless check mode would sign a new one
   type: str
+crl_number:
+  description: The CRL number of this CA's CRL.
+  returned: success, unless check mode would sign a new one
+  type: int
 reasons:
   description: Why a new CRL was (or would be) signed.
   returned: success
@@ -96,6 +113,7 @@ reasons:
 """
 
 import datetime
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -104,12 +122,33 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
+_PEM_CRL = re.compile(br'-----BEGIN X509 CRL-----.+?-----END X509 CRL-----\s*', re.S)
+
+
 def _serial(text):
     text = str(text).strip().lower()
     try:
-        return int(text, 16) if text.startswith('0x') else int(text)
+        value = int(text, 16) if text.startswith('0x') else int(text)
     except ValueError:
         raise crypto.PgsslCryptoError('Invalid serial number %r.' % text, 'bad_serial')
+    return crypto.check_serials([value])[0]
+
+
+def _other_crls(paths, now):
+    blocks = []
+    for path in paths:
+        data = files.read_input(path, None, 'CRL file')
+        found = _PEM_CRL.findall(data)
+        if not found:
+            found = [crypto.dump_crl(crypto.load_crl(data))]
+        for block in found:
+            crl = crypto.load_crl(block)
+            if _next_update(crl) <= now:
+                raise crypto.PgsslCryptoError('The CRL %s (%s) is past its next update; renew '
+                                              'it first.' % (path, crypto.name_to_string(
+                                                  crl.issuer)), 'crl_expired')
+            blocks.append(crypto.dump_crl(crl))
+    return b''.join(blocks)
 
 
 def _next_update(crl):
@@ -126,7 +165,12 @@ def run(module):
                                                       secret=True),
                                      p['ca_key_passphrase'], 'The CA key')
     crypto.check_signer(ca_cert, ca_key, allow_ed25519=True)
+    if p['next_update_days'] < 1:
+        raise crypto.PgsslCryptoError('next_update_days must be 1 or more (got %d).'
+                                      % p['next_update_days'], 'bad_next_update')
     wanted = sorted(set(_serial(s) for s in p['revoked_serials']))
+    now = crypto.utcnow()
+    others = _other_crls(p['other_crls'], now)
     files.check_directory(p['path'])
     raw = files.read_bytes(p['path'], 'CRL file')
     reasons = []
@@ -135,11 +179,13 @@ def run(module):
         reasons.append('missing')
     else:
         try:
-            current = crypto.load_crl(raw)
+            blocks = _PEM_CRL.findall(raw)
+            current = crypto.load_crl(blocks[0] if blocks else raw)
         except crypto.PgsslCryptoError:
             reasons.append('unreadable')
-    now = crypto.utcnow()
     if current is not None:
+        if crypto.crl_number(current) is None:
+            reasons.append('no_crl_number')
         if crypto.crl_serials(current) != wanted:
             reasons.append('serials_changed')
         if current.issuer != ca_cert.subject or \
@@ -151,16 +197,25 @@ def run(module):
               'revoked_serials': [str(s) for s in wanted]}
     crl = current
     if reasons:
-        crl = crypto.build_crl(ca_cert, ca_key, wanted, p['next_update_days'], now)
+        number = (crypto.crl_number(current) or 0) + 1 if current is not None else 1
+        crl = crypto.build_crl(ca_cert, ca_key, wanted, p['next_update_days'], now,
+                               number=number)
+    data = crypto.dump_crl(crl) + others if crl is not None else None
+    if not reasons and data != raw:
+        reasons.append('other_crls_changed')
+    result['changed'] = bool(reasons)
+    result['reasons'] = reasons
+    if reasons:
         if module.check_mode:
             crl = None
         else:
-            files.write_file(module, p['path'], crypto.dump_crl(crl))
+            files.write_file(module, p['path'], data)
     if not result['changed'] or not module.check_mode:
         result['changed'] = files.apply_attributes(module, p['path'], result['changed'])
     if crl is not None:
         result['crl'] = crypto.dump_crl(crl).decode('ascii')
         result['next_update'] = crypto.iso(_next_update(crl))
+        result['crl_number'] = crypto.crl_number(crl)
     if module._diff:
         before = [str(s) for s in crypto.crl_serials(current)] if current is not None else []
         result['diff'] = {'before': {'revoked_serials': before},
@@ -178,6 +233,7 @@ def main():
             revoked_serials=dict(type='list', elements='str', default=[]),
             next_update_days=dict(type='int', default=30),
             renew_before_days=dict(type='int', default=10),
+            other_crls=dict(type='list', elements='path', default=[]),
         ),
         supports_check_mode=True,
         add_file_common_args=True,

@@ -89,6 +89,8 @@ options:
         validated and written the same private way. The task reports a change only when the
         key at O(path) is a different key or its encryption differs.
       - O(type), O(size), O(curve) and O(regenerate) are ignored.
+      - An existing key at O(path) that cannot be read (wrong passphrase, or not a key) is never
+        replaced; the task fails instead.
     type: path
   src_content:
     description: Like O(src), the key as PEM text (for a key kept on the controller). Never
@@ -202,6 +204,10 @@ def _plan(module, existing):
     src_key = crypto.load_private_key(files.read_input(p['src'], p['src_content'], 'source key',
                                                        secret=True),
                                       p['src_passphrase'], 'The source key')
+    weak = crypto.key_weakness(src_key.public_key())
+    if weak:
+        raise crypto.PgsslCryptoError('The source key is %s; refusing to install it.' % weak,
+                                      'weak_key')
     plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None,
             'warnings': []}
     if existing is not None:
@@ -209,6 +215,11 @@ def _plan(module, existing):
             current = crypto.load_private_key(existing, p['passphrase'], 'The existing key file')
         except crypto.PgsslCryptoError:
             current = None
+        if current is None:
+            raise crypto.PgsslCryptoError(
+                'The existing key %s cannot be read with the given passphrase (or is not a key); '
+                'refusing to replace it with src. Move it away first if it is to be replaced.'
+                % p['path'], 'existing_key_unreadable')
         if current is not None:
             desc = crypto.describe_key(current)
             desc['encrypted'] = crypto.pem_is_encrypted(existing)

@@ -446,3 +446,22 @@ def test_analyze_reports_problem_codes():
     assert [p['code'] for p in c.analyze([expired])['problems']] == ['expired']
     cn_only, _k = make_leaf(ca, ca_key, sans=[])
     assert [p['code'] for p in c.analyze([cn_only])['problems']] == ['no_dns_san']
+
+
+def test_sha1_signed_ca_is_weak_and_refused_as_signer(tmp_path):
+    # cryptography no longer signs with SHA-1, so the openssl tool makes this test CA
+    import subprocess
+    key_path, crt_path = str(tmp_path / 'sha1.key'), str(tmp_path / 'sha1.crt')
+    subprocess.run(['openssl', 'req', '-x509', '-sha1', '-newkey', 'rsa:2048', '-nodes',
+                    '-keyout', key_path, '-out', crt_path, '-subj', '/CN=SHA1 CA', '-days', '10',
+                    '-addext', 'basicConstraints=critical,CA:TRUE',
+                    '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+                   check=True, capture_output=True)
+    cert = c.load_certificate(open(crt_path, 'rb').read())
+    key = c.load_private_key(open(key_path, 'rb').read())
+    assert [code for code, _m in c.weaknesses(cert)] == ['weak_signature']
+    with pytest.raises(c.PgsslCryptoError, match='weak CA') as err:
+        c.check_signer(cert, key)
+    assert err.value.code == 'weak_signature'
+    c.check_signer(cert, key, allow_weak=True)
+    assert 'weak_signature' in [p['code'] for p in c.analyze([cert])['problems']]
