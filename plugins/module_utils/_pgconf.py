@@ -270,6 +270,22 @@ def _bool(value):
     return BOOL_WORDS.get(text)
 
 
+# Settings whose value is a secret (a command that prints a key's passphrase): never shown.
+SECRET_SETTINGS = frozenset(('ssl_passphrase_command',))
+
+
+def secret_values(settings, lines=()):
+    """Values of secret settings, asked for or already in the file, to keep out of output."""
+    out = set()
+    for name, value in (settings or {}).items():
+        if name.lower() in SECRET_SETTINGS and value not in (None, ''):
+            out.add(str(value))
+    for line in lines:
+        if line.kind == 'setting' and line.name in SECRET_SETTINGS and line.value:
+            out.add(line.value)
+    return out
+
+
 # String settings (and every custom name with a dot): their values compare as text, so 'TRUE'
 # is not 'on' and '08' is not '8'.
 STRING_SETTINGS = frozenset((

@@ -167,6 +167,8 @@ def run(module):
         raise pgconf.PgConfError('%s:%s: %s. The server would not load this file; fix the line '
                                  'first.' % (path, bad.number, bad.error))
     settings = dict(p['settings'])
+    # a passphrase command is a secret: masked in changes, diff and the invocation
+    module.no_log_values.update(pgconf.secret_values(settings, lines))
     new_lines, changes = pgconf.set_settings(lines, settings)
     new_text = pgconf.render(new_lines)
 

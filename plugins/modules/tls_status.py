@@ -300,6 +300,8 @@ def check(p, info, paths):
 
 def run(module):
     p = module.params
+    # a passphrase command is a secret: never in the result or the invocation
+    module.no_log_values.update(pgconf.secret_values(p['extra_settings']))
     info = find_cluster(p['cluster'])
     try:
         import pwd

@@ -189,6 +189,7 @@ unmet:
 """
 
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -280,6 +281,9 @@ def run(module):
         return result
     psycopg = require_psycopg(module)
     old_env = dict(os.environ)
+    for key, value in p['environment'].items():
+        if re.search(r'PASS|SECRET|TOKEN|KEY', str(key), re.I) and str(value):
+            module.no_log_values.add(str(value))  # PGPASSWORD and the like are never shown
     os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
     try:
         params = _base_params(p)
