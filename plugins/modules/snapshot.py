@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: snapshot
 short_description: Record files before a TLS change and put them back exactly
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - V(save) records, for each path, whether it existed and, if so, its content, owner, group and
     mode. The snapshot lives in O(dir) (root-only C(0700), each copy C(0600)), and the module
