@@ -603,8 +603,8 @@ def weaknesses(cert):
         out.append(('weak_key', '%s has %s' % (name_to_string(cert.subject), what)))
     algo = cert.signature_hash_algorithm
     if algo is not None and algo.name in WEAK_HASHES:
-        out.append(('weak_signature', '%s is signed with %s' % (name_to_string(cert.subject),
-                                                               algo.name.upper())))
+        out.append(('weak_signature', '%s is signed with %s'
+                    % (name_to_string(cert.subject), algo.name.upper())))
     return out
 
 

@@ -33,6 +33,7 @@ attributes:
     description: V(save) writes nothing; V(restore) reports what it would put back.
   diff_mode:
     support: none
+    description: Nothing is shown; RV(entries), RV(restored) and RV(removed) say what happened.
 options:
   state:
     description: What to do.
