@@ -146,8 +146,9 @@ def run(module):
         subject['CN'] = p['common_name']
     subject = crypto.normalize_subject(subject)
     sans = crypto.normalize_sans(p['subject_alt_names'])
-    key_bytes = files.read_bytes(p['privatekey_path'], 'private key file', secret=True,
-                                 owners=[files.resolve_uid(p.get('owner'))])
+    # read without following links; the CSR shows only the public key, so the key may belong
+    # to the server user while this runs as root
+    key_bytes = files.read_bytes(p['privatekey_path'], 'private key file')
     if key_bytes is None:
         raise files.PgsslFileError('The private key file %s does not exist.'
                                    % p['privatekey_path'])
