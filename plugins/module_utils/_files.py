@@ -126,15 +126,23 @@ def _read_fd(fd):
     return b''.join(chunks)
 
 
-def stat_file(path):
-    """lstat-like facts of ``path`` reached safely, or None when it does not exist."""
+def _open_parent(path):
+    """(descriptor of the directory of ``path``, base name), or (None, base) when that
+    directory does not exist."""
     directory, base = _split(path)
     try:
-        dfd = _open_dir(directory)
+        return _open_dir(directory), base
     except PgsslFileError as exc:
         if getattr(exc, 'errno', None) == errno.ENOENT:
-            return None
+            return None, base
         raise
+
+
+def stat_file(path):
+    """lstat-like facts of ``path`` reached safely, or None when it does not exist."""
+    dfd, base = _open_parent(path)
+    if dfd is None:
+        return None
     try:
         return os.lstat(base, dir_fd=dfd)
     except OSError as exc:
@@ -152,13 +160,9 @@ def read_bytes(path, what='file', secret=False, owners=None):
     file with other hard links or owned by someone other than root, this process's user or
     ``owners`` (uids) is refused too: such a file may be a link to another user's key.
     """
-    directory, base = _split(path)
-    try:
-        dfd = _open_dir(directory)
-    except PgsslFileError as exc:
-        if getattr(exc, 'errno', None) == errno.ENOENT:
-            return None
-        raise
+    dfd, base = _open_parent(path)
+    if dfd is None:
+        return None
     try:
         try:
             fd, st = _open_file(dfd, base, path)
@@ -384,13 +388,9 @@ def discard(path, tmp):
 
 def remove(path):
     """Remove whatever is at ``path`` (a link itself, never its target); True when removed."""
-    directory, base = _split(path)
-    try:
-        dfd = _open_dir(directory)
-    except PgsslFileError as exc:
-        if getattr(exc, 'errno', None) == errno.ENOENT:
-            return False
-        raise
+    dfd, base = _open_parent(path)
+    if dfd is None:
+        return False
     try:
         if stat.S_ISDIR(os.lstat(base, dir_fd=dfd).st_mode):
             raise PgsslFileError('Refusing to remove %s: it is a directory.' % path)
