@@ -115,8 +115,12 @@ EXAMPLES = r"""
     cluster: 16/main
     sans: [db1.example.com, db1, 192.0.2.10]
     ca_bundle: "{{ lookup('file', '/etc/pgssl/ca/ca.crt') }}"
-    settings:
-      ssl: true
+    extra_settings:
+      ssl_min_protocol_version: TLSv1.3
+    hba_rules:
+      - {type: hostssl, users: [app], address: 10.0.0.0/8, method: cert}
+    require_ssl: reject
+    purge_managed: true
   register: status
 """
 
