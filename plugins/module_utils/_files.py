@@ -95,6 +95,10 @@ def check_directory(path):
     return directory
 
 
+def base_name(path):
+    return os.path.basename(os.path.abspath(path))
+
+
 def _split(path):
     path = os.path.abspath(path)
     return os.path.dirname(path) or '/', os.path.basename(path)

@@ -97,6 +97,20 @@ options:
     description: As O(pgssl.postgresql.pg_hba#module:purge_managed).
     type: bool
     default: false
+  key_type:
+    description:
+      - The key the server should have (as M(pgssl.postgresql.private_key)). A key of another
+        type, size or curve is reported as C(key_type_changed). Not checked when not given or
+        for an external certificate.
+    type: str
+    choices: [rsa, ecdsa, ed25519]
+  key_size:
+    description: RSA size for O(key_type=rsa).
+    type: int
+  key_curve:
+    description: Curve for O(key_type=ecdsa).
+    type: str
+    choices: [P-256, P-384]
   probe_host:
     description: Host name for a TLS probe of the served certificate (skipped when not set).
     type: str
@@ -131,7 +145,9 @@ due:
   type: bool
 reasons:
   description: What is due, such as missing, expiring, issuer_changed, san_changed, key_mismatch,
-    key_file_mode, ca_file_changed, crl_changed, settings_changed, hba_changed or not_served.
+    key_type_changed, staged_pair (a run was killed before its new key and certificate were put
+    in place), key_file_mode, ca_file_changed, crl_changed, settings_changed, hba_changed or
+    not_served.
   returned: success
   type: list
   elements: str
@@ -251,8 +267,20 @@ def check(p, info, paths):
                 key = crypto.load_private_key(key_raw, None, 'The server key')
                 if not crypto.same_public_key(key, public):
                     reasons.append('key_mismatch')
+                if p['key_type'] and not external:
+                    spec = crypto.normalize_key_request(p['key_type'], p['key_size'],
+                                                        p['key_curve'])
+                    have = crypto.describe_key(key)
+                    if (have['type'], have['size'], have['curve']) != \
+                            (spec['type'], spec['size'], spec['curve']):
+                        reasons.append('key_type_changed')
             except crypto.PgsslCryptoError:
                 reasons.append('key_unreadable')
+    # a key or certificate left staged by a run that was killed: the next run finishes it
+    for staged in (paths['key'] + '.next', paths['cert'] + '.next'):
+        if files.stat_file(staged) is not None:
+            reasons.append('staged_pair')
+            break
     if key_raw is not None:
         st = files.stat_file(paths['key'])
         uid = files.resolve_uid(info['server_user'])
@@ -337,6 +365,9 @@ def main():
             external_certificate_path=dict(type='path'),
             hba_rules=dict(type='list', elements='dict', default=[]),
             purge_managed=dict(type='bool', default=False),
+            key_type=dict(type='str', choices=['rsa', 'ecdsa', 'ed25519']),
+            key_size=dict(type='int'),
+            key_curve=dict(type='str', choices=['P-256', 'P-384']),
             require_ssl=dict(type='str', default='none',
                              choices=['none', 'convert', 'reject', 'both']),
             probe_host=dict(type='str'),

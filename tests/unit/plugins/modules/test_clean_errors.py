@@ -153,3 +153,33 @@ def test_crl_numbers_increase_and_other_cas_crls_join_the_file(pki):
     assert more['changed'] and more['crl_number'] == 2
     text = open(d + '/both.crl').read()
     assert text.count('BEGIN X509 CRL') == 2 and text.endswith(open(d + '/root2.crl').read())
+
+
+def test_activate_puts_a_matching_pair_in_place_and_refuses_a_mismatch(pki, tmp_path):
+    d = str(tmp_path)
+    key, crt = d + '/server.key', d + '/server.crt'
+    for path in (key, key + '.next'):
+        assert not run_module('private_key', path=path).get('failed')
+    for k, c in ((key, crt), (key + '.next', crt + '.next')):
+        assert not run_module('certificate', path=c, privatekey_path=k,
+                              common_name='db.example', subject_alt_names=['db.example']
+                              ).get('failed')
+    old = (digest(key), digest(crt))
+    new = (digest(key + '.next'), digest(crt + '.next'))
+    assert run_module('activate', key_path=key, certificate_path=crt,
+                      _ansible_check_mode=True)['changed']
+    assert (digest(key), digest(crt)) == old
+    done = run_module('activate', key_path=key, certificate_path=crt)
+    assert done['changed'] and done['activated'] == [crt, key]
+    assert (digest(key), digest(crt)) == new
+    assert not os.path.exists(key + '.next') and not os.path.exists(crt + '.next')
+    assert not run_module('activate', key_path=key, certificate_path=crt)['changed']
+    # a staged key whose certificate is for another key: nothing moves
+    assert not run_module('private_key', path=key + '.next').get('failed')
+    refused = run_module('activate', key_path=key, certificate_path=crt)
+    assert refused.get('failed') and refused['code'] == 'key_mismatch'
+    assert (digest(key), digest(crt)) == new and os.path.exists(key + '.next')
+
+
+def digest(path):
+    return hashlib.sha256(open(path, 'rb').read()).hexdigest()
