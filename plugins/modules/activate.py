@@ -82,6 +82,8 @@ backup_files:
   elements: str
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
@@ -98,14 +100,17 @@ def run(module):
         if files.check_directory(staged) != files.check_directory(final):
             raise files.PgsslFileError('%s and %s must be in the same directory.'
                                        % (staged, final))
-    staged_key = files.read_bytes(key_staged, 'staged key', secret=True)
+    # the key may belong to the owner of its directory (the server user) or to root
+    owners = [st.st_uid for st in (files.stat_file(os.path.dirname(os.path.abspath(key_path))),
+                                   files.stat_file(key_path)) if st is not None]
+    staged_key = files.read_bytes(key_staged, 'staged key', secret=True, owners=owners)
     staged_cert = files.read_bytes(cert_staged, 'staged certificate')
     if staged_key is None and staged_cert is None:
         live = files.read_bytes(cert_path, 'certificate')
         fp = crypto.cert_fingerprint(crypto.load_certificate(live)) if live else None
         return {'changed': False, 'activated': [], 'fingerprint_sha256': fp}
     key_bytes = staged_key if staged_key is not None else \
-        files.read_bytes(key_path, 'key', secret=True)
+        files.read_bytes(key_path, 'key', secret=True, owners=owners)
     cert_bytes = staged_cert if staged_cert is not None else \
         files.read_bytes(cert_path, 'certificate')
     if key_bytes is None or cert_bytes is None:
