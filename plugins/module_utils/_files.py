@@ -38,6 +38,21 @@ class PgsslFileError(Exception):
     pass
 
 
+class CheckModeGap(Exception):
+    """In check mode, an input that an earlier task of the same run would have created (a
+    directory, a key, a CSR) does not exist yet: the task would change something, and what
+    exactly cannot be computed before that input exists."""
+
+
+# Set by _module.execute for a module that runs in check mode.
+CHECK_MODE = [False]
+
+
+def gap_if_check_mode(what):
+    if CHECK_MODE[0]:
+        raise CheckModeGap(what)
+
+
 # --------------------------------------------------------------------------- directories
 
 def _open_dir(path):
@@ -91,7 +106,12 @@ def check_directory(path):
     """The directory of ``path``; a clear error when it is missing or reached through a link
     that root does not own."""
     directory = os.path.dirname(os.path.abspath(path)) or '/'
-    os.close(_open_dir(directory))
+    try:
+        os.close(_open_dir(directory))
+    except PgsslFileError as exc:
+        if getattr(exc, 'errno', None) == errno.ENOENT:
+            gap_if_check_mode('the directory %s does not exist yet' % directory)
+        raise
     return directory
 
 
@@ -487,6 +507,7 @@ def read_input(path, content, what, required=True, secret=False):
     if path:
         data = read_bytes(path, what, secret=secret)
         if data is None:
+            gap_if_check_mode('the %s %s does not exist yet' % (what, path))
             raise PgsslFileError('The %s %s does not exist.' % (what, path))
         return data
     if required:

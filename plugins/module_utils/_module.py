@@ -52,8 +52,13 @@ def execute(module, run, needs=('cryptography',)):
                          exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
     if 'psycopg' in needs:
         require_psycopg(module)
+    files.CHECK_MODE[0] = bool(module.check_mode)
     try:
         result = run(module)
+    except files.CheckModeGap as exc:
+        # check mode on a host that has nothing yet: an earlier task would have made the input
+        module.exit_json(changed=True, check_mode_gap=str(exc),
+                         msg='Would change: %s (made by an earlier task of this run).' % exc)
     except TaskFailed as exc:
         facts = dict(exc.facts)
         facts.pop('changed', None)

@@ -270,6 +270,7 @@ def _request(p, own_key):
     elif own_key is not None:
         public_key = own_key.public_key()
     else:
+        files.gap_if_check_mode('there is no CSR yet')
         raise crypto.PgsslCryptoError('Nothing to certify: give csr_path, csr_content or a '
                                       'private key.', 'no_request')
     asked_subject, asked_sans = subject, sans

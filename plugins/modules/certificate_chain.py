@@ -170,6 +170,8 @@ SYSTEM_STORES = ('/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bu
 
 
 def _certificates(data, where):
+    if not data.strip():
+        files.gap_if_check_mode('%s is empty (a certificate not issued yet)' % where)
     if b'PRIVATE KEY-----' in data:
         raise crypto.PgsslCryptoError('%s holds a private key; give certificates only (the key '
                                       'is not shown).' % where, 'private_key_in_input')

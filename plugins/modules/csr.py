@@ -150,6 +150,8 @@ def run(module):
     # to the server user while this runs as root
     key_bytes = files.read_bytes(p['privatekey_path'], 'private key file')
     if key_bytes is None:
+        files.gap_if_check_mode('the private key file %s does not exist yet'
+                                % p['privatekey_path'])
         raise files.PgsslFileError('The private key file %s does not exist.'
                                    % p['privatekey_path'])
     key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'],

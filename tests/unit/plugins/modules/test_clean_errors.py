@@ -183,3 +183,22 @@ def test_activate_puts_a_matching_pair_in_place_and_refuses_a_mismatch(pki, tmp_
 
 def digest(path):
     return hashlib.sha256(open(path, 'rb').read()).hexdigest()
+
+
+def test_check_mode_on_a_fresh_host_plans_instead_of_failing(tmp_path):
+    d = str(tmp_path / 'not-yet')
+    cases = [('private_key', dict(path=d + '/server.key')),
+             ('csr', dict(privatekey_path=d + '/server.key', common_name='db1')),
+             ('certificate', dict(path=d + '/server.crt', ca_cert_path=d + '/ca.crt',
+                                  ca_key_path=d + '/ca.key')),
+             ('certificate_chain', dict(path=d + '/server.crt', contents=[''])),
+             ('crl', dict(path=d + '/crl.pem', ca_cert_path=d + '/ca.crt',
+                          ca_key_path=d + '/ca.key'))]
+    for module, args in cases:
+        planned = run_module(module, _ansible_check_mode=True, **args)
+        assert planned['changed'] and not planned.get('failed'), (module, planned)
+        assert 'check_mode_gap' in planned
+        real = run_module(module, **args)
+        assert real.get('failed') and 'does not exist' in real['msg'] + real.get('code', '') \
+            or real.get('code') in ('malformed_certificate',), (module, real)
+    assert not os.path.exists(d)
