@@ -104,6 +104,20 @@ options:
         for an external certificate.
     type: str
     choices: [rsa, ecdsa, ed25519]
+  key_passphrase:
+    description:
+      - Passphrase of the server key, when it is kept encrypted. An unencrypted key (or an
+        encrypted one when none is given) is reported as C(key_encryption_changed).
+    type: str
+  passphrase_file:
+    description:
+      - The root-owned file C(ssl_passphrase_command) reads. With O(key_passphrase), it must
+        hold that passphrase, or C(passphrase_file_changed) is reported, and the wanted
+        settings include C(ssl_passphrase_command) (C(/bin/cat) of this file) and
+        C(ssl_passphrase_command_supports_reload = on).
+      - Default C(/etc/pgssl-postgresql/passphrase/) plus the path of postgresql.conf with
+        slashes as dashes and C(.pass) (outside the data directory).
+    type: path
   key_size:
     description: RSA size for O(key_type=rsa).
     type: int
@@ -161,7 +175,7 @@ settings:
   returned: success
   type: dict
 paths:
-  description: Paths of the TLS files (ssl_dir, cert, key, ca, crl).
+  description: Paths of the TLS files (ssl_dir, cert, key, ca, crl, passphrase).
   returned: success
   type: dict
 certificate:
@@ -212,8 +226,25 @@ def _same_pem_set(data, pem):
     return have == want
 
 
+PASSPHRASE_DIR = '/etc/pgssl-postgresql/passphrase'
+
+
+def passphrase_path(p, info):
+    """The file ssl_passphrase_command reads: given, or one per cluster outside its data
+    directory (a base backup then carries the encrypted key without its passphrase)."""
+    if p['passphrase_file']:
+        return p['passphrase_file']
+    name = info['config_file'].strip('/').replace('/', '-')
+    return os.path.join(PASSPHRASE_DIR, name + '.pass')
+
+
 def wanted_settings(p, paths):
     settings = {'ssl': True, 'ssl_cert_file': paths['cert'], 'ssl_key_file': paths['key']}
+    if p['key_passphrase']:
+        # PostgreSQL runs the command through the shell; the path is quoted for it
+        settings['ssl_passphrase_command'] = "/bin/cat '%s'" % paths['passphrase'].replace(
+            "'", "'\\''")
+        settings['ssl_passphrase_command_supports_reload'] = True
     if p['ca_bundle']:
         settings['ssl_ca_file'] = paths['ca']
     if p['crl']:
@@ -264,7 +295,9 @@ def check(p, info, paths):
             reasons.extend(r for r in found if r not in ('issuer_changed', 'key_changed'))
         if key_raw is not None:
             try:
-                key = crypto.load_private_key(key_raw, None, 'The server key')
+                key = crypto.load_private_key(key_raw, p['key_passphrase'], 'The server key')
+                if bool(p['key_passphrase']) != crypto.pem_is_encrypted(key_raw):
+                    reasons.append('key_encryption_changed')
                 if not crypto.same_public_key(key, public):
                     reasons.append('key_mismatch')
                 if p['key_type'] and not external:
@@ -291,6 +324,12 @@ def check(p, info, paths):
             gid = grp.getgrnam(info['server_group']).gr_gid
             if st.st_uid != 0 or st.st_gid != gid or st.st_mode & 0o137:
                 reasons.append('key_file_mode')
+    if p['key_passphrase']:
+        # the file ssl_passphrase_command reads: it must hold the key's passphrase
+        held = files.read_bytes(paths['passphrase'], 'passphrase file', secret=True,
+                                owners=[0])
+        if held is None or held.rstrip(b'\n') != (p['key_passphrase'] or '').encode('utf-8'):
+            reasons.append('passphrase_file_changed')
     if p['ca_bundle']:
         ca_raw = files.read_bytes(paths['ca'], 'CA file')
         if ca_raw is None or not _same_pem_set(ca_raw, p['ca_bundle']):
@@ -341,6 +380,7 @@ def run(module):
     except (KeyError, TypeError):
         raise cluster.ClusterError('Cannot tell the server user of %s.' % info['data_dir'])
     paths = tls_paths(info, p['ssl_dir'])
+    paths['passphrase'] = passphrase_path(p, info)
     reasons, facts = check(p, info, paths)
     keep = ('subject', 'subject_alt_names', 'issuer', 'not_after', 'days_left',
             'fingerprint_sha256', 'served_fingerprint', 'serial_number')
@@ -366,6 +406,8 @@ def main():
             hba_rules=dict(type='list', elements='dict', default=[]),
             purge_managed=dict(type='bool', default=False),
             key_type=dict(type='str', choices=['rsa', 'ecdsa', 'ed25519']),
+            key_passphrase=dict(type='str', no_log=True),
+            passphrase_file=dict(type='path'),
             key_size=dict(type='int'),
             key_curve=dict(type='str', choices=['P-256', 'P-384']),
             require_ssl=dict(type='str', default='none',
