@@ -194,6 +194,9 @@ class Fleet:
             bindir = install_debian(version)
             if os.path.exists('/etc/postgresql/%s/%s' % (version, name)):
                 run(['pg_dropcluster', '--stop', version, name], check=False)
+                # pg_dropcluster leaves files it did not make (ssl/, backups): a new host
+                # starts from nothing
+                shutil.rmtree('/etc/postgresql/%s/%s' % (version, name), ignore_errors=True)
             # ssl=off: where Debian's ssl-cert package made a snakeoil certificate,
             # pg_createcluster would turn SSL on with it; the tests start from a server without TLS.
             run(['pg_createcluster', version, name, '-p', '5432', '-s', sockdir, '-o', 'ssl=off',
@@ -286,6 +289,7 @@ class Fleet:
             return
         if host['layout'] == 'debian':
             run(['pg_dropcluster', '--stop', host['version'], host['name']], check=False)
+            shutil.rmtree(host['config_dir'], ignore_errors=True)
         else:
             self._pg_ctl(host, 'stop')
         shutil.rmtree(host['hostdir'], ignore_errors=True)
