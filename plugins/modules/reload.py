@@ -33,7 +33,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Validates what is on disk and reports whether a reload would happen, without reloading. The expected certificate is not compared, since check mode wrote no new files.
+    description:
+      - Validates what is on disk and reports whether a reload would happen, without reloading.
+      - The expected certificate is not compared, since check mode wrote no new files.
   diff_mode:
     support: none
     description: No files are changed.
