@@ -373,6 +373,11 @@ def run(module):
     p = module.params
     # a passphrase command is a secret: never in the result or the invocation
     module.no_log_values.update(pgconf.secret_values(p['extra_settings']))
+    if p['key_passphrase'] and any(ch in p['key_passphrase'] for ch in '\n\r\0'):
+        # the server takes only the first line that ssl_passphrase_command prints
+        raise files.PgsslFileError('The key passphrase holds a newline, carriage return or NUL; '
+                                   'ssl_passphrase_command passes the server only its first '
+                                   'line, so the key could never be loaded. Choose another.')
     info = find_cluster(p['cluster'])
     try:
         import pwd

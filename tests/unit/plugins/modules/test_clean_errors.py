@@ -202,3 +202,10 @@ def test_check_mode_on_a_fresh_host_plans_instead_of_failing(tmp_path):
         assert real.get('failed') and 'does not exist' in real['msg'] + real.get('code', '') \
             or real.get('code') in ('malformed_certificate',), (module, real)
     assert not os.path.exists(d)
+
+
+def test_key_passphrase_with_a_newline_is_refused_and_not_shown():
+    result = run_module('tls_status', cluster='/nonexistent/cluster',
+                        key_passphrase='first-line\nsecond-line')
+    assert result.get('failed') and 'newline' in result['msg'], result
+    assert 'first-line' not in json.dumps(result)
