@@ -1162,6 +1162,45 @@ def load_crl(data):
         raise PgsslCryptoError('not a valid CRL (malformed PEM/DER)', 'malformed_crl')
 
 
+def pem_blocks(data, label, where='the file'):
+    """The PEM blocks of type ``label`` in ``data``, framed as OpenSSL's PEM reader demands:
+    BEGIN and END lines alone on their line. OpenSSL refuses a file whose END line carries
+    anything more ("bad end line"), and PostgreSQL then keeps its old SSL configuration."""
+    text = _to_bytes(data).decode('ascii', 'replace')
+    begin, end = '-----BEGIN %s-----' % label, '-----END %s-----' % label
+    blocks, current = [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.rstrip('\r')
+        if current is None:
+            if line.startswith('-----BEGIN '):
+                if line.rstrip() != begin:
+                    raise PgsslCryptoError('%s line %d: expected %s, found %r'
+                                           % (where, number, begin, line[:60]), 'bad_pem')
+                current = [line]
+            continue
+        current.append(line)
+        if line.startswith('-----END'):
+            if line.rstrip() != end:
+                raise PgsslCryptoError('%s line %d: bad end line %r (OpenSSL refuses the whole '
+                                       'file)' % (where, number, line[:60]), 'bad_pem')
+            blocks.append('\n'.join(current) + '\n')
+            current = None
+    if current is not None:
+        raise PgsslCryptoError('%s: a %s block has no end line' % (where, label), 'bad_pem')
+    return blocks
+
+
+def load_crls(data, where='the CRL file'):
+    """Every CRL in a PEM file (as PostgreSQL's ssl_crl_file may hold several), or one DER."""
+    raw = _to_bytes(data) or b''
+    if not raw.lstrip().startswith(b'-----'):
+        return [load_crl(raw)]
+    blocks = pem_blocks(raw, 'X509 CRL', where)
+    if not blocks:
+        raise PgsslCryptoError('%s holds no CRL' % where, 'malformed_crl')
+    return [load_crl(b.encode('ascii')) for b in blocks]
+
+
 def check_serials(serials):
     """Serial numbers as ints; a clear error for anything X.509 cannot hold."""
     out = []

@@ -528,3 +528,86 @@ def rewrite_file(module, path, data, backup=False, own_attributes=False):
     return write_atomic(path, data, mode=mode if mode is not None else st.st_mode & 0o7777,
                         uid=st.st_uid if uid is None else uid,
                         gid=st.st_gid if gid is None else gid, backup=backup)
+
+
+# --------------------------------------------------------------------------- directories and moves
+
+def make_dir(path, mode=0o700):
+    """Create directory ``path`` (its parent must exist) with ``mode``; True when it was made.
+    A link or a file at the name is refused; an existing directory is kept as it is."""
+    dfd, base = _open_parent(path)
+    if dfd is None:
+        raise PgsslFileError('The directory %s does not exist; create it first.'
+                             % os.path.dirname(os.path.abspath(path)))
+    try:
+        try:
+            os.mkdir(base, mode, dir_fd=dfd)
+            made = True
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise PgsslFileError('Cannot create the directory %s: %s' % (path, exc.strerror))
+            made = False
+        st = os.lstat(base, dir_fd=dfd)
+        if not stat.S_ISDIR(st.st_mode):
+            raise PgsslFileError('Refusing %s: it is not a directory (a link or a file is in '
+                                 'its place).' % path)
+        if made:
+            fd = os.open(base, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
+            try:
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
+        return made
+    finally:
+        os.close(dfd)
+
+
+def remove_dir(path):
+    """Remove the empty directory ``path``; True when removed, False when it was not there."""
+    dfd, base = _open_parent(path)
+    if dfd is None:
+        return False
+    try:
+        os.rmdir(base, dir_fd=dfd)
+        return True
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise PgsslFileError('Cannot remove the directory %s: %s' % (path, exc.strerror))
+    finally:
+        os.close(dfd)
+
+
+def move(src, dst):
+    """Rename the regular file ``src`` over ``dst`` (atomic on one filesystem); neither name may
+    be a link. False when ``src`` is not there."""
+    sfd, sbase = _open_parent(src)
+    if sfd is None:
+        return False
+    try:
+        try:
+            st = os.lstat(sbase, dir_fd=sfd)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise PgsslFileError('Cannot stat %s: %s' % (src, exc.strerror))
+        if not stat.S_ISREG(st.st_mode):
+            raise PgsslFileError('Refusing %s: it is not a regular file.' % src)
+        dfd, dbase = _open_parent(dst)
+        if dfd is None:
+            raise PgsslFileError('The directory of %s does not exist.' % dst)
+        try:
+            try:
+                if not stat.S_ISREG(os.lstat(dbase, dir_fd=dfd).st_mode):
+                    raise PgsslFileError('Refusing %s: it is not a regular file.' % dst)
+            except OSError:
+                pass
+            os.rename(sbase, dbase, src_dir_fd=sfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
+            return True
+        except OSError as exc:
+            raise PgsslFileError('Cannot move %s to %s: %s' % (src, dst, exc.strerror))
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)

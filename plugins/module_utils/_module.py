@@ -15,6 +15,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _carollover as carollover
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
@@ -34,7 +35,7 @@ class TaskFailed(Exception):
 
 USER_ERRORS = (crypto.PgsslCryptoError, files.PgsslFileError, pgconf.PgConfError,
                pghba.PgHbaError, cluster.ClusterError, pgconn.PgsslConnError,
-               verify.VerifyError)
+               verify.VerifyError, carollover.CaRolloverError)
 
 
 def require_psycopg(module):

@@ -149,13 +149,14 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
     ca_path, ca_data = load('ssl_ca_file', 'CA file')
     if ca_data is not None:
         try:
+            crypto.pem_blocks(ca_data, 'CERTIFICATE', ca_path)
             crypto.load_certificates(ca_data, ca_path)
         except crypto.PgsslCryptoError as exc:
             problem('bad_ca_file', ca_path, str(exc))
     crl_path, crl_data = load('ssl_crl_file', 'CRL file')
     if crl_data is not None:
         try:
-            crypto.load_crl(crl_data)
+            crypto.load_crls(crl_data, crl_path)
         except crypto.PgsslCryptoError as exc:
             problem('bad_crl_file', crl_path, '%s: %s' % (crl_path, exc))
     return problems, facts

@@ -53,6 +53,12 @@ options:
     description: PEM of the CA certificate(s) the server certificate must be issued by, and that
       the CA file must hold.
     type: str
+  issuer:
+    description:
+      - PEM of the CA certificate(s) the server certificate must be issued by, when that is
+        narrower than O(ca_bundle). During a CA rollover the bundle holds both CAs while only
+        one of them signs.
+    type: str
   crl:
     description: PEM of the CRL the CRL file must hold (empty for none).
     type: str
@@ -180,9 +186,22 @@ paths:
   type: dict
 certificate:
   description: Facts of the installed server certificate (subject, SANs, not_after, days_left,
-    fingerprint_sha256), when there is one.
+    fingerprint_sha256, and issuer_key_fingerprint, the public key fingerprint of the CA whose
+    signature it carries, among the certificates in the file, the CA file and O(ca_bundle)),
+    when there is one.
   returned: success
   type: dict
+key_fingerprint:
+  description: Public key fingerprint of the server key, when it could be read. The server role
+    refuses to certify a key that changed after this call (another process replaced it).
+  returned: success
+  type: str
+ca_file_keys:
+  description: Public key fingerprints (SHA-256 of the SubjectPublicKeyInfo) of the certificates
+    in the CA file (C(ssl_ca_file)); the CA rollover reads which CAs a server trusts from it.
+  returned: success
+  type: list
+  elements: str
 """
 
 import glob
@@ -226,6 +245,16 @@ def _same_pem_set(data, pem):
     return have == want
 
 
+def _certificates(data):
+    """The certificates in PEM ``data``; none for missing or unreadable data."""
+    if not data:
+        return []
+    try:
+        return crypto.load_certificates(data)
+    except crypto.PgsslCryptoError:
+        return []
+
+
 PASSPHRASE_DIR = '/etc/pgssl-postgresql/passphrase'
 
 
@@ -258,6 +287,7 @@ def check(p, info, paths):
     facts = {}
     raw = files.read_bytes(paths['cert'], 'certificate')
     cert = None
+    chain = []
     if raw is None:
         reasons.append('missing')
     else:
@@ -283,8 +313,8 @@ def check(p, info, paths):
         else:
             subject = {'CN': p['common_name']} if p['common_name'] else crypto.name_to_dict(
                 cert.subject)
-            issuers = crypto.load_certificates(p['ca_bundle'], 'ca_bundle') \
-                if p['ca_bundle'] else []
+            wanted = p['issuer'] or p['ca_bundle']
+            issuers = crypto.load_certificates(wanted, 'issuer') if wanted else []
             issuer = next((ca for ca in issuers if crypto.is_issued_by(cert, ca)), None)
             if issuers and issuer is None:
                 reasons.append('issuer_changed')
@@ -296,6 +326,7 @@ def check(p, info, paths):
         if key_raw is not None:
             try:
                 key = crypto.load_private_key(key_raw, p['key_passphrase'], 'The server key')
+                facts['key_fingerprint'] = crypto.public_key_fingerprint(key)
                 if bool(p['key_passphrase']) != crypto.pem_is_encrypted(key_raw):
                     reasons.append('key_encryption_changed')
                 if not crypto.same_public_key(key, public):
@@ -330,8 +361,16 @@ def check(p, info, paths):
                                 owners=[0])
         if held is None or held.rstrip(b'\n') != (p['key_passphrase'] or '').encode('utf-8'):
             reasons.append('passphrase_file_changed')
+    ca_raw = files.read_bytes(paths['ca'], 'CA file')
+    ca_file = _certificates(ca_raw)
+    facts['ca_file_keys'] = [crypto.public_key_fingerprint(c.public_key()) for c in ca_file]
+    if cert is not None:
+        candidates = chain[1:] + ca_file + _certificates(p['ca_bundle']) + \
+            _certificates(p['issuer'])
+        signer = next((c for c in candidates if crypto.is_issued_by(cert, c)), None)
+        facts['issuer_key_fingerprint'] = crypto.public_key_fingerprint(
+            signer.public_key()) if signer is not None else None
     if p['ca_bundle']:
-        ca_raw = files.read_bytes(paths['ca'], 'CA file')
         if ca_raw is None or not _same_pem_set(ca_raw, p['ca_bundle']):
             reasons.append('ca_file_changed')
     if p['crl']:
@@ -388,8 +427,9 @@ def run(module):
     paths['passphrase'] = passphrase_path(p, info)
     reasons, facts = check(p, info, paths)
     keep = ('subject', 'subject_alt_names', 'issuer', 'not_after', 'days_left',
-            'fingerprint_sha256', 'served_fingerprint', 'serial_number')
-    return {'changed': False, 'due': bool(reasons), 'reasons': reasons, 'cluster': info,
+            'fingerprint_sha256', 'served_fingerprint', 'serial_number', 'issuer_key_fingerprint')
+    return {'ca_file_keys': facts.get('ca_file_keys', []), 'key_fingerprint': facts.get('key_fingerprint'),
+            'changed': False, 'due': bool(reasons), 'reasons': reasons, 'cluster': info,
             'paths': paths, 'settings': wanted_settings(p, paths), 'certificate': dict((k, facts[k]) for k in keep if k in facts)}
 
 
@@ -401,6 +441,7 @@ def main():
             common_name=dict(type='str'),
             sans=dict(type='list', elements='str', default=[]),
             ca_bundle=dict(type='str'),
+            issuer=dict(type='str'),
             crl=dict(type='str'),
             external_certificate=dict(type='str'),
             renew_before_days=dict(type='int', default=30),

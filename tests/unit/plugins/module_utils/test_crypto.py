@@ -465,3 +465,20 @@ def test_sha1_signed_ca_is_weak_and_refused_as_signer(tmp_path):
     assert err.value.code == 'weak_signature'
     c.check_signer(cert, key, allow_weak=True)
     assert 'weak_signature' in [p['code'] for p in c.analyze([cert])['problems']]
+
+
+def test_pem_framing_like_openssl():
+    """An END line with anything after it makes OpenSSL refuse the whole file (the server
+    keeps its old SSL configuration), so the pre-reload check must refuse it too."""
+    key = c.generate_private_key(c.normalize_key_request('ecdsa', curve='P-256'))
+    ca, _w = c.issue_certificate(key.public_key(), {'CN': 'framing CA'}, [], 'ca', key)
+    crl = c.dump_crl(c.build_crl(ca, key, []))
+    crl = crl if isinstance(crl, str) else crl.decode('ascii')
+    two = crl.strip() + '\n' + crl.strip() + '\n'
+    assert len(c.load_crls(two)) == 2
+    glued = crl.strip() + '\\n' + crl.strip()
+    with pytest.raises(c.PgsslCryptoError, match='bad end line'):
+        c.load_crls(glued)
+    with pytest.raises(c.PgsslCryptoError, match='no end line'):
+        c.load_crls(crl.strip()[:-25])
+    assert len(c.pem_blocks(crl + 'trailing words\n', 'X509 CRL')) == 1
