@@ -453,7 +453,7 @@ def main():
             purge_managed=dict(type='bool', default=False),
             key_type=dict(type='str', choices=['rsa', 'ecdsa', 'ed25519']),
             key_passphrase=dict(type='str', no_log=True),
-            passphrase_file=dict(type='path'),
+            passphrase_file=dict(type='path', no_log=False),
             key_size=dict(type='int'),
             key_curve=dict(type='str', choices=['P-256', 'P-384']),
             require_ssl=dict(type='str', default='none',
