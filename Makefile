@@ -13,7 +13,7 @@ COLLECTIONS := $(CACHE)/collections
 AT_BASE ?= /var/tmp/pgssl-ansible-test
 AT_ROOT := $(AT_BASE)/ansible_collections/pgssl/postgresql
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-PG_VERSIONS ?= 15 16 18
+PG_VERSIONS ?= 14 15 16 17 18
 BECOME_VENV := /var/tmp/pgssl-become-venv
 
 export PATH := $(BIN):$(PATH)
@@ -25,7 +25,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -93,10 +93,23 @@ FUZZ_CASES ?= 1000
 fuzz: venv pg
 	cd tests/realserver && $(BIN)/python confgen.py --cases $(FUZZ_CASES) $(if $(SEED),--seed $(SEED))
 
+# rotation under pgbench load (renew, client certificates, every CA rollover phase) on PG 14-18
+# and the fault table; writes docs/reliability.md
+RELIABILITY_RESULTS := /var/tmp/pgssl-reliability-results.jsonl
+reliability: venv pg
+	rm -f $(RELIABILITY_RESULTS)
+	cd tests/reliability && $(BIN)/python -m pytest -q -p no:cacheprovider .
+	$(BIN)/python tests/reliability/report.py $(RELIABILITY_RESULTS) docs/reliability.md
+
+# the part of it make test runs: rotation under load on one host and five faults
+reliability-subset: venv pg
+	cd tests/reliability && RELIABILITY_HOSTS="db62:15" PGSSL_RELIABILITY_RESULTS=/var/tmp/pgssl-reliability-subset.jsonl \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not full" .
+
 molecule: venv pg
 	cd extensions && $(BIN)/molecule test --all
 
-test: venv pg lint sanity units integration realserver molecule
+test: venv pg lint sanity units integration realserver reliability-subset molecule
 	@echo "make test: all suites passed"
 
 DEMO_FLEET := /var/tmp/pgssl-demo

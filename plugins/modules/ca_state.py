@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: ca_state
 short_description: Read or advance the rollover phase of a private CA directory
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - A CA rollover replaces the private CA without a moment in which a client or a server
     distrusts the other. It runs in phases across the fleet, and this module keeps the CA
