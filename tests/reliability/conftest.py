@@ -97,7 +97,7 @@ class Fleet(object):
         for name, ip, version in self.specs:
             self.pg.up(name, ip, version)
         subprocess.run(['useradd', '--system', '--home-dir', CLIENT_HOME, '--create-home',
-                        '--shell', '/usr/sbin/nologin', CLIENT_USER], capture_output=True)
+                        '--shell', '/usr/sbin/nologin', CLIENT_USER], capture_output=True, check=False)
         os.chmod(CLIENT_HOME, 0o755)
         for name in self.names:
             self.pg.psql(name, "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN "
@@ -123,7 +123,7 @@ class Fleet(object):
         if background:
             return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True, env=env, start_new_session=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         os.unlink(varfile)
         return proc.returncode, proc.stdout + proc.stderr
 
@@ -209,7 +209,7 @@ class Load(object):
             proc = subprocess.run(self._as_user([pgbench_path(), '-n', '-C', '-c', str(self.clients),
                                                  '-j', '2', '-T', '2', '-f', self.script,
                                                  conninfo]),
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, check=False)
             made = re.search(r'actually processed: (\d+)', proc.stdout)
             failed = len(re.findall(r'aborted', proc.stderr))
             more = re.search(r'number of failed transactions: (\d+)', proc.stdout)
