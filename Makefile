@@ -97,13 +97,15 @@ fuzz: venv pg
 # and the fault table; writes docs/reliability.md
 RELIABILITY_RESULTS := /var/tmp/pgssl-reliability-results.jsonl
 reliability: venv pg
+	@dpkg -s libfaketime >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libfaketime; }
 	rm -f $(RELIABILITY_RESULTS)
 	cd tests/reliability && $(BIN)/python -m pytest -q -p no:cacheprovider .
 	$(BIN)/python tests/reliability/report.py $(RELIABILITY_RESULTS) docs/reliability.md
 
 # the part of it make test runs: rotation under load on one host and five faults
 reliability-subset: venv pg
-	cd tests/reliability && RELIABILITY_HOSTS="db62:15" PGSSL_RELIABILITY_RESULTS=/var/tmp/pgssl-reliability-subset.jsonl \
+	cd tests/reliability && RELIABILITY_HOSTS="db60:15" PGSSL_RELIABILITY_DIR=/var/tmp/pgssl-relsub \
+	  PGSSL_RELIABILITY_USER=pgsslsub PGSSL_RELIABILITY_RESULTS=/var/tmp/pgssl-relsub-results.jsonl \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not full" .
 
 molecule: venv pg

@@ -728,6 +728,9 @@ def certificate_reasons(cert, public_key, subject, sans, profile, issuer_cert=No
         bc = _ext(cert, x509.BasicConstraints)
         if bc.path_length != pathlen:
             reasons.append('profile_changed')
+    if not_before(cert) > now:
+        # signed by a CA node whose clock runs ahead: clients would refuse it until then
+        reasons.append('not_yet_valid')
     end = not_after(cert)
     if end <= now:
         reasons.append('expired')

@@ -122,6 +122,12 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
                         'PostgreSQL would load it without a word and every verifying client '
                         'would fail' % (crypto.name_to_string(cert.subject),
                                         crypto.iso(crypto.not_after(cert))))
+            if crypto.not_before(cert) > (now or crypto.utcnow()):
+                problem('not_yet_valid', cert_path, 'the server certificate %s is not valid '
+                        'before %s (was it signed on a machine whose clock runs ahead?); every '
+                        'verifying client would refuse it until then'
+                        % (crypto.name_to_string(cert.subject),
+                           crypto.iso(crypto.not_before(cert))))
         except crypto.PgsslCryptoError as exc:
             problem('bad_certificate', cert_path, str(exc))
     key_path, key_data = load('ssl_key_file', 'server key')

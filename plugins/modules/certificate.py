@@ -184,7 +184,7 @@ reasons:
   description:
     - Why a certificate was (or would be) issued; empty when nothing changed.
     - Codes are missing, unreadable, force, issuer_changed, key_changed, subject_changed,
-      san_changed, profile_changed, expired and expiring.
+      san_changed, profile_changed, expired, expiring and not_yet_valid (signed by a clock that runs ahead).
   returned: success
   type: list
   elements: str

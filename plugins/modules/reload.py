@@ -51,6 +51,14 @@ options:
   expected_fingerprint:
     description: SHA-256 fingerprint (hex, colons optional) the served certificate must have.
     type: str
+  expected_settings:
+    description:
+      - Settings (name -> value) this run wrote. Before reloading, each must be the value the
+        server will apply (the applied row of C(pg_file_settings)); a value that another file
+        or an C(ALTER SYSTEM) in C(postgresql.auto.conf) overrides, even one that appeared after
+        the files were edited, is refused with the file and line that wins.
+      - Values are compared as the server reads them (booleans, units; string settings as text).
+    type: dict
   tls_host:
     description:
       - Host name for the TLS probe. Defaults to O(login_host), else the first entry of
@@ -127,6 +135,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgcheck as pgcheck
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, execute
 
@@ -145,6 +154,27 @@ def _future_values(conn):
         else:
             values[row['name']] = row['boot_val']
     return values
+
+
+def _overridden(conn, wanted):
+    """Problems for the settings in ``wanted`` whose value after a reload would differ."""
+    if not wanted:
+        return []
+    rows = pgconn.query(conn, 'SELECT name, setting, sourcefile, sourceline FROM pg_file_settings '
+                              'WHERE applied AND name = ANY(%s)', [list(wanted)])
+    applied = dict((r['name'], r) for r in rows)
+    problems = []
+    for name, value in sorted(wanted.items()):
+        row = applied.get(name)
+        if value is None or row is None:
+            continue
+        if not pgconf.same_value(value, row['setting'], name):
+            problems.append({'code': 'overridden', 'file': row['sourcefile'],
+                             'message': '%s would be %r from %s:%s, not %r as this run set it '
+                                        '(a later file or ALTER SYSTEM overrides it)'
+                                        % (name, row['setting'], row['sourcefile'],
+                                           row['sourceline'], value)})
+    return problems
 
 
 def _validate(conn, p, major):
@@ -182,6 +212,7 @@ def _validate(conn, p, major):
                              % paths['data'])
     uid, gids = pgcheck.user_ids(server_user)
     ssl_problems, facts = pgcheck.check_ssl(values, paths['data'], uid, gids)
+    problems += _overridden(conn, p['expected_settings'])
     return problems + ssl_problems, facts, paths, values
 
 
@@ -208,6 +239,8 @@ def _probe_target(p, paths):
 
 def run(module):
     p = module.params
+    # a passphrase command among the settings is a secret: never in a message or the result
+    module.no_log_values.update(pgconf.secret_values(p['expected_settings'] or {}))
     expected = _expected_fp(p)
     conn = pgconn.connect(pgconn.login_params(p))
     try:
@@ -285,6 +318,7 @@ def main():
         server_user=dict(type='str'),
         expected_certificate_path=dict(type='path'),
         expected_fingerprint=dict(type='str'),
+        expected_settings=dict(type='dict'),
         tls_host=dict(type='str'),
         tls_hostaddr=dict(type='str'),
         tls_port=dict(type='int'),

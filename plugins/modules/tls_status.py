@@ -164,7 +164,7 @@ due:
   returned: success
   type: bool
 reasons:
-  description: What is due, such as missing, expiring, issuer_changed, san_changed, key_mismatch,
+  description: What is due, such as missing, expiring, not_yet_valid, issuer_changed, san_changed, key_mismatch,
     key_type_changed, staged_pair (a run was killed before its new key and certificate were put
     in place), key_file_mode, ca_file_changed, crl_changed, settings_changed, hba_changed or
     not_served.

@@ -28,7 +28,7 @@ import pgfleet  # noqa: E402
 
 BASE = os.environ.get('PGSSL_RELIABILITY_DIR', '/var/tmp/pgssl-reliability')
 RESULTS = os.environ.get('PGSSL_RELIABILITY_RESULTS', BASE + '-results.jsonl')
-CLIENT_USER = 'pgsslload'
+CLIENT_USER = os.environ.get('PGSSL_RELIABILITY_USER', 'pgsslload')
 CLIENT_HOME = BASE + '-client'
 BECOME_PYTHON = '/var/tmp/pgssl-become-venv/bin/python'
 DEFAULT_HOSTS = 'db61:14 db62:15 db63:16 db64:17 db65:18'
@@ -74,6 +74,8 @@ pgssl_offline:
   hosts:
     # a CA node that cannot be reached (nothing listens on port 1)
     ca-offline: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
+    # a CA node whose clock runs two days ahead (libfaketime under its Python)
+    ca-skewed: {ansible_python_interpreter: %(base)s-faketime-python}
 all:
   vars:
     ansible_connection: local
@@ -107,6 +109,19 @@ class Fleet(object):
         with open(self.inventory, 'w') as handle:
             handle.write(INVENTORY % {'hosts': hosts, 'user': CLIENT_USER, 'base': BASE,
                                       'become_python': BECOME_PYTHON})
+
+    def faketime_python(self):
+        """A Python that sees the clock two days ahead (for the clock-skew fault)."""
+        lib = subprocess.run(['sh', '-c', 'dpkg -L libfaketime | grep "libfaketime.so.1$"'],
+                             capture_output=True, text=True, check=False).stdout.split()
+        if not lib:
+            raise RuntimeError('libfaketime is missing (make reliability installs it)')
+        path = BASE + '-faketime-python'
+        with open(path, 'w') as handle:
+            handle.write('#!/bin/sh\nexec env LD_PRELOAD=%s FAKETIME=+2d %s "$@"\n'
+                         % (lib[0], sys.executable))
+        os.chmod(path, 0o755)
+        return path
 
     def host(self, name):
         return self.pg.host(name)

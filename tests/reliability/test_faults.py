@@ -227,3 +227,84 @@ def test_ca_node_unreachable(rfleet):
          after_files == before_files, converged)
     assert rc != 0 and 'ca-offline' in out and 'UNREACHABLE' in out, out[-4000:]
     assert served == before_served and after_files == before_files and restart
+
+
+@pytest.mark.full
+def test_alter_system_override_mid_run(rfleet):
+    name = _target(rfleet)
+
+    def act(_proc):
+        rfleet.pg.psql(name, "ALTER SYSTEM SET ssl_min_protocol_version = 'TLSv1.3'")
+
+    def undo():
+        rfleet.pg.psql(name, 'ALTER SYSTEM RESET ssl_min_protocol_version')
+        rfleet.pg.psql(name, 'SELECT pg_reload_conf()')
+
+    _refused(rfleet, 'ALTER SYSTEM override appearing mid-run', name, act, 'overrides it', undo)
+
+
+@pytest.mark.full
+def test_clock_skew_makes_the_new_certificate_not_yet_valid(rfleet):
+    name = _target(rfleet)
+    rfleet.faketime_python()
+    before_files = rfleet.checksums(name)
+    before_served = rfleet.served(name)
+    rc, out = rfleet.run('pgssl.postgresql.renew', dict(FORCED, ca_node='ca-skewed'),
+                         limit=name + '.pgssl.test')
+    after_files = rfleet.checksums(name)
+    served = rfleet.served(name)
+    restart = rfleet.restart_ok(name)
+    converged = _converges(rfleet, name)  # the CA node with the right clock re-issues it
+    _row('clock skew: the CA node two days ahead, the new certificate not yet valid', name,
+         _error_line(out, name), served == before_served, restart, after_files == before_files,
+         converged)
+    assert rc != 0 and name in out and 'not yet valid' in out, out[-4000:]
+    assert served == before_served and after_files == before_files and restart
+
+
+@pytest.mark.full
+def test_broken_ssl_passphrase_command(rfleet):
+    name = _target(rfleet)
+    before_files = rfleet.checksums(name)
+    before_served = rfleet.served(name)
+    extra = dict(FORCED, server_key_passphrase='reliability-key-passphrase',
+                 server_extra_settings={'ssl_passphrase_command': '/bin/false'})
+    rc, out = rfleet.run('pgssl.postgresql.renew', extra, limit=name + '.pgssl.test')
+    after_files = rfleet.checksums(name)
+    served = rfleet.served(name)
+    restart = rfleet.restart_ok(name)
+    converged = _converges(rfleet, name)
+    _row('a broken ssl_passphrase_command (the encrypted key cannot be loaded)', name,
+         _error_line(out, name), served == before_served, restart,
+         after_files == before_files, converged)
+    assert rc != 0 and name in out and 'did not take the new SSL configuration' in out, out[-4000:]
+    assert served == before_served and after_files == before_files and restart
+
+
+@pytest.mark.full
+def test_full_filesystem_under_the_ssl_directory(rfleet):
+    name = _target(rfleet)
+    ssl = os.path.join(rfleet.host(name)['config_dir'], 'ssl')
+    keep = '/var/tmp/pgssl-reliability-sslcopy'
+    subprocess.run(['rm', '-rf', keep], check=True)
+    subprocess.run(['cp', '-a', ssl, keep], check=True)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl], check=True)
+    try:
+        subprocess.run(['cp', '-a', keep + '/.', ssl], check=True)
+        # fill what is left
+        subprocess.run(['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'],
+                       capture_output=True, check=False)
+        before_files = rfleet.checksums(name)
+        before_served = rfleet.served(name)
+        rc, out = rfleet.run('pgssl.postgresql.renew', FORCED, limit=name + '.pgssl.test')
+        after_files = rfleet.checksums(name)
+        served = rfleet.served(name)
+    finally:
+        subprocess.run(['umount', ssl], check=True)
+    restart = rfleet.restart_ok(name)
+    converged = _converges(rfleet, name)
+    _row('full filesystem under the ssl directory (a 64 KiB tmpfs, filled)', name,
+         _error_line(out, name), served == before_served, restart, after_files == before_files,
+         converged)
+    assert rc != 0 and name in out and 'No space left on device' in out, out[-4000:]
+    assert served == before_served and after_files == before_files and restart

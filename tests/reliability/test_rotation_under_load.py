@@ -5,11 +5,12 @@ sampler run against every host while the renew playbook forces leaf rotation, wh
 certificates are re-issued, and while each phase of the CA rollover runs. Not one connection
 may fail."""
 
+import os
 import time
 
 import pytest
 
-from conftest import Load, percentile, record
+from conftest import CLIENT_HOME, Load, percentile, record
 
 WINDOW = 4.0  # seconds of load before and after each run
 
@@ -63,7 +64,7 @@ def test_forced_leaf_rotation_under_load(rfleet):
 
 @pytest.mark.full
 def test_client_certificate_rotation_under_load(rfleet):
-    crt = '/var/tmp/pgssl-reliability-client/.postgresql/postgresql.crt'
+    crt = os.path.join(CLIENT_HOME, '.postgresql', 'postgresql.crt')
     before = open(crt).read()
     with Load(rfleet) as load:
         _case(rfleet, load, 'client certificate of the cert-auth user re-issued',

@@ -482,3 +482,16 @@ def test_pem_framing_like_openssl():
     with pytest.raises(c.PgsslCryptoError, match='no end line'):
         c.load_crls(crl.strip()[:-25])
     assert len(c.pem_blocks(crl + 'trailing words\n', 'X509 CRL')) == 1
+
+
+def test_a_certificate_from_a_clock_that_runs_ahead_is_reissued():
+    key = c.generate_private_key(c.normalize_key_request('ecdsa', curve='P-256'))
+    ca, _w = c.issue_certificate(key.public_key(), {'CN': 'skew CA'}, [], 'ca', key)
+    future = c.utcnow() + datetime.timedelta(days=2)
+    leaf, _w = c.issue_certificate(key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server', key,
+                                   issuer_cert=ca, now=future)
+    reasons = c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'],
+                                    'server', issuer_cert=ca)
+    assert reasons == ['not_yet_valid']
+    assert c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server',
+                                 issuer_cert=ca, now=future) == []
