@@ -7,6 +7,7 @@ run finished), `pg_ctl restart` succeeds afterwards, the files are rolled back o
 and the cause, and a re-run converges.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import record
+from conftest import BASE, record
 
 FORCED = {'server_renew_before_days': 100000}
 
@@ -34,7 +35,7 @@ def _pair_ok(fleet, name):
 def _paused(fleet, name, step, action, extra=None):
     """Run the renew playbook on one host, pause it after ``step``, call ``action(proc)`` and
     release the run (unless the action killed it). Returns (rc, output)."""
-    marker = '/var/tmp/pgssl-reliability-pause-%s' % name
+    marker = '%s-pause-%s' % (BASE, name)
     for path in (marker, marker + '.release'):
         if os.path.exists(path):
             os.unlink(path)
@@ -121,6 +122,25 @@ def _refused(fleet, fault, name, act, cause, undo=None, step='validate', extra=N
     assert restart
 
 
+def _refused_run(fleet, fault, name, extra, cause, around=None):
+    """Run renew on one host with ``extra`` (inside the context ``around``, which sets the fault
+    up and takes it away): it must fail with ``cause``, files untouched or rolled back, the
+    previous certificate served; then the server restarts and a re-run converges."""
+    before_files = fleet.checksums(name)
+    before_served = fleet.served(name)
+    with (around or contextlib.nullcontext)():
+        rc, out = fleet.run('pgssl.postgresql.renew', dict(FORCED, **extra),
+                            limit=name + '.pgssl.test')
+        after_files = fleet.checksums(name)
+        served = fleet.served(name)
+    restart = fleet.restart_ok(name)
+    converged = _converges(fleet, name)
+    _row(fault, name, _error_line(out, name), served == before_served, restart,
+         after_files == before_files, converged)
+    assert rc != 0 and name in out and cause in out, out[-4000:]
+    assert served == before_served and after_files == before_files and restart
+
+
 def test_pg_hba_made_invalid_before_the_reload(rfleet):
     name = _target(rfleet)
     hba = rfleet.host(name)['hba_file']
@@ -194,39 +214,23 @@ def test_server_down_at_start_others_proceed(rfleet):
 def test_read_only_ssl_directory(rfleet):
     name = _target(rfleet)
     ssl = os.path.join(rfleet.host(name)['config_dir'], 'ssl')
-    subprocess.run(['mount', '--bind', ssl, ssl], check=True)
-    subprocess.run(['mount', '-o', 'remount,ro,bind', ssl], check=True)
-    try:
-        before_files = rfleet.checksums(name)
-        before_served = rfleet.served(name)
-        rc, out = rfleet.run('pgssl.postgresql.renew', FORCED, limit=name + '.pgssl.test')
-        after_files = rfleet.checksums(name)
-        served = rfleet.served(name)
-    finally:
-        subprocess.run(['umount', ssl], check=True)
-    restart = rfleet.restart_ok(name)
-    converged = _converges(rfleet, name)
-    _row('read-only ssl directory', name, _error_line(out, name), served == before_served,
-         restart, after_files == before_files, converged)
-    assert rc != 0 and name in out and 'Read-only file system' in out, out[-4000:]
-    assert served == before_served and after_files == before_files and restart
+
+    @contextlib.contextmanager
+    def read_only():
+        subprocess.run(['mount', '--bind', ssl, ssl], check=True)
+        subprocess.run(['mount', '-o', 'remount,ro,bind', ssl], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(['umount', ssl], check=True)
+
+    _refused_run(rfleet, 'read-only ssl directory', name, {}, 'Read-only file system', read_only)
 
 
 @pytest.mark.full
 def test_ca_node_unreachable(rfleet):
-    name = _target(rfleet)
-    before_files = rfleet.checksums(name)
-    before_served = rfleet.served(name)
-    rc, out = rfleet.run('pgssl.postgresql.renew', dict(FORCED, ca_node='ca-offline'),
-                         limit=name + '.pgssl.test')
-    after_files = rfleet.checksums(name)
-    served = rfleet.served(name)
-    restart = rfleet.restart_ok(name)
-    converged = _converges(rfleet, name)
-    _row('CA node unreachable', name, _error_line(out, name), served == before_served, restart,
-         after_files == before_files, converged)
-    assert rc != 0 and 'ca-offline' in out and 'UNREACHABLE' in out, out[-4000:]
-    assert served == before_served and after_files == before_files and restart
+    _refused_run(rfleet, 'CA node unreachable', _target(rfleet), {'ca_node': 'ca-offline'},
+                 'UNREACHABLE')
 
 
 @pytest.mark.full
@@ -245,66 +249,39 @@ def test_alter_system_override_mid_run(rfleet):
 
 @pytest.mark.full
 def test_clock_skew_makes_the_new_certificate_not_yet_valid(rfleet):
-    name = _target(rfleet)
     rfleet.faketime_python()
-    before_files = rfleet.checksums(name)
-    before_served = rfleet.served(name)
-    rc, out = rfleet.run('pgssl.postgresql.renew', dict(FORCED, ca_node='ca-skewed'),
-                         limit=name + '.pgssl.test')
-    after_files = rfleet.checksums(name)
-    served = rfleet.served(name)
-    restart = rfleet.restart_ok(name)
-    converged = _converges(rfleet, name)  # the CA node with the right clock re-issues it
-    _row('clock skew: the CA node two days ahead, the new certificate not yet valid', name,
-         _error_line(out, name), served == before_served, restart, after_files == before_files,
-         converged)
-    assert rc != 0 and name in out and 'not yet valid' in out, out[-4000:]
-    assert served == before_served and after_files == before_files and restart
+    _refused_run(rfleet, 'clock skew: the CA node two days ahead, the new certificate not yet '
+                 'valid', _target(rfleet), {'ca_node': 'ca-skewed'}, 'not yet valid')
 
 
 @pytest.mark.full
 def test_broken_ssl_passphrase_command(rfleet):
-    name = _target(rfleet)
-    before_files = rfleet.checksums(name)
-    before_served = rfleet.served(name)
-    extra = dict(FORCED, server_key_passphrase='reliability-key-passphrase',
-                 server_extra_settings={'ssl_passphrase_command': '/bin/false'})
-    rc, out = rfleet.run('pgssl.postgresql.renew', extra, limit=name + '.pgssl.test')
-    after_files = rfleet.checksums(name)
-    served = rfleet.served(name)
-    restart = rfleet.restart_ok(name)
-    converged = _converges(rfleet, name)
-    _row('a broken ssl_passphrase_command (the encrypted key cannot be loaded)', name,
-         _error_line(out, name), served == before_served, restart,
-         after_files == before_files, converged)
-    assert rc != 0 and name in out and 'did not take the new SSL configuration' in out, out[-4000:]
-    assert served == before_served and after_files == before_files and restart
+    extra = {'server_key_passphrase': 'reliability-key-passphrase',
+             'server_extra_settings': {'ssl_passphrase_command': '/bin/false'}}
+    _refused_run(rfleet, 'a broken ssl_passphrase_command (the encrypted key cannot be loaded)',
+                 _target(rfleet), extra, 'did not take the new SSL configuration')
 
 
 @pytest.mark.full
 def test_full_filesystem_under_the_ssl_directory(rfleet):
     name = _target(rfleet)
     ssl = os.path.join(rfleet.host(name)['config_dir'], 'ssl')
-    keep = '/var/tmp/pgssl-reliability-sslcopy'
-    subprocess.run(['rm', '-rf', keep], check=True)
-    subprocess.run(['cp', '-a', ssl, keep], check=True)
-    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl], check=True)
-    try:
-        subprocess.run(['cp', '-a', keep + '/.', ssl], check=True)
-        # fill what is left
-        subprocess.run(['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'],
-                       capture_output=True, check=False)
-        before_files = rfleet.checksums(name)
-        before_served = rfleet.served(name)
-        rc, out = rfleet.run('pgssl.postgresql.renew', FORCED, limit=name + '.pgssl.test')
-        after_files = rfleet.checksums(name)
-        served = rfleet.served(name)
-    finally:
-        subprocess.run(['umount', ssl], check=True)
-    restart = rfleet.restart_ok(name)
-    converged = _converges(rfleet, name)
-    _row('full filesystem under the ssl directory (a 64 KiB tmpfs, filled)', name,
-         _error_line(out, name), served == before_served, restart, after_files == before_files,
-         converged)
-    assert rc != 0 and name in out and 'No space left on device' in out, out[-4000:]
-    assert served == before_served and after_files == before_files and restart
+    keep = BASE + '-sslcopy'
+
+    @contextlib.contextmanager
+    def full():
+        subprocess.run(['rm', '-rf', keep], check=True)
+        subprocess.run(['cp', '-a', ssl, keep], check=True)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl],
+                       check=True)
+        try:
+            subprocess.run(['cp', '-a', keep + '/.', ssl], check=True)
+            # fill what is left
+            subprocess.run(['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'],
+                           capture_output=True, check=False)
+            yield
+        finally:
+            subprocess.run(['umount', ssl], check=True)
+
+    _refused_run(rfleet, 'full filesystem under the ssl directory (a 64 KiB tmpfs, filled)', name,
+                 {}, 'No space left on device', full)
