@@ -199,16 +199,10 @@ def _promote(ca_dir, name, after_step):
         # the retired CA's CRL says nothing about the new CA's certificates
         files.remove(_path(ca_dir, 'crl.pem'))
     after_step('moved crl.pem')
-    leftovers = [n for n in _listdir(nxt) if n != 'phase']
+    leftovers = [n for n in files.list_dir(nxt) if n != 'phase']
     for base in leftovers:
         files.move(_path(nxt, base), _path(archive, 'rollover-' + base))
     files.remove(_path(nxt, 'phase'))
     after_step('unmarked')
-    files.remove_dir(nxt)
+    files.remove(nxt, directory=True)
 
-
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except OSError:
-        return []

@@ -410,15 +410,19 @@ def discard(path, tmp):
         os.close(dfd)
 
 
-def remove(path):
-    """Remove whatever is at ``path`` (a link itself, never its target); True when removed."""
+def remove(path, directory=False):
+    """Remove what is at ``path``: a file or a link itself (never its target), or with
+    ``directory`` an empty directory. True when removed, False when nothing was there."""
     dfd, base = _open_parent(path)
     if dfd is None:
         return False
     try:
-        if stat.S_ISDIR(os.lstat(base, dir_fd=dfd).st_mode):
-            raise PgsslFileError('Refusing to remove %s: it is a directory.' % path)
-        os.unlink(base, dir_fd=dfd)
+        if directory:
+            os.rmdir(base, dir_fd=dfd)
+        else:
+            if stat.S_ISDIR(os.lstat(base, dir_fd=dfd).st_mode):
+                raise PgsslFileError('Refusing to remove %s: it is a directory.' % path)
+            os.unlink(base, dir_fd=dfd)
         return True
     except OSError as exc:
         if exc.errno == errno.ENOENT:
@@ -562,20 +566,18 @@ def make_dir(path, mode=0o700):
         os.close(dfd)
 
 
-def remove_dir(path):
-    """Remove the empty directory ``path``; True when removed, False when it was not there."""
-    dfd, base = _open_parent(path)
-    if dfd is None:
-        return False
+def list_dir(path):
+    """Names in directory ``path`` (reached as _open_dir does); [] when it does not exist."""
     try:
-        os.rmdir(base, dir_fd=dfd)
-        return True
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise PgsslFileError('Cannot remove the directory %s: %s' % (path, exc.strerror))
+        fd = _open_dir(path)
+    except PgsslFileError as exc:
+        if getattr(exc, 'errno', None) == errno.ENOENT:
+            return []
+        raise
+    try:
+        return sorted(os.listdir(fd))
     finally:
-        os.close(dfd)
+        os.close(fd)
 
 
 def move(src, dst):
