@@ -205,4 +205,3 @@ def _promote(ca_dir, name, after_step):
     files.remove(_path(nxt, 'phase'))
     after_step('unmarked')
     files.remove(nxt, directory=True)
-
