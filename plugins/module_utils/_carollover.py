@@ -23,6 +23,7 @@ import time
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 PHASES = ('none', 'trust', 'reissue', 'retire')
 ROLLOVER = 'rollover'
@@ -30,10 +31,8 @@ ARCHIVE = 'archive'
 CA_FILES = ('ca.key', 'ca.crt', 'crl.pem')
 
 
-class CaRolloverError(Exception):
-    def __init__(self, msg, code='rollover_error'):
-        super(CaRolloverError, self).__init__(msg)
-        self.code = code
+class CaRolloverError(PgsslError):
+    default_code = 'rollover_error'
 
 
 def _path(ca_dir, *parts):

@@ -11,11 +11,12 @@ import os
 import pwd
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 DEBIAN_ETC = '/etc/postgresql'
 
 
-class ClusterError(Exception):
+class ClusterError(PgsslError):
     pass
 
 

@@ -19,6 +19,8 @@ import re
 import stat
 import traceback
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
     from cryptography import x509
@@ -32,12 +34,8 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 
-class PgsslCryptoError(Exception):
+class PgsslCryptoError(PgsslError):
     """An error the user can act on. ``code`` is stable and machine readable."""
-
-    def __init__(self, msg, code='error'):
-        super(PgsslCryptoError, self).__init__(msg)
-        self.code = code
 
 
 # --------------------------------------------------------------------------- time

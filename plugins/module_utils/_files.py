@@ -28,13 +28,15 @@ import re
 import stat
 import time
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+
 BACKUP_KEEP = 3
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 _DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 
 
-class PgsslFileError(Exception):
+class PgsslFileError(PgsslError):
     pass
 
 

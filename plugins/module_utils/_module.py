@@ -15,14 +15,9 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _carollover as carollover
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as verify
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 
 class TaskFailed(Exception):
@@ -33,13 +28,11 @@ class TaskFailed(Exception):
         self.facts = facts
 
 
-USER_ERRORS = (crypto.PgsslCryptoError, files.PgsslFileError, pgconf.PgConfError,
-               pghba.PgHbaError, cluster.ClusterError, pgconn.PgsslConnError,
-               verify.VerifyError, carollover.CaRolloverError)
 
 
 def require_psycopg(module):
     """The psycopg module, or a clean failure saying it is missing."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
     psycopg, error = pgconn.load_psycopg()
     if psycopg is None:
         module.fail_json(msg=missing_required_lib('psycopg'), exception=error)
@@ -64,6 +57,6 @@ def execute(module, run, needs=('cryptography',)):
         facts = dict(exc.facts)
         facts.pop('changed', None)
         module.fail_json(msg=str(exc), **facts)
-    except USER_ERRORS as exc:
-        module.fail_json(msg=str(exc), code=getattr(exc, 'code', 'error'))
+    except PgsslError as exc:
+        module.fail_json(msg=str(exc), code=exc.code)
     module.exit_json(**result)

@@ -19,6 +19,8 @@ import struct
 import time
 import traceback
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+
 SSL_REQUEST_CODE = 80877103
 
 
@@ -35,7 +37,7 @@ def load_psycopg():
         return None, traceback.format_exc()
 
 
-class PgsslConnError(Exception):
+class PgsslConnError(PgsslError):
     pass
 
 

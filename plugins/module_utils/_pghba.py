@@ -24,6 +24,8 @@ import ipaddress
 import os
 import re
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+
 TYPES = ('local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc')
 TCP_TYPES = TYPES[1:]
 METHODS = ('trust', 'reject', 'scram-sha-256', 'md5', 'password', 'gss', 'sspi', 'ident',
@@ -61,7 +63,7 @@ _HOSTNAME = re.compile(r'^\.?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
                        r'(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$')
 
 
-class PgHbaError(Exception):
+class PgHbaError(PgsslError):
     pass
 
 

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+
 SSLMODES = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
 OUTCOMES = ('ssl', 'plain', 'reject', 'any')
 
@@ -28,7 +30,7 @@ POLICIES = {
 }
 
 
-class VerifyError(Exception):
+class VerifyError(PgsslError):
     pass
 
 

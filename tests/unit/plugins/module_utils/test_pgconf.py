@@ -199,3 +199,24 @@ def test_string_settings_compare_as_text():
     lines = c.parse("application_name = 'TRUE'\nssl = 'true'\n")
     _new, changes = c.set_settings(lines, {'application_name': 'on', 'ssl': True})
     assert [ch['name'] for ch in changes] == ['application_name']
+
+
+def test_letter_classes_match_the_flex_definition():
+    """The lexer spells letters as a complement (fast to compile); it must accept exactly
+    A-Z, a-z, _ and everything from \\x80 on, as guc-file.l does."""
+    import re
+    spelled = r'A-Za-z_\x80-\U0010ffff'
+    reference = {
+        'ID': re.compile(r'[%s][%s0-9]*' % (spelled, spelled)),
+        'QUALIFIED_ID': re.compile(r'[%s][%s0-9]*\.[%s][%s0-9]*' % ((spelled,) * 4)),
+        'UNQUOTED_STRING': re.compile(r'[%s](?:[%s0-9]|[-._:/])*' % (spelled, spelled)),
+    }
+    rules = dict(c._TOKEN_RULES)
+    points = list(range(0, 0x800)) + list(range(0xd7f0, 0xe010)) + [0xfffd, 0xffff, 0x10000,
+                                                                     0x10ffff]
+    for point in points:
+        char = chr(point)
+        for text in (char, 'a' + char, 'a' + char + '.b', 'a.' + char, 'a.b' + char + 'c'):
+            for name, pattern in reference.items():
+                want, got = pattern.match(text), rules[name].match(text)
+                assert (want and want.group()) == (got and got.group()), (name, text)
