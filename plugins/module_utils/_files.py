@@ -615,3 +615,50 @@ def move(src, dst):
             os.close(dfd)
     finally:
         os.close(sfd)
+
+
+def ensure_dir(path, mode, uid=None, gid=None, check_mode=False):
+    """Directory ``path`` with ``mode`` and owner/group (its parent must exist): made when
+    missing, its attributes set when they differ. A link or a file at the name is refused.
+    Returns True when something changed (or would)."""
+    dfd, base = _open_parent(path)
+    if dfd is None:
+        raise PgsslFileError('The directory %s does not exist; create it first.'
+                             % os.path.dirname(os.path.abspath(path)))
+    try:
+        try:
+            st = os.lstat(base, dir_fd=dfd)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise PgsslFileError('Cannot stat %s: %s' % (path, exc.strerror))
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            raise PgsslFileError('Refusing %s: it is not a directory (a link or a file is in '
+                                 'its place).' % path)
+        if check_mode:
+            return st is None or (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (
+                mode, st.st_uid if uid is None else uid, st.st_gid if gid is None else gid)
+        made = False
+        if st is None:
+            try:
+                os.mkdir(base, 0o700, dir_fd=dfd)
+                made = True
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise PgsslFileError('Cannot create the directory %s: %s'
+                                         % (path, exc.strerror))
+        fd = os.open(base, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
+        try:
+            st = os.fstat(fd)
+            want = (mode, st.st_uid if uid is None else uid, st.st_gid if gid is None else gid)
+            if (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == want:
+                return made
+            # narrow first, so a new owner never sees a wider directory
+            os.fchmod(fd, stat.S_IMODE(st.st_mode) & mode)
+            os.fchown(fd, want[1], want[2])
+            os.fchmod(fd, mode)
+            return True
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dfd)

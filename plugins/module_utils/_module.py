@@ -60,3 +60,51 @@ def execute(module, run, needs=('cryptography',)):
     except PgsslError as exc:
         module.fail_json(msg=str(exc), code=exc.code)
     module.exit_json(**result)
+
+
+class _Params(dict):
+    """A step's parameters: an option nobody set reads as None, as in AnsibleModule."""
+
+    def __missing__(self, key):
+        return None
+
+
+class Step(object):
+    """One step of a combined module, seen as the single-purpose module it comes from: its own
+    parameters, and the real module's check mode, diff mode, warnings, masked values and file
+    helpers. ``check_mode=True`` makes a step only decide (the plan before an action)."""
+
+    def __init__(self, module, params, check_mode=None):
+        self._module = module
+        self.params = _Params(params)
+        self.check_mode = module.check_mode if check_mode is None else check_mode
+        self._diff = module._diff
+        self.no_log_values = module.no_log_values
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+TEST_FAIL = 'PGSSL_TEST_FAIL_AFTER'
+TEST_STOP = 'PGSSL_TEST_STOP_AFTER'
+
+
+def test_hook(step):
+    """Fault injection for the collection's own reliability tests, inert unless the environment
+    of the run names ``step``: PGSSL_TEST_FAIL_AFTER fails there; PGSSL_TEST_STOP_AFTER creates
+    the file PGSSL_TEST_STOP_MARKER and waits (at most 10 minutes) for MARKER.release, so a test
+    can kill the run or act at that point."""
+    import os
+    if os.environ.get(TEST_FAIL) == step:
+        raise TaskFailed('injected failure after %s' % step)
+    if os.environ.get(TEST_STOP) != step:
+        return
+    import time
+    marker = os.environ.get('PGSSL_TEST_STOP_MARKER') or ''
+    if not os.path.isabs(marker):
+        raise TaskFailed('PGSSL_TEST_STOP_MARKER must be an absolute path.')
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.close(fd)
+    deadline = time.time() + 600
+    while not os.path.exists(marker + '.release') and time.time() < deadline:
+        time.sleep(0.1)

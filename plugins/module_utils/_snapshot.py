@@ -21,6 +21,7 @@ import json
 import os
 import re
 import stat
+import time
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 
@@ -102,7 +103,7 @@ def save(base_dir, snapshot_id, paths):
         index.append(entry)
     files.write_atomic(os.path.join(target, 'index.json'),
                        json.dumps(index, indent=1, sort_keys=True).encode('utf-8'), mode=0o600)
-    return index
+    return [dict((k, v) for k, v in entry.items() if k != 'data') for entry in index]
 
 
 def load(base_dir, snapshot_id):
@@ -185,3 +186,21 @@ def drop(base_dir, snapshot_id):
     finally:
         os.close(parent)
     return True
+
+
+def prune(base_dir, keep, current):
+    """Drop the oldest snapshots beyond ``keep`` (``current`` counts as one and stays)."""
+    try:
+        names = sorted(n for n in os.listdir(base_dir) if n != current)
+    except OSError:
+        return
+    for name in names[:max(0, len(names) - max(keep - 1, 0))]:
+        try:
+            drop(base_dir, name)
+        except (files.PgsslFileError, OSError):
+            pass
+
+
+def new_id():
+    """A fresh snapshot id: the time (sortable) and 8 random hex digits."""
+    return '%s-%s' % (time.strftime('%Y%m%dT%H%M%S', time.gmtime()), os.urandom(4).hex())

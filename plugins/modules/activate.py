@@ -82,63 +82,10 @@ backup_files:
   elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
-
-
-def run(module):
-    p = module.params
-    key_path, cert_path = p['key_path'], p['certificate_path']
-    key_staged = p['key_staged'] or key_path + '.next'
-    cert_staged = p['certificate_staged'] or cert_path + '.next'
-    for staged, final in ((key_staged, key_path), (cert_staged, cert_path)):
-        if files.check_directory(staged) != files.check_directory(final):
-            raise files.PgsslFileError('%s and %s must be in the same directory.'
-                                       % (staged, final))
-    # the key may belong to the owner of its directory (the server user) or to root
-    owners = [st.st_uid for st in (files.stat_file(os.path.dirname(os.path.abspath(key_path))),
-                                   files.stat_file(key_path)) if st is not None]
-    staged_key = files.read_bytes(key_staged, 'staged key', secret=True, owners=owners)
-    staged_cert = files.read_bytes(cert_staged, 'staged certificate')
-    if staged_key is None and staged_cert is None:
-        live = files.read_bytes(cert_path, 'certificate')
-        fp = crypto.cert_fingerprint(crypto.load_certificate(live)) if live else None
-        return {'changed': False, 'activated': [], 'fingerprint_sha256': fp}
-    key_bytes = staged_key if staged_key is not None else \
-        files.read_bytes(key_path, 'key', secret=True, owners=owners)
-    cert_bytes = staged_cert if staged_cert is not None else \
-        files.read_bytes(cert_path, 'certificate')
-    if key_bytes is None or cert_bytes is None:
-        raise files.PgsslFileError('A staged %s has no %s to go with it; refusing to put half a '
-                                   'pair in place.' % ('key' if staged_key is not None else
-                                                       'certificate',
-                                                       'certificate' if cert_bytes is None
-                                                       else 'key'))
-    key = crypto.load_private_key(key_bytes, p['passphrase'], 'The key')
-    cert = crypto.load_certificate(cert_bytes, 'The certificate')
-    crypto.check_key_pair(cert, key, 'The certificate')
-    activated = [path for path, data in ((cert_path, staged_cert), (key_path, staged_key))
-                 if data is not None]
-    result = {'changed': True, 'activated': activated,
-              'fingerprint_sha256': crypto.cert_fingerprint(cert)}
-    if module.check_mode:
-        return result
-    saved = []
-    for staged, final, data, secret in ((cert_staged, cert_path, staged_cert, False),
-                                        (key_staged, key_path, staged_key, True)):
-        if data is None:
-            continue
-        backup = files.commit(final, files.base_name(staged), backup=p['backup'], secret=secret)
-        if backup:
-            saved.append(backup)
-    if saved:
-        result['backup_files'] = saved
-    return result
 
 
 def main():
@@ -153,7 +100,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    execute(module, run)
+    execute(module, steps.activate)
 
 
 if __name__ == '__main__':

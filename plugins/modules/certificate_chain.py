@@ -147,99 +147,8 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
-
-
-def _short(cert):
-    return {'subject': crypto.name_to_string(cert.subject),
-            'issuer': crypto.name_to_string(cert.issuer),
-            'fingerprint_sha256': crypto.cert_fingerprint(cert),
-            'not_after': crypto.iso(crypto.not_after(cert))}
-
-
-def _subjects(data):
-    try:
-        return [crypto.name_to_string(c.subject) for c in crypto.load_certificates(data)]
-    except crypto.PgsslCryptoError:
-        return ['(unreadable)']
-
-
-SYSTEM_STORES = ('/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt')
-
-
-def _certificates(data, where):
-    if not data.strip():
-        files.gap_if_check_mode('%s is empty (a certificate not issued yet)' % where)
-    if b'PRIVATE KEY-----' in data:
-        raise crypto.PgsslCryptoError('%s holds a private key; give certificates only (the key '
-                                      'is not shown).' % where, 'private_key_in_input')
-    return crypto.load_certificates(data, where)
-
-
-def _system_anchors():
-    for path in SYSTEM_STORES:
-        data = files.read_bytes(path, 'system CA store')
-        if data is not None:
-            return crypto.load_certificates(data, path)
-    raise files.PgsslFileError('No system CA store found (%s).' % ', '.join(SYSTEM_STORES))
-
-
-def run(module):
-    p = module.params
-    certs = []
-    for path in p['certificates']:
-        certs.extend(_certificates(files.read_input(path, None, 'certificate file'), path))
-    for index, text in enumerate(p['contents']):
-        certs.extend(_certificates(text.encode('utf-8'), 'contents[%d]' % index))
-    anchors = []
-    for path in p['ca_path']:
-        anchors.extend(_certificates(files.read_input(path, None, 'CA file'), path))
-    if p['system_trust']:
-        anchors.extend(_system_anchors())
-    if not certs:
-        raise crypto.PgsslCryptoError('No input certificates: give certificates or contents.',
-                                      'no_input')
-    if p['kind'] == 'chain':
-        built = crypto.build_chain(certs, anchors=anchors, include_root=p['include_root'])
-        if p['require_complete'] and not built['complete']:
-            raise crypto.PgsslCryptoError(
-                'The chain from %s does not reach a trust anchor; the missing issuer is %s.'
-                % (crypto.name_to_string(built['path'][0].subject),
-                   crypto.name_to_string(built['path'][-1].issuer)), 'chain_incomplete')
-        root = built['root']
-        if not anchors:
-            module.warn('No trust anchor was given (ca_path or system_trust): the chain was '
-                        'built but not checked against a root.')
-    else:
-        built = crypto.build_bundle(certs + anchors, drop_expired=not p['keep_expired'])
-        built['complete'] = True
-        root = None
-    data = b''.join(crypto.dump_certificate(c) for c in built['chain'])
-    path = p['path']
-    files.check_directory(path)
-    existing = files.read_bytes(path, 'chain file')
-    result = {
-        'changed': existing != data,
-        'chain': [_short(c) for c in built['chain']],
-        'dropped': [dict(_short(c), reason=reason) for c, reason in built['dropped']],
-        'complete': built['complete'],
-        'root': crypto.name_to_string(root.subject) if root is not None else None,
-        'content': data.decode('ascii'),
-    }
-    if result['changed'] and not module.check_mode:
-        saved = files.write_file(module, path, data, backup=p['backup'])
-        if saved:
-            result['backup_file'] = saved
-    if not result['changed'] or not module.check_mode:
-        result['changed'] = files.apply_attributes(module, path, result['changed'])
-    if module._diff:
-        result['diff'] = {
-            'before': '\n'.join(_subjects(existing)) + '\n' if existing else '',
-            'after': '\n'.join(c['subject'] for c in result['chain']) + '\n',
-            'before_header': path, 'after_header': path}
-    return result
 
 
 def main():
@@ -259,7 +168,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    execute(module, run)
+    execute(module, steps.chain)
 
 
 if __name__ == '__main__':

@@ -134,65 +134,8 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
-
-
-def run(module):
-    p = module.params
-    subject = dict(p['subject'] or {})
-    if p['common_name']:
-        subject['CN'] = p['common_name']
-    subject = crypto.normalize_subject(subject)
-    sans = crypto.normalize_sans(p['subject_alt_names'])
-    # read without following links; the CSR shows only the public key, so the key may belong
-    # to the server user while this runs as root
-    key_bytes = files.read_bytes(p['privatekey_path'], 'private key file')
-    if key_bytes is None:
-        files.gap_if_check_mode('the private key file %s does not exist yet'
-                                % p['privatekey_path'])
-        raise files.PgsslFileError('The private key file %s does not exist.'
-                                   % p['privatekey_path'])
-    key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'],
-                                  where='The private key %s' % p['privatekey_path'])
-    path = p['path']
-    existing = None
-    reasons = []
-    if path:
-        files.check_directory(path)
-        raw = files.read_bytes(path, 'CSR file')
-        if raw is None:
-            reasons = ['missing']
-        else:
-            try:
-                existing = crypto.load_csr(raw, where='The existing CSR %s' % path)
-                reasons = crypto.csr_reasons(existing, key, subject, sans, p['profile'])
-            except crypto.PgsslCryptoError:
-                reasons = ['unreadable']
-    result = {'changed': False, 'reasons': reasons}
-    if existing is not None and not reasons:
-        csr = existing
-    else:
-        csr = crypto.build_csr(key, subject, sans, p['profile'])
-        if path:
-            result['changed'] = True
-            if not module.check_mode:
-                saved = files.write_file(module, path, crypto.dump_csr(csr), backup=p['backup'])
-                if saved:
-                    result['backup_file'] = saved
-    if path and (not result['changed'] or not module.check_mode):
-        result['changed'] = files.apply_attributes(module, path, result['changed'])
-    facts = crypto.describe_request(csr)
-    result.update(facts)
-    result.pop('subject_string', None)
-    if p['return_content']:
-        result['csr'] = crypto.dump_csr(csr).decode('ascii')
-    if module._diff and path:
-        before = crypto.describe_request(existing) if existing is not None else {}
-        result['diff'] = {'before': before, 'after': facts, 'before_header': path,
-                          'after_header': path}
-    return result
 
 
 def main():
@@ -211,7 +154,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    execute(module, run)
+    execute(module, steps.csr)
 
 
 if __name__ == '__main__':

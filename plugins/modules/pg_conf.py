@@ -133,83 +133,8 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _confsteps as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
-
-
-def _text(data):
-    return data.decode('utf-8', 'surrogateescape')
-
-
-def _bytes(text):
-    return text.encode('utf-8', 'surrogateescape')
-
-
-def run(module):
-    p = module.params
-    if p['path']:
-        info = {'config_file': p['path']}
-        try:
-            info = cluster.find(config_file=p['path'])
-        except cluster.ClusterError:
-            pass
-    else:
-        info = cluster.find(cluster=p['cluster'])
-    path = info['config_file']
-    raw = files.read_bytes(path, 'configuration file')
-    if raw is None:
-        raise files.PgsslFileError('The configuration file %s does not exist.' % path)
-    text = _text(raw)
-    lines = pgconf.parse(text)
-    for bad in pgconf.syntax_errors(lines):
-        raise pgconf.PgConfError('%s:%s: %s. The server would not load this file; fix the line '
-                                 'first.' % (path, bad.number, bad.error))
-    settings = dict(p['settings'])
-    # a passphrase command is a secret: masked in changes, diff and the invocation
-    module.no_log_values.update(pgconf.secret_values(settings, lines))
-    new_lines, changes = pgconf.set_settings(lines, settings)
-    new_text = pgconf.render(new_lines)
-
-    managed = [n for n, v in settings.items() if v is not None]
-    overrides = pgconf.find_overrides(path, new_lines, managed, info.get('auto_conf'))
-    override_edits = {}
-    if overrides and not p['remove_overrides']:
-        raise pgconf.PgConfError(
-            'These lines would override the managed settings, so the change would be silently '
-            'ignored: %s. Remove them, or set remove_overrides=true.'
-            % '; '.join('%s:%s sets %s = %r (%s)'
-                        % (o['file'], o['line'], o['name'], o['value'], o['via'])
-                        for o in overrides))
-    for item in overrides:
-        override_edits.setdefault((item['file'], item['via']), []).append(item['line'])
-
-    result = {'changed': bool(changes) or bool(override_edits), 'config_file': path,
-              'changes': changes, 'overrides': overrides,
-              'reload_required': bool(changes) or bool(override_edits),
-              'restart_required': pgconf.needs_restart([c['name'] for c in changes])}
-    if module._diff:
-        result['diff'] = [{'before': text, 'after': new_text, 'before_header': path,
-                           'after_header': path}]
-    if module.check_mode:
-        return result
-    if changes:
-        saved = files.rewrite_file(module, path, _bytes(new_text), p['backup'])
-        if saved:
-            result['backup_file'] = saved
-    for (other, via), numbers in override_edits.items():
-        other_text = _text(files.read_bytes(other, 'file'))
-        edited = pgconf.disable_lines(other_text, numbers, delete=(via == 'ALTER SYSTEM'))
-        if module._diff:
-            result['diff'].append({'before': other_text, 'after': edited,
-                                   'before_header': other, 'after_header': other})
-        # another file keeps its own owner and mode (the task's attributes are for path)
-        files.rewrite_file(module, other, _bytes(edited), p['backup'], own_attributes=True)
-    result['changed'] = files.apply_attributes(module, path, result['changed']) \
-        if any(module.params.get(k) is not None for k in ('owner', 'group', 'mode')) \
-        else result['changed']
-    return result
 
 
 def main():
@@ -226,7 +151,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    execute(module, run, needs=())
+    execute(module, steps.conf, needs=())
 
 
 if __name__ == '__main__':

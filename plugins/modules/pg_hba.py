@@ -193,69 +193,12 @@ warnings_placement:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _confsteps as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
-def run(module):
-    p = module.params
-    major = p['pg_version']
-    if p['path']:
-        path = p['path']
-    else:
-        info = cluster.find(cluster=p['cluster'])
-        path = info['hba_file']
-        major = major or info['major']
-    raw = files.read_bytes(path, 'pg_hba.conf')
-    if raw is None:
-        raise files.PgsslFileError('The file %s does not exist.' % path)
-    text = raw.decode('utf-8', 'surrogateescape')
-    lines, actions, present = pghba.plan(
-        text, p['rules'], major, p['require_ssl'], p['require_ssl_scope'], p['purge_managed'],
-        path)
-    new_text = pghba.render(lines)
-    changed = new_text != text
-    partly = []
-    for rule in present:
-        for earlier, conn in pghba.partly_shadowed(lines, rule):
-            partly.append({'rule': rule.describe(), 'hidden_by': earlier.describe(),
-                           'hidden_by_line': earlier.number, 'example': conn})
-    notes = ['%s: %s goes to %s first' % (item['rule'], item['example'], item['hidden_by'])
-             for item in partly]
-    result = {
-        'changed': changed, 'hba_file': path, 'actions': actions if changed else [],
-        'warnings_placement': notes, 'partly_shadowed': partly,
-        'shadowed': [{'rule': r.describe(), 'line': r.number, 'hidden_by': e.describe(),
-                      'hidden_by_line': e.number} for r, e in pghba.shadowed(lines)],
-    }
-    for note in notes:
-        module.warn(note)
-    if module._diff:
-        result['diff'] = {'before': text, 'after': new_text, 'before_header': path,
-                          'after_header': path}
-    if changed and not module.check_mode:
-        saved = files.rewrite_file(module, path,
-                                   new_text.encode('utf-8', 'surrogateescape'), p['backup'])
-        if saved:
-            result['backup_file'] = saved
-    if any(p.get(k) is not None for k in ('owner', 'group', 'mode')):
-        result['changed'] = files.apply_attributes(module, path, result['changed'])
-    return result
-
-
 def main():
-    rule_spec = dict(
-        type=dict(type='str', default='hostssl', choices=list(pghba.TYPES)),
-        databases=dict(type='list', elements='str', default=['all']),
-        users=dict(type='list', elements='str', default=['all']),
-        address=dict(type='str'),
-        method=dict(type='str', default='scram-sha-256'),
-        options=dict(type='dict', default={}),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        comment=dict(type='str'),
-    )
+    rule_spec = steps.hba_rule_spec()
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type='path'),
@@ -273,7 +216,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    execute(module, run, needs=())
+    execute(module, steps.hba, needs=())
 
 
 if __name__ == '__main__':

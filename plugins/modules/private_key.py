@@ -181,119 +181,8 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
-
-
-def _facts(desc, key):
-    return {'type': desc['type'], 'size': desc['size'], 'curve': desc['curve'],
-            'encrypted': desc['encrypted'],
-            'public_key_fingerprint': crypto.public_key_fingerprint(key)}
-
-
-def _owners(module):
-    return [files.resolve_uid(module.params.get('owner'))]
-
-
-def _plan(module, existing):
-    """Decide; returns the plan dict of crypto.plan_private_key, extended for ``src``."""
-    p = module.params
-    if not p['src'] and not p['src_content']:
-        spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
-        return crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
-    src_key = crypto.load_private_key(files.read_input(p['src'], p['src_content'], 'source key',
-                                                       secret=True),
-                                      p['src_passphrase'], 'The source key')
-    weak = crypto.key_weakness(src_key.public_key())
-    if weak:
-        raise crypto.PgsslCryptoError('The source key is %s; refusing to install it.' % weak,
-                                      'weak_key')
-    plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None,
-            'warnings': []}
-    if existing is not None:
-        try:
-            current = crypto.load_private_key(existing, p['passphrase'], 'The existing key file')
-        except crypto.PgsslCryptoError:
-            current = None
-        if current is None:
-            raise crypto.PgsslCryptoError(
-                'The existing key %s cannot be read with the given passphrase (or is not a key); '
-                'refusing to replace it with src. Move it away first if it is to be replaced.'
-                % p['path'], 'existing_key_unreadable')
-        if current is not None:
-            desc = crypto.describe_key(current)
-            desc['encrypted'] = crypto.pem_is_encrypted(existing)
-            plan['current'] = desc
-            same = crypto.same_public_key(current, src_key)
-            if same and desc['encrypted'] == bool(p['passphrase']):
-                plan.update(action='keep', reasons=[], key=current)
-                return plan
-            plan['reasons'] = ['src_changed'] if not same else ['encryption_changed']
-            plan['old_key'] = current
-        else:
-            plan['reasons'] = ['unreadable']
-    return plan
-
-
-def _write_pk8(module, key, result):
-    """The same key as unencrypted PKCS#8 DER (pgjdbc before 42.7.13 reads only this)."""
-    path = module.params['pk8_path']
-    data = crypto.dump_private_key_pk8_der(key)
-    files.check_directory(path)
-    changed = files.read_bytes(path, 'pk8 file', secret=True, owners=_owners(module)) != data
-    if changed and not module.check_mode:
-        files.write_file(module, path, data, secret=True)
-    if not changed or not module.check_mode:
-        changed = files.apply_attributes(module, path, changed, secret=True)
-    result['changed'] = result['changed'] or changed
-    result['pk8_path'] = path
-
-
-def run(module):
-    p = module.params
-    path = p['path']
-    files.check_directory(path)
-    existing = files.read_bytes(path, 'key file', secret=True, owners=_owners(module))
-    plan = _plan(module, existing)
-    for warning in plan['warnings']:
-        module.warn(warning)
-    result = {'changed': False, 'reasons': plan['reasons'] if plan['action'] != 'keep' else []}
-    old_key = plan.get('old_key', plan['key'] if plan['action'] != 'install' else None)
-    before = _facts(plan['current'], old_key) if plan['current'] else {}
-    new_key = False
-    if plan['action'] == 'keep':
-        key = plan['key']
-        facts = before
-    else:
-        if plan['action'] in ('rewrite', 'install'):
-            key = plan['key']
-        else:
-            spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
-            key = crypto.generate_private_key(spec)
-            new_key = True
-        desc = crypto.describe_key(key)
-        desc['encrypted'] = bool(p['passphrase'])
-        facts = _facts(desc, key)
-        result['changed'] = True
-        if not module.check_mode:
-            saved = files.write_file(module, path, crypto.dump_private_key(key, p['passphrase']),
-                                     secret=True, backup=p['backup'] and existing is not None)
-            if saved:
-                result['backup_file'] = saved
-    if module.check_mode and new_key:
-        facts['public_key_fingerprint'] = '(new key)'
-    diff = {'before': before, 'after': dict(facts), 'before_header': path, 'after_header': path}
-    if plan['action'] == 'keep' or not module.check_mode:
-        result['changed'] = files.apply_attributes(module, path, result['changed'], secret=True)
-    if p['pk8_path'] and not (module.check_mode and new_key):
-        _write_pk8(module, key, result)
-    elif p['pk8_path']:
-        result['pk8_path'] = p['pk8_path']
-    result.update(facts)
-    result['public_key'] = None if (module.check_mode and new_key) else crypto.public_key_pem(key)
-    if module._diff:
-        result['diff'] = diff
-    return result
 
 
 def main():
@@ -316,7 +205,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    execute(module, run)
+    execute(module, steps.private_key)
 
 
 if __name__ == '__main__':

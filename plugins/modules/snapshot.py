@@ -101,7 +101,6 @@ removed:
 """
 
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -110,24 +109,11 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot 
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
-def _prune(base_dir, keep, current):
-    try:
-        names = sorted(n for n in os.listdir(base_dir) if n != current)
-    except OSError:
-        return
-    for name in names[:max(0, len(names) - max(keep - 1, 0))]:
-        try:
-            snapshot.drop(base_dir, name)
-        except (files.PgsslFileError, OSError):
-            pass
-
-
 def run(module):
     p = module.params
     state = p['state']
     if state == 'save':
-        snap_id = p['id'] or '%s-%s' % (time.strftime('%Y%m%dT%H%M%S', time.gmtime()),
-                                        os.urandom(4).hex())
+        snap_id = p['id'] or snapshot.new_id()
         if module.check_mode:
             entries = []
             for path in p['paths']:
@@ -135,9 +121,7 @@ def run(module):
                 entries.append(got[0] if isinstance(got, tuple) else got)
             return {'changed': True, 'id': snap_id, 'entries': entries}
         entries = snapshot.save(p['dir'], snap_id, p['paths'])
-        _prune(p['dir'], p['keep'], snap_id)
-        for entry in entries:
-            entry.pop('data', None)
+        snapshot.prune(p['dir'], p['keep'], snap_id)
         return {'changed': True, 'id': snap_id, 'entries': entries}
     if not p['id']:
         raise files.PgsslFileError('state=%s needs the id of the snapshot.' % state)

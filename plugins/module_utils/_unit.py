@@ -1,0 +1,278 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The server's TLS change as one unit: the cores of tls_prepare, sign and tls_install.
+
+A change on a database host is three module runs, whatever it touches:
+
+1. ``prepare`` (on the host): one snapshot of every file the change may touch, the TLS
+   directory, the key (a new key waits as ``server.key.next`` until its certificate is there)
+   and the CSR.
+2. ``sign`` (once, on the CA node): the CA is read and decrypted once, then every due host's
+   CSR is certified with the names the controller grants.
+3. ``install`` (on the host): certificate and chain, the staged pair put in place together,
+   CA file, CRL, postgresql.conf and pg_hba.conf, then the validation, the reload and the
+   proof that the server serves the new certificate; the snapshot is dropped last.
+
+Each step is the core of the single-purpose module it comes from (private_key, csr,
+certificate, certificate_chain, activate, pg_conf, pg_hba, reload), run in-process through a
+``Step`` view, so both paths behave the same. A failure leaves the snapshot for the caller's
+rollback (the server role's rescue restores it and reloads).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as keysteps
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step, TaskFailed
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import test_hook
+
+_NAME = re.compile(r'^[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,252}$')
+
+
+def _mode(value, what):
+    mode = files.octal_mode(value)
+    if mode is None:
+        raise files.PgsslFileError('%s must be an octal mode such as "0600", not %r.'
+                                   % (what, value))
+    return mode
+
+
+def _diffs(result, step_result):
+    diff = step_result.get('diff')
+    if diff:
+        result.setdefault('diff', []).extend(diff if isinstance(diff, list) else [diff])
+
+
+# --------------------------------------------------------------------------- prepare
+
+def prepare(module):
+    p = module.params
+    result = {'changed': False, 'new_key': False}
+    # bad input fails before anything is touched
+    if not (p['key_src'] or p['key_content']):
+        crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
+    key_mode = _mode(p['key_mode'], 'key_mode')
+    uid, gid = files.resolve_uid(p['owner']), files.resolve_gid(p['group'])
+    result['changed'] = files.ensure_dir(p['ssl_dir'], 0o750, uid, gid, module.check_mode)
+    if not module.check_mode:
+        snap_id = snapshot.new_id()
+        result['entries'] = snapshot.save(p['snapshot_dir'], snap_id, p['snapshot_paths'])
+        result['id'] = snap_id
+        snapshot.prune(p['snapshot_dir'], 5, snap_id)
+    try:
+        _prepare_key(module, p, result, key_mode)
+        test_hook('key')
+    except TaskFailed as exc:
+        raise TaskFailed(str(exc), id=result.get('id'), entries=result.get('entries'),
+                         **exc.facts)
+    except PgsslError as exc:
+        # the caller restores the snapshot: its id goes with the failure
+        raise TaskFailed(str(exc), code=exc.code, id=result.get('id'),
+                         entries=result.get('entries'))
+    except Exception as exc:  # pylint: disable=broad-except
+        raise TaskFailed('%s: %s' % (type(exc).__name__, exc), code='unexpected',
+                         id=result.get('id'), entries=result.get('entries'))
+    return result
+
+
+def _key_params(p, path, key_mode, backup):
+    return {'path': path, 'type': p['key_type'], 'size': p['key_size'], 'curve': p['key_curve'],
+            'passphrase': p['key_passphrase'], 'regenerate': 'mismatch', 'backup': backup,
+            'src': p['key_src'], 'src_content': p['key_content'],
+            'src_passphrase': p['key_src_passphrase'], 'owner': p['owner'], 'group': p['group'],
+            'mode': '%04o' % key_mode}
+
+
+def _prepare_key(module, p, result, key_mode):
+    plan = keysteps.private_key(Step(module, _key_params(p, p['key_path'], key_mode, False),
+                                     check_mode=True))
+    new_key = bool(plan.get('reasons'))
+    key_file = p['key_path'] + ('.next' if new_key else '')
+    expected = p['expected_key_fingerprint']
+    if not new_key and expected and plan.get('public_key_fingerprint') not in (None, expected):
+        raise crypto.PgsslCryptoError(
+            '%s was replaced by another process after this run checked it (public key %s, now '
+            '%s); refusing to have the CA certify a key this run did not check. Find out who '
+            'changed it, then run again.' % (p['key_path'], expected,
+                                             plan.get('public_key_fingerprint')),
+            'key_replaced')
+    key = keysteps.private_key(Step(module, _key_params(p, key_file, key_mode, not new_key)))
+    result['changed'] = result['changed'] or key['changed']
+    _diffs(result, key)
+    result.update(new_key=new_key, key_file=key_file, key_reasons=plan.get('reasons') or [],
+                  cert_file=p['cert_path'] + ('.next' if new_key else ''),
+                  public_key_fingerprint=key.get('public_key_fingerprint'))
+    if not p['csr_path'] or (module.check_mode and new_key):
+        return
+    csr = keysteps.csr(Step(module, {
+        'path': p['csr_path'], 'privatekey_path': key_file,
+        'privatekey_passphrase': p['key_passphrase'], 'common_name': p['common_name'],
+        'subject': {}, 'subject_alt_names': p['subject_alt_names'], 'profile': 'server',
+        'backup': False, 'return_content': True, 'owner': p['owner'], 'group': p['group']}))
+    result['changed'] = result['changed'] or csr['changed']
+    result['csr'] = csr.get('csr')
+    if result['csr']:
+        result['request'] = {'name': p['name'] or p['common_name'], 'csr': result['csr'],
+                             'common_name': p['common_name'],
+                             'subject_alt_names': p['subject_alt_names']}
+
+
+# --------------------------------------------------------------------------- sign
+
+def sign(module):
+    p = module.params
+    names = [r['name'] for r in p['requests']]
+    for name in names:
+        if not _NAME.match(name) or '..' in name:
+            raise files.PgsslFileError('Refusing the request name %r: it names the file '
+                                       'DIR/NAME.crt, so letters, digits, "_", "@", "-" and '
+                                       'single dots only.' % (name,))
+    if len(set(names)) != len(names):
+        raise files.PgsslFileError('Two requests have the same name.')
+    result = {'changed': False, 'certificates': {}, 'errors': {}}
+    if not p['requests']:
+        return result
+    base = {'ca_cert_path': p['ca_cert_path'], 'ca_key_path': p['ca_key_path'],
+            'ca_key_passphrase': p['ca_key_passphrase'], 'profile': p['profile'],
+            'valid_days': p['valid_days'], 'renew_before_days': p['renew_before_days'],
+            'allow_ed25519_signer': False, 'allow_weak_signer': False, 'backup': False,
+            'mode': p['mode']}
+    base['signer'] = certsteps._signer(Step(module, base).params)
+    for request in p['requests']:
+        params = dict(base, path=os.path.join(p['dir'], request['name'] + '.crt'),
+                      csr_content=request['csr'], common_name=request['common_name'],
+                      subject_alt_names=request['subject_alt_names'], force=request['force'])
+        try:
+            got = certsteps.certificate(Step(module, params))
+        except PgsslError as exc:
+            # one host's bad request (a CSR asking for more names) fails that host only
+            result['errors'][request['name']] = str(exc)
+            continue
+        result['changed'] = result['changed'] or got['changed']
+        result['certificates'][request['name']] = dict(
+            (k, got.get(k)) for k in ('certificate', 'changed', 'reasons', 'fingerprint_sha256',
+                                      'not_after', 'subject_alt_names'))
+    return result
+
+
+# --------------------------------------------------------------------------- install
+
+def _write_plain(module, path, data, owner, group, mode, backup):
+    """A public file (CRL): written when its bytes differ, attributes set either way."""
+    step = Step(module, {'owner': owner, 'group': group, 'mode': mode})
+    existing = files.read_bytes(path, 'file')
+    changed = existing != data
+    if changed and not module.check_mode:
+        files.write_file(step, path, data, backup=backup and existing is not None)
+    if not changed or not module.check_mode:
+        changed = files.apply_attributes(step, path, changed)
+    return changed
+
+
+def _passphrase_file(module, p):
+    """The file ssl_passphrase_command reads: root's, readable by the server group."""
+    path = p['passphrase_file']
+    data = (p['key_passphrase'] + '\n').encode('utf-8')
+    files.ensure_dir(os.path.dirname(path), 0o755, 0, None, module.check_mode)
+    step = Step(module, {'owner': 'root', 'group': p['group'], 'mode': '0640'})
+    existing = files.read_bytes(path, 'passphrase file', secret=True, owners=[0])
+    changed = existing != data
+    if changed and not module.check_mode:
+        files.write_atomic(path, data, mode=0o640, uid=0, gid=files.resolve_gid(p['group']),
+                           secret=True)
+    if not changed or not module.check_mode:
+        changed = files.apply_attributes(step, path, changed, secret=True)
+    return changed
+
+
+def _install_pair(module, p, result):
+    owners = {'owner': p['owner'], 'group': p['group'], 'mode': '0644'}
+    cert_file = p['cert_path'] + ('.next' if p['new_key'] else '')
+    if not (p['chain_contents'] or p['chain_paths']):
+        if not module.check_mode:
+            raise files.PgsslFileError('No certificate to install (chain_contents or '
+                                       'chain_paths).')
+        result['changed'] = True  # check mode: the certificate is not signed yet
+        result['certificate'] = '(new certificate)'
+        return
+    chain = certsteps.chain(Step(module, dict(
+        owners, path=cert_file, certificates=p['chain_paths'], contents=p['chain_contents'],
+        ca_path=p['chain_ca_path'], ca_contents=p['chain_ca_contents'], kind='chain', include_root=False, keep_expired=False,
+        require_complete=p['chain_require_complete'], system_trust=p['chain_system_trust'],
+        backup=not p['new_key'])))
+    _diffs(result, chain)
+    result['changed'] = result['changed'] or chain['changed']
+    result['chain'] = chain['chain']
+    if p['new_key'] and not (module.check_mode and chain['changed']):
+        activated = keysteps.activate(Step(module, {
+            'key_path': p['key_path'], 'certificate_path': p['cert_path'],
+            'passphrase': p['key_passphrase'], 'backup': True}))
+        result['changed'] = result['changed'] or activated['changed']
+        result['activated'] = activated['activated']
+
+
+def install(module):
+    p = module.params
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _confsteps as confsteps
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
+    result = {'changed': False, 'reloaded': False}
+    if p['key_passphrase']:
+        result['changed'] = _passphrase_file(module, p)
+    _install_pair(module, p, result)
+    test_hook('cert')
+    owners = {'owner': p['owner'], 'group': p['group'], 'mode': '0644'}
+    if p['ca_file_content']:
+        bundle = certsteps.chain(Step(module, dict(
+            owners, path=p['ca_file'], certificates=[], contents=[p['ca_file_content']],
+            ca_path=[], kind='bundle', include_root=False, keep_expired=False,
+            require_complete=False, system_trust=False, backup=True)))
+        _diffs(result, bundle)
+        result['changed'] = result['changed'] or bundle['changed']
+    test_hook('ca')
+    if p['crl_content']:
+        result['changed'] = _write_plain(module, p['crl_file'], p['crl_content'].encode('ascii'),
+                                         p['owner'], p['group'], '0644', True) or result['changed']
+    conf = confsteps.conf(Step(module, {'path': p['config_file'], 'settings': p['settings'],
+                                        'remove_overrides': False, 'backup': True}))
+    _diffs(result, conf)
+    result['changed'] = result['changed'] or conf['changed']
+    result['settings_changes'] = conf['changes']
+    test_hook('conf')
+    hba = confsteps.hba(Step(module, {
+        'path': p['hba_file'], 'pg_version': p['pg_version'], 'rules': p['hba_rules'],
+        'require_ssl': p['require_ssl'], 'require_ssl_scope': [],
+        'purge_managed': p['purge_managed'], 'backup': True}))
+    _diffs(result, hba)
+    result['changed'] = result['changed'] or hba['changed']
+    result['hba_actions'] = hba['actions']
+    test_hook('hba')
+    if p['reload'] == 'always' or (p['reload'] == 'changed' and result['changed']):
+        test_hook('validate')
+        done = reloadstep.reload_as_server_user(module, _reload_params(p))
+        result['reloaded'] = done.get('reloaded', False)
+        result['changed'] = True
+        for key in ('served_fingerprint', 'restart_required', 'server_version', 'ssl'):
+            if key in done:
+                result[key] = done[key]
+    test_hook('reload')
+    if p['snapshot_id'] and not module.check_mode:
+        snapshot.drop(p['snapshot_dir'], p['snapshot_id'])
+    return result
+
+
+def _reload_params(p):
+    params = dict((k, p[k]) for k in p if k.startswith('login_') or k in (
+        'connect_timeout', 'server_user', 'tls_host', 'tls_hostaddr', 'tls_port', 'timeout'))
+    params.update(expected_certificate_path=p['cert_path'], expected_settings=p['settings'],
+                  validate_only=False)
+    return params
