@@ -28,8 +28,6 @@ class TaskFailed(Exception):
         self.facts = facts
 
 
-
-
 def require_psycopg(module):
     """The psycopg module, or a clean failure saying it is missing."""
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn

@@ -234,6 +234,8 @@ def _in_child(module, call, user, warnings):
             os.setuid(entry.pw_uid)
             os.environ.update(HOME=entry.pw_dir, USER=user, LOGNAME=user)
             out = {'result': call()}
+        except files.CheckModeGap as exc:
+            out = {'gap': str(exc)}
         except TaskFailed as exc:
             out = {'failed': str(exc), 'facts': exc.facts}
         except PgsslError as exc:
@@ -266,6 +268,8 @@ def _in_child(module, call, user, warnings):
         raise TaskFailed('The reload as %s ended without a result.' % user)
     for warning in out.get('warnings') or []:
         module.warn(warning)
+    if 'gap' in out:
+        raise files.CheckModeGap(out['gap'])
     if 'failed' in out:
         raise TaskFailed(out['failed'], **(out.get('facts') or {}))
     return out['result']

@@ -64,6 +64,12 @@ def prepare(module):
     key_mode = _mode(p['key_mode'], 'key_mode')
     uid, gid = files.resolve_uid(p['owner']), files.resolve_gid(p['group'])
     result['changed'] = files.ensure_dir(p['ssl_dir'], 0o750, uid, gid, module.check_mode)
+    if module.check_mode and files.stat_file(p['ssl_dir']) is None:
+        # nothing there yet: everything would be made
+        result.update(changed=True, new_key=True, key_reasons=['missing'],
+                      key_file=p['key_path'] + '.next', cert_file=p['cert_path'] + '.next',
+                      public_key_fingerprint='(new key)')
+        return result
     if not module.check_mode:
         snap_id = snapshot.new_id()
         result['entries'] = snapshot.save(p['snapshot_dir'], snap_id, p['snapshot_paths'])
@@ -72,6 +78,8 @@ def prepare(module):
     try:
         _prepare_key(module, p, result, key_mode)
         test_hook('key')
+    except files.CheckModeGap:
+        raise
     except TaskFailed as exc:
         raise TaskFailed(str(exc), id=result.get('id'), entries=result.get('entries'),
                          **exc.facts)
@@ -122,7 +130,7 @@ def _prepare_key(module, p, result, key_mode):
     result['changed'] = result['changed'] or csr['changed']
     result['csr'] = csr.get('csr')
     if result['csr']:
-        result['request'] = {'name': p['name'] or p['common_name'], 'csr': result['csr'],
+        result['request'] = {'name': p['request_name'] or p['common_name'], 'csr': result['csr'],
                              'common_name': p['common_name'],
                              'subject_alt_names': p['subject_alt_names']}
 
@@ -258,7 +266,7 @@ def install(module):
     test_hook('hba')
     if p['reload'] == 'always' or (p['reload'] == 'changed' and result['changed']):
         test_hook('validate')
-        done = reloadstep.reload_as_server_user(module, _reload_params(p))
+        done = reloadstep.reload_as_server_user(module, _reload_params(p, module.check_mode))
         result['reloaded'] = done.get('reloaded', False)
         result['changed'] = True
         for key in ('served_fingerprint', 'restart_required', 'server_version', 'ssl'):
@@ -270,9 +278,10 @@ def install(module):
     return result
 
 
-def _reload_params(p):
+def _reload_params(p, check_mode):
     params = dict((k, p[k]) for k in p if k.startswith('login_') or k in (
         'connect_timeout', 'server_user', 'tls_host', 'tls_hostaddr', 'tls_port', 'timeout'))
-    params.update(expected_certificate_path=p['cert_path'], expected_settings=p['settings'],
-                  validate_only=False)
+    # in check mode nothing was written: the certificate to expect is not there yet
+    params.update(expected_certificate_path=None if check_mode else p['cert_path'],
+                  expected_settings=p['settings'], validate_only=False)
     return params

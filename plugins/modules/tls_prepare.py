@@ -106,7 +106,7 @@ options:
   key_src_passphrase:
     description: Passphrase of O(key_src) or O(key_content).
     type: str
-  name:
+  request_name:
     description: The request's name in RV(request) (the inventory host), for M(pgssl.postgresql.sign).
     type: str
   common_name:
@@ -196,7 +196,7 @@ def main():
             ssl_dir=dict(type='path', required=True),
             owner=dict(type='str', required=True),
             group=dict(type='str', required=True),
-            key_mode=dict(type='str', default='0600'),
+            key_mode=dict(type='str', default='0600', no_log=False),
             snapshot_dir=dict(type='path', default='/var/lib/pgssl-postgresql/snapshots'),
             snapshot_paths=dict(type='list', elements='path', required=True),
             key_path=dict(type='path', required=True),
@@ -209,10 +209,10 @@ def main():
             key_src=dict(type='path'),
             key_content=dict(type='str', no_log=True),
             key_src_passphrase=dict(type='str', no_log=True),
-            name=dict(type='str'),
+            request_name=dict(type='str'),
             common_name=dict(type='str'),
             subject_alt_names=dict(type='list', elements='str', default=[]),
-            expected_key_fingerprint=dict(type='str'),
+            expected_key_fingerprint=dict(type='str', no_log=False),
         ),
         mutually_exclusive=[('key_src', 'key_content')],
         supports_check_mode=True,

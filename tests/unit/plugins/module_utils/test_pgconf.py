@@ -212,8 +212,8 @@ def test_letter_classes_match_the_flex_definition():
         'UNQUOTED_STRING': re.compile(r'[%s](?:[%s0-9]|[-._:/])*' % (spelled, spelled)),
     }
     rules = dict(c._TOKEN_RULES)
-    points = list(range(0, 0x800)) + list(range(0xd7f0, 0xe010)) + [0xfffd, 0xffff, 0x10000,
-                                                                     0x10ffff]
+    points = list(range(0, 0x800)) + list(range(0xd7f0, 0xe010))
+    points += [0xfffd, 0xffff, 0x10000, 0x10ffff]
     for point in points:
         char = chr(point)
         for text in (char, 'a' + char, 'a' + char + '.b', 'a.' + char, 'a.b' + char + 'c'):
