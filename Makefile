@@ -25,12 +25,13 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
 	@echo "make demo   - local fleet demo"
 	@echo "make test   - every test"
+	@echo "make bench  - timings against the peer playbook and ansible -m ping (docs/performance.md)"
 
 $(BIN)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -107,6 +108,13 @@ reliability-subset: venv pg
 	cd tests/reliability && RELIABILITY_HOSTS="db60:15" PGSSL_RELIABILITY_DIR=/var/tmp/pgssl-relsub \
 	  PGSSL_RELIABILITY_USER=pgsslsub PGSSL_RELIABILITY_RESULTS=/var/tmp/pgssl-relsub-results.jsonl \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not full" .
+
+# pgssl.postgresql vs the peer playbook vs `ansible all -m ping` at 20, 50 and 100 hosts
+# (up to 30 minutes); writes docs/performance.md. Needs postgresql-15 (Debian) for the fleet.
+BENCH_SIZES ?= 20,50,100
+bench: venv
+	@dpkg -s postgresql-15 >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; }
+	$(BIN)/python benchmarks/bench.py --sizes $(BENCH_SIZES) --report docs/performance.md
 
 molecule: venv pg
 	cd extensions && $(BIN)/molecule test --all

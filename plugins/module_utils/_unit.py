@@ -62,6 +62,7 @@ def prepare(module):
     if not (p['key_src'] or p['key_content']):
         crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
     key_mode = _mode(p['key_mode'], 'key_mode')
+    test_hook('status')  # the point between the status call and the first change
     uid, gid = files.resolve_uid(p['owner']), files.resolve_gid(p['group'])
     result['changed'] = files.ensure_dir(p['ssl_dir'], 0o750, uid, gid, module.check_mode)
     if module.check_mode and files.stat_file(p['ssl_dir']) is None:

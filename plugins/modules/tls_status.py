@@ -216,7 +216,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
-from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute, test_hook
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
 def find_cluster(reference):
@@ -426,7 +426,6 @@ def run(module):
     paths = tls_paths(info, p['ssl_dir'])
     paths['passphrase'] = passphrase_path(p, info)
     reasons, facts = check(p, info, paths)
-    test_hook('status')
     keep = ('subject', 'subject_alt_names', 'issuer', 'not_after', 'days_left',
             'fingerprint_sha256', 'served_fingerprint', 'serial_number', 'issuer_key_fingerprint')
     return {'ca_file_keys': facts.get('ca_file_keys', []), 'key_fingerprint': facts.get('key_fingerprint'),

@@ -186,5 +186,7 @@ def test_one_hostile_request_fails_only_its_host(workdir):
     # a name that would leave the directory is refused before anything is signed
     bad = run_module('sign', **_sign_args(ca_dir, [dict(requests[0], name='../x')]))
     assert bad.get('failed') and 'Refusing the request name' in bad['msg']
-    wrong = run_module('sign', **dict(_sign_args(ca_dir, requests), ca_key_passphrase='nope'))
+    args = _sign_args(ca_dir, requests)
+    args['ca_key_passphrase'] = 'nope'
+    wrong = run_module('sign', **args)
     assert wrong.get('failed') and not os.path.exists(ca_dir + '/issued/db2.crt')
