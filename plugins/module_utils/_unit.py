@@ -39,14 +39,6 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import te
 _NAME = re.compile(r'^[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,252}$')
 
 
-def _mode(value, what):
-    mode = files.octal_mode(value)
-    if mode is None:
-        raise files.PgsslFileError('%s must be an octal mode such as "0600", not %r.'
-                                   % (what, value))
-    return mode
-
-
 def _diffs(result, step_result):
     diff = step_result.get('diff')
     if diff:
@@ -55,55 +47,93 @@ def _diffs(result, step_result):
 
 # --------------------------------------------------------------------------- prepare
 
+# what makes a new key (a prediction in check mode; the key step decides for real)
+_NEW_KEY_REASONS = ('key_missing', 'key_unreadable', 'key_type_changed', 'key_encryption_changed')
+
+
 def prepare(module):
+    """The status check (tls_status); then, when something is due and ``prepare`` is on, the
+    snapshot, the key and the CSR."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _status as status
     p = module.params
-    result = {'changed': False, 'new_key': False}
+    result = status.run(module)
+    result['new_key'] = any(r in _NEW_KEY_REASONS for r in result['reasons'])
+    if not result['due'] or not p['prepare']:
+        return result
+    q = _plan_params(p, result)
     # bad input fails before anything is touched
-    if not (p['key_src'] or p['key_content']):
-        crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
-    key_mode = _mode(p['key_mode'], 'key_mode')
-    test_hook('status')  # the point between the status call and the first change
-    uid, gid = files.resolve_uid(p['owner']), files.resolve_gid(p['group'])
-    result['changed'] = files.ensure_dir(p['ssl_dir'], 0o750, uid, gid, module.check_mode)
-    if module.check_mode and files.stat_file(p['ssl_dir']) is None:
+    if not (q['key_src'] or q['key_content']):
+        crypto.normalize_key_request(q['key_type'], q['key_size'], q['key_curve'])
+    test_hook('status')  # the point between the status check and the first change
+    uid, gid = files.resolve_uid(q['owner']), files.resolve_gid(q['group'])
+    result['changed'] = files.ensure_dir(q['ssl_dir'], 0o750, uid, gid, module.check_mode)
+    if module.check_mode and files.stat_file(q['ssl_dir']) is None:
         # nothing there yet: everything would be made
         result.update(changed=True, new_key=True, key_reasons=['missing'],
-                      key_file=p['key_path'] + '.next', cert_file=p['cert_path'] + '.next',
+                      key_file=q['key_path'] + '.next', cert_file=q['cert_path'] + '.next',
                       public_key_fingerprint='(new key)')
         return result
     if not module.check_mode:
+        # one directory per cluster: runs for other clusters of the host never prune these
+        snap_dir = os.path.join(p['snapshot_dir'],
+                                result['cluster']['config_file'].strip('/').replace('/', '-'))
         snap_id = snapshot.new_id()
-        result['entries'] = snapshot.save(p['snapshot_dir'], snap_id, p['snapshot_paths'])
-        result['id'] = snap_id
-        snapshot.prune(p['snapshot_dir'], 5, snap_id)
+        result['entries'] = snapshot.save(snap_dir, snap_id, q['snapshot_paths'])
+        result.update(id=snap_id, snapshot_dir=snap_dir)
+        snapshot.prune(snap_dir, 5, snap_id)
     try:
-        _prepare_key(module, p, result, key_mode)
+        _prepare_key(module, q, result)
         test_hook('key')
     except files.CheckModeGap:
         raise
     except TaskFailed as exc:
         raise TaskFailed(str(exc), id=result.get('id'), entries=result.get('entries'),
-                         **exc.facts)
+                         snapshot_dir=result.get('snapshot_dir'), **exc.facts)
     except PgsslError as exc:
         # the caller restores the snapshot: its id goes with the failure
         raise TaskFailed(str(exc), code=exc.code, id=result.get('id'),
-                         entries=result.get('entries'))
+                         entries=result.get('entries'), snapshot_dir=result.get('snapshot_dir'))
     except Exception as exc:  # pylint: disable=broad-except
         raise TaskFailed('%s: %s' % (type(exc).__name__, exc), code='unexpected',
-                         id=result.get('id'), entries=result.get('entries'))
+                         id=result.get('id'), entries=result.get('entries'),
+                         snapshot_dir=result.get('snapshot_dir'))
     return result
 
 
-def _key_params(p, path, key_mode, backup):
+def _plan_params(p, status):
+    """Where and how the key and CSR are made, from the options and what the status found."""
+    info, paths = status['cluster'], status['paths']
+    root_key = p['key_owner'] == 'root'
+    external = bool(p['external_certificate'] or p['external_certificate_path'])
+    csr_path = None if external else os.path.join(paths['ssl_dir'], 'server.csr')
+    snapshot_paths = [paths['key'], paths['cert'], paths['key'] + '.next',
+                      paths['cert'] + '.next', os.path.join(paths['ssl_dir'], 'server.csr'),
+                      paths['ca'], paths['crl'], info['config_file'], info['hba_file']]
+    if p['key_passphrase']:
+        snapshot_paths.append(paths['passphrase'])
+    return {
+        'ssl_dir': paths['ssl_dir'], 'key_path': paths['key'], 'cert_path': paths['cert'],
+        'csr_path': csr_path, 'snapshot_paths': snapshot_paths,
+        'owner': 'root' if root_key else info['server_user'], 'group': info['server_group'],
+        'key_mode': 0o640 if root_key else 0o600,
+        'key_type': p['key_type'] or 'ecdsa', 'key_size': p['key_size'] or 3072,
+        'key_curve': p['key_curve'] or 'P-256', 'key_passphrase': p['key_passphrase'],
+        'key_src': p['key_src'], 'key_content': p['key_content'],
+        'key_src_passphrase': p['key_src_passphrase'], 'common_name': p['common_name'],
+        'subject_alt_names': p['sans'],
+        'expected_key_fingerprint': status.get('key_fingerprint')}
+
+
+def _key_params(p, path, backup):
     return {'path': path, 'type': p['key_type'], 'size': p['key_size'], 'curve': p['key_curve'],
             'passphrase': p['key_passphrase'], 'regenerate': 'mismatch', 'backup': backup,
             'src': p['key_src'], 'src_content': p['key_content'],
             'src_passphrase': p['key_src_passphrase'], 'owner': p['owner'], 'group': p['group'],
-            'mode': '%04o' % key_mode}
+            'mode': '%04o' % p['key_mode']}
 
 
-def _prepare_key(module, p, result, key_mode):
-    plan = keysteps.private_key(Step(module, _key_params(p, p['key_path'], key_mode, False),
+def _prepare_key(module, p, result):
+    plan = keysteps.private_key(Step(module, _key_params(p, p['key_path'], False),
                                      check_mode=True))
     new_key = bool(plan.get('reasons'))
     key_file = p['key_path'] + ('.next' if new_key else '')
@@ -115,7 +145,7 @@ def _prepare_key(module, p, result, key_mode):
             'changed it, then run again.' % (p['key_path'], expected,
                                              plan.get('public_key_fingerprint')),
             'key_replaced')
-    key = keysteps.private_key(Step(module, _key_params(p, key_file, key_mode, not new_key)))
+    key = keysteps.private_key(Step(module, _key_params(p, key_file, not new_key)))
     result['changed'] = result['changed'] or key['changed']
     _diffs(result, key)
     result.update(new_key=new_key, key_file=key_file, key_reasons=plan.get('reasons') or [],
@@ -130,10 +160,7 @@ def _prepare_key(module, p, result, key_mode):
         'backup': False, 'return_content': True, 'owner': p['owner'], 'group': p['group']}))
     result['changed'] = result['changed'] or csr['changed']
     result['csr'] = csr.get('csr')
-    if result['csr']:
-        result['request'] = {'name': p['request_name'] or p['common_name'], 'csr': result['csr'],
-                             'common_name': p['common_name'],
-                             'subject_alt_names': p['subject_alt_names']}
+
 
 
 # --------------------------------------------------------------------------- sign

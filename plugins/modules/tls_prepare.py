@@ -9,26 +9,34 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: tls_prepare
-short_description: Snapshot, key and CSR of a database server in one step
+short_description: Decide what a PostgreSQL server's TLS needs and, when due, snapshot, key and CSR
 version_added: 0.2.0
 description:
   - The first of the three runs of a TLS change on a host (M(pgssl.postgresql.tls_prepare), then
     M(pgssl.postgresql.sign) once on the CA node, then M(pgssl.postgresql.tls_install)). The
     server role uses it; the single-purpose modules stay for plays composed by hand.
-  - Makes the TLS directory (owner O(owner), group O(group), C(0750); a link in its place is
-    refused), then records every path of O(snapshot_paths) in one snapshot under
-    O(snapshot_dir), as M(pgssl.postgresql.snapshot) does.
-  - Decides whether the key in place does (type, size or curve, passphrase, readable), as
+  - It first checks everything M(pgssl.postgresql.tls_status) checks, with the same options, and
+    returns the same facts. When nothing is due, or O(prepare=false), that is all it does and
+    nothing is changed.
+  - When something is due, it makes the TLS directory (owner the server user, or root with
+    O(key_owner=root); the server's group; C(0750); a link in its place is refused). Then it
+    records in one snapshot under O(snapshot_dir) every file the change may touch (key,
+    certificate, staged pair, CSR, CA file, CRL, postgresql.conf, pg_hba.conf, passphrase file),
+    as M(pgssl.postgresql.snapshot) does.
+  - It decides whether the key in place does (type, size or curve, passphrase, readable), as
     M(pgssl.postgresql.private_key) does. A key that does is kept. Otherwise a new key is made
     on the host (or the external key of O(key_src) or O(key_content) is installed) under the
-    staging name C(O(key_path).next), so the server never sees a key without its certificate.
-  - Writes the CSR for the key at O(csr_path) (when given) with O(common_name) and
-    O(subject_alt_names); the signer decides the names again, so a CSR is never trusted for them.
-  - When O(expected_key_fingerprint) is given and the kept key is another one (replaced by
-    another process since the status check), it refuses to go on.
-  - On failure the result still carries RV(id), so the caller can restore the snapshot.
+    staging name C(server.key.next), so the server never sees a key without its certificate.
+  - Unless the certificate is external, it writes the CSR for that key (C(server.csr)) with
+    O(common_name) and O(sans). The signer decides the names again, so a CSR is never trusted
+    for them.
+  - If the kept key is not the one the status check read (another process replaced it in
+    between), it refuses to go on.
+  - On failure after the snapshot the result still carries RV(id), so the caller can restore it.
 author:
   - pgssl.postgresql developers (@pgssl)
+requirements:
+  - cryptography >= 41.0
 attributes:
   check_mode:
     support: full
@@ -43,60 +51,16 @@ seealso:
   - module: pgssl.postgresql.private_key
   - module: pgssl.postgresql.csr
 options:
-  ssl_dir:
-    description: The directory of the TLS files.
-    type: path
-    required: true
-  owner:
-    description: Owner of the TLS directory, the key (unless O(key_mode) is C(0640)) and the CSR.
-    type: str
-    required: true
-  group:
-    description: Group of the TLS directory, the key and the CSR (the server's group).
-    type: str
-    required: true
-  key_mode:
-    description: Mode of the key file (C(0600) for a key owned by the server user, C(0640) for a
-      root-owned key the server group reads).
-    type: str
-    default: '0600'
+  prepare:
+    description: When something is due, take the snapshot and make the key and the CSR. V(false)
+      only checks, as M(pgssl.postgresql.tls_status).
+    type: bool
+    default: true
   snapshot_dir:
-    description: Where snapshots live (root-only).
+    description: Where snapshots live (root-only), in a directory per cluster (RV(snapshot_dir)).
+      The 5 newest of a cluster are kept.
     type: path
     default: /var/lib/pgssl-postgresql/snapshots
-  snapshot_paths:
-    description: Every file the change may touch. The 5 newest snapshots are kept.
-    type: list
-    elements: path
-    required: true
-  key_path:
-    description: The key the server uses (C(ssl_key_file)).
-    type: path
-    required: true
-  cert_path:
-    description: The certificate the server uses (C(ssl_cert_file)); only named in RV(cert_file).
-    type: path
-    required: true
-  csr_path:
-    description: Where the CSR is written; no CSR without it (an external certificate).
-    type: path
-  key_type:
-    description: Type of a new key.
-    type: str
-    choices: [rsa, ecdsa, ed25519]
-    default: ecdsa
-  key_size:
-    description: Size of a new RSA key.
-    type: int
-    default: 3072
-  key_curve:
-    description: Curve of a new ECDSA key.
-    type: str
-    choices: [P-256, P-384]
-    default: P-256
-  key_passphrase:
-    description: Keep the key encrypted with this passphrase.
-    type: str
   key_src:
     description: An existing key on the host to install (an external certificate's key).
     type: path
@@ -106,47 +70,180 @@ options:
   key_src_passphrase:
     description: Passphrase of O(key_src) or O(key_content).
     type: str
-  request_name:
-    description: The request's name in RV(request) (the inventory host), for M(pgssl.postgresql.sign).
+  cluster:
+    description:
+      - V(VERSION/NAME) of a Debian cluster, or its config directory, or a PGDATA directory.
+      - When not set, the only cluster under C(/etc/postgresql) is used.
     type: str
+  ssl_dir:
+    description: Directory of the TLS files. Default C(ssl) beside postgresql.conf.
+    type: path
   common_name:
-    description: Common name of the CSR.
+    description: Expected subject CN of the server certificate.
     type: str
-  subject_alt_names:
-    description: Names of the CSR (C(DNS:), C(IP:) or bare).
+  sans:
+    description: Expected SANs (canonical order does not matter).
     type: list
     elements: str
     default: []
-  expected_key_fingerprint:
-    description: The public key fingerprint the status check read; a kept key must still be it.
+  ca_bundle:
+    description: PEM of the CA certificate(s) the server certificate must be issued by, and that
+      the CA file must hold.
     type: str
+  issuer:
+    description:
+      - PEM of the CA certificate(s) the server certificate must be issued by, when that is
+        narrower than O(ca_bundle). During a CA rollover the bundle holds both CAs while only
+        one of them signs.
+    type: str
+  crl:
+    description: PEM of the CRL the CRL file must hold (empty for none).
+    type: str
+  external_certificate:
+    description: For externally issued certificates, the leaf (PEM) that must be installed.
+    type: str
+  renew_before_days:
+    description: Due when the certificate expires within this many days.
+    type: int
+    default: 30
+  renew_before_percent:
+    description: Due when less than this percentage of the lifetime is left (wins over days).
+    type: float
+  key_owner:
+    description: V(server) expects the key owned by the server user with mode 0600, V(root)
+      owned by root with the server group and mode 0640.
+    type: str
+    choices: [server, root]
+    default: server
+  extra_settings:
+    description:
+      - More postgresql.conf parameters (for example C(ssl_min_protocol_version)). The module
+        adds C(ssl=on), C(ssl_cert_file), C(ssl_key_file), and C(ssl_ca_file) / C(ssl_crl_file)
+        when O(ca_bundle) / O(crl) are given, with the paths it decided on. RV(settings) returns
+        the whole set for M(pgssl.postgresql.pg_conf).
+    type: dict
+    default: {}
+  external_certificate_path:
+    description: Like O(external_certificate), a file on the host.
+    type: path
+  hba_rules:
+    description: pg_hba rules that must be present and reachable (as for M(pgssl.postgresql.pg_hba)).
+    type: list
+    elements: dict
+    default: []
+  require_ssl:
+    description: As O(pgssl.postgresql.pg_hba#module:require_ssl).
+    type: str
+    choices: [none, convert, reject, both]
+    default: none
+  purge_managed:
+    description: As O(pgssl.postgresql.pg_hba#module:purge_managed).
+    type: bool
+    default: false
+  key_type:
+    description:
+      - The key the server should have (as M(pgssl.postgresql.private_key)). A key of another
+        type, size or curve is reported as C(key_type_changed). Not checked when not given or
+        for an external certificate.
+    type: str
+    choices: [rsa, ecdsa, ed25519]
+  key_passphrase:
+    description:
+      - Passphrase of the server key, when it is kept encrypted. An unencrypted key (or an
+        encrypted one when none is given) is reported as C(key_encryption_changed).
+    type: str
+  passphrase_file:
+    description:
+      - The root-owned file C(ssl_passphrase_command) reads. With O(key_passphrase), it must
+        hold that passphrase, or C(passphrase_file_changed) is reported, and the wanted
+        settings include C(ssl_passphrase_command) (C(/bin/cat) of this file) and
+        C(ssl_passphrase_command_supports_reload = on).
+      - Default C(/etc/pgssl-postgresql/passphrase/) plus the path of postgresql.conf with
+        slashes as dashes and C(.pass) (outside the data directory).
+    type: path
+  key_size:
+    description: RSA size for O(key_type=rsa).
+    type: int
+  key_curve:
+    description: Curve for O(key_type=ecdsa).
+    type: str
+    choices: [P-256, P-384]
+  probe_host:
+    description: Host name for a TLS probe of the served certificate (skipped when not set).
+    type: str
+  probe_hostaddr:
+    description: Address for the probe.
+    type: str
+  probe_port:
+    description: Port for the probe.
+    type: int
+    default: 5432
 notes:
   - Run as root (it makes and chowns files for the server user).
 """
 
 EXAMPLES = r"""
-- name: Snapshot, key and CSR
+- name: What is due, and the snapshot, key and CSR when something is
   pgssl.postgresql.tls_prepare:
-    ssl_dir: /etc/postgresql/16/main/ssl
-    owner: postgres
-    group: postgres
-    snapshot_paths:
-      - /etc/postgresql/16/main/ssl/server.key
-      - /etc/postgresql/16/main/ssl/server.crt
-      - /etc/postgresql/16/main/postgresql.conf
-    key_path: /etc/postgresql/16/main/ssl/server.key
-    cert_path: /etc/postgresql/16/main/ssl/server.crt
-    csr_path: /etc/postgresql/16/main/ssl/server.csr
+    cluster: 16/main
     common_name: db1.example.com
-    subject_alt_names: [db1.example.com, "IP:192.0.2.10"]
+    sans: [db1.example.com, "IP:192.0.2.10"]
+    ca_bundle: "{{ lookup('ansible.builtin.file', '/root/.pgssl/ca/ca.crt') }}"
   register: prepared
 """
 
 RETURN = r"""
+due:
+  description: Something needs to be done.
+  returned: success
+  type: bool
+reasons:
+  description: What is due, such as missing, expiring, not_yet_valid, issuer_changed, san_changed, key_mismatch,
+    key_type_changed, staged_pair (a run was killed before its new key and certificate were put
+    in place), key_file_mode, ca_file_changed, crl_changed, settings_changed, hba_changed or
+    not_served.
+  returned: success
+  type: list
+  elements: str
+cluster:
+  description: The cluster found (config_file, hba_file, data_dir, version, major, layout,
+    server_user, server_group).
+  returned: success
+  type: dict
+settings:
+  description: The postgresql.conf parameters the host should have.
+  returned: success
+  type: dict
+paths:
+  description: Paths of the TLS files (ssl_dir, cert, key, ca, crl, passphrase).
+  returned: success
+  type: dict
+certificate:
+  description: Facts of the installed server certificate (subject, SANs, not_after, days_left,
+    fingerprint_sha256, and issuer_key_fingerprint, the public key fingerprint of the CA whose
+    signature it carries, among the certificates in the file, the CA file and O(ca_bundle)),
+    when there is one.
+  returned: success
+  type: dict
+key_fingerprint:
+  description: Public key fingerprint of the server key, when it could be read. The server role
+    refuses to certify a key that changed after this call (another process replaced it).
+  returned: success
+  type: str
+ca_file_keys:
+  description: Public key fingerprints (SHA-256 of the SubjectPublicKeyInfo) of the certificates
+    in the CA file (C(ssl_ca_file)); the CA rollover reads which CAs a server trusts from it.
+  returned: success
+  type: list
+  elements: str
 id:
   description: The snapshot (for M(pgssl.postgresql.snapshot) V(restore) or V(drop), or
     O(pgssl.postgresql.tls_install#module:snapshot_id)).
-  returned: success and failure, when a snapshot was taken
+  returned: when a snapshot was taken (also on failure)
+  type: str
+snapshot_dir:
+  description: The directory of this cluster's snapshots (under O(snapshot_dir)).
+  returned: when a snapshot was taken (also on failure)
   type: str
 entries:
   description: What the snapshot recorded per path (existed, sha256, uid, gid, mode).
@@ -154,69 +251,52 @@ entries:
   type: list
   elements: dict
 new_key:
-  description: Whether a new key waits under the staging name.
+  description: Whether a new key waits under the staging name (when nothing was prepared, whether
+    one would be made).
   returned: success
   type: bool
 key_reasons:
   description: Why the key in place did not do (empty when it was kept).
-  returned: success
+  returned: when prepared
   type: list
   elements: str
 key_file:
   description: The key to certify (C(.next) when new).
-  returned: success
+  returned: when prepared
   type: str
 cert_file:
   description: Where its certificate goes (C(.next) when the key is new).
-  returned: success
+  returned: when prepared
   type: str
 public_key_fingerprint:
   description: SHA-256 of the key's public key (C((new key)) in check mode).
-  returned: success
+  returned: when prepared
   type: str
 csr:
-  description: The CSR, PEM.
-  returned: when O(csr_path) is given, except for a new key in check mode
+  description: The CSR, PEM. Give it to M(pgssl.postgresql.sign) with the names the controller
+    grants (never names the host reports).
+  returned: when prepared for the private CA, except for a new key in check mode
   type: str
-request:
-  description: What M(pgssl.postgresql.sign) needs (name, csr, common_name, subject_alt_names).
-  returned: when RV(csr) is
-  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _status as status
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _unit as unit
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            ssl_dir=dict(type='path', required=True),
-            owner=dict(type='str', required=True),
-            group=dict(type='str', required=True),
-            key_mode=dict(type='str', default='0600', no_log=False),
-            snapshot_dir=dict(type='path', default='/var/lib/pgssl-postgresql/snapshots'),
-            snapshot_paths=dict(type='list', elements='path', required=True),
-            key_path=dict(type='path', required=True),
-            cert_path=dict(type='path', required=True),
-            csr_path=dict(type='path'),
-            key_type=dict(type='str', default='ecdsa', choices=['rsa', 'ecdsa', 'ed25519']),
-            key_size=dict(type='int', default=3072),
-            key_curve=dict(type='str', default='P-256', choices=['P-256', 'P-384']),
-            key_passphrase=dict(type='str', no_log=True),
-            key_src=dict(type='path'),
-            key_content=dict(type='str', no_log=True),
-            key_src_passphrase=dict(type='str', no_log=True),
-            request_name=dict(type='str'),
-            common_name=dict(type='str'),
-            subject_alt_names=dict(type='list', elements='str', default=[]),
-            expected_key_fingerprint=dict(type='str', no_log=False),
-        ),
-        mutually_exclusive=[('key_src', 'key_content')],
-        supports_check_mode=True,
+    argument_spec = status.status_argspec()
+    argument_spec.update(
+        prepare=dict(type='bool', default=True),
+        snapshot_dir=dict(type='path', default='/var/lib/pgssl-postgresql/snapshots'),
+        key_src=dict(type='path'),
+        key_content=dict(type='str', no_log=True),
+        key_src_passphrase=dict(type='str', no_log=True),
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('key_src', 'key_content')])
     execute(module, unit.prepare)
 
 

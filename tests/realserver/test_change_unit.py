@@ -4,7 +4,11 @@ mode, idempotence, the reload from a child that dropped to the server user, refu
 file changed, one hostile request failing only its host."""
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -33,15 +37,22 @@ def _paths(workdir):
 
 
 def _prepare_args(host, paths, **extra):
-    args = dict(ssl_dir=paths['ssl_dir'], owner='postgres', group='postgres',
-                snapshot_dir=paths['snap'], key_path=paths['key'], cert_path=paths['cert'],
-                csr_path=paths['csr'], request_name=host['fqdn'], common_name=host['fqdn'],
-                subject_alt_names=[host['fqdn'], host['ip']],
-                snapshot_paths=[paths['key'], paths['cert'], paths['key'] + '.next',
-                                paths['cert'] + '.next', paths['csr'], paths['ca'],
-                                host['config_file'], host['hba_file']])
+    extra.setdefault('ca_bundle', open(os.path.join(os.path.dirname(paths['ssl_dir']), 'ca',
+                                                    'ca.crt')).read())
+    cluster = ('%s/%s' % (host['version'], host['name']) if host['layout'] == 'debian'
+               else host['data_dir'])
+    args = dict(cluster=cluster, ssl_dir=paths['ssl_dir'], snapshot_dir=paths['snap'],
+                common_name=host['fqdn'], sans=[host['fqdn'], host['ip']],
+                require_ssl='reject', purge_managed=True,
+                hba_rules=[{'address': '10.20.0.0/16', 'users': ['app']}],
+                extra_settings={'ssl_min_protocol_version': 'TLSv1.2'})
     args.update(extra)
     return args
+
+
+def _request(host, prepared):
+    return {'name': host['fqdn'], 'csr': prepared['csr'], 'common_name': host['fqdn'],
+            'subject_alt_names': [host['fqdn'], host['ip']]}
 
 
 def _sign_args(ca_dir, requests):
@@ -57,14 +68,13 @@ def _install_args(host, paths, ca_dir, prepared, certificate, **extra):
         chain_require_complete=True, ca_file=paths['ca'], ca_file_content=ca_pem,
         config_file=host['config_file'], hba_file=host['hba_file'],
         pg_version=int(host['version']),
-        settings={'ssl': True, 'ssl_cert_file': paths['cert'], 'ssl_key_file': paths['key'],
-                  'ssl_ca_file': paths['ca'], 'ssl_min_protocol_version': 'TLSv1.2'},
+        settings=prepared['settings'],
         hba_rules=[{'address': '10.20.0.0/16', 'users': ['app']}], require_ssl='reject',
         purge_managed=True,
         # over the unix socket as postgres: this test runs as root, so from a child process
         login_unix_socket=host['socket_dir'], server_user=host['server_user'],
-        tls_host=host['fqdn'], tls_hostaddr=host['ip'], snapshot_dir=paths['snap'],
-        snapshot_id=prepared.get('id'))
+        tls_host=host['fqdn'], tls_hostaddr=host['ip'],
+        snapshot_dir=prepared.get('snapshot_dir') or paths['snap'], snapshot_id=prepared.get('id'))
     args.update(extra)
     return args
 
@@ -87,6 +97,9 @@ def test_prepare_sign_install(fleet, pristine, workdir, name):
     paths = _paths(workdir)
     watched = [paths['key'], paths['cert'], paths['ca'], host['config_file'], host['hba_file']]
 
+    status = ok(run_module('tls_prepare', prepare=False, **_prepare_args(host, paths)))
+    assert status['due'] and 'key_missing' in status['reasons'] and not status['changed']
+    assert status['new_key'] and 'id' not in status and not os.path.exists(paths['ssl_dir'])
     would = ok(run_module('tls_prepare', check=True, **_prepare_args(host, paths)))
     assert would['changed'] and would['new_key'] and 'id' not in would and 'csr' not in would
     assert not os.path.exists(paths['ssl_dir'])
@@ -95,13 +108,13 @@ def test_prepare_sign_install(fleet, pristine, workdir, name):
     assert prepared['new_key'] and prepared['key_file'] == paths['key'] + '.next'
     staged = os.stat(paths['key'] + '.next')
     assert oct(staged.st_mode & 0o777) == '0o600' and staged.st_uid != 0
-    assert os.path.isdir(os.path.join(paths['snap'], prepared['id']))
-    assert prepared['request']['name'] == host['fqdn']
+    assert os.path.isdir(os.path.join(prepared['snapshot_dir'], prepared['id']))
+    assert prepared['snapshot_dir'].startswith(paths['snap'] + '/')
 
-    signed = ok(run_module('sign', **_sign_args(ca_dir, [prepared['request']])))
+    signed = ok(run_module('sign', **_sign_args(ca_dir, [_request(host, prepared)])))
     got = signed['certificates'][host['fqdn']]
     assert got['changed'] and signed['errors'] == {}
-    again = ok(run_module('sign', **_sign_args(ca_dir, [prepared['request']])))
+    again = ok(run_module('sign', **_sign_args(ca_dir, [_request(host, prepared)])))
     assert not again['changed']
     assert again['certificates'][host['fqdn']]['certificate'] == got['certificate']
 
@@ -116,18 +129,16 @@ def test_prepare_sign_install(fleet, pristine, workdir, name):
     assert done['changed'] and done['reloaded']
     assert done['served_fingerprint'] == got['fingerprint_sha256'] == served(host)
     assert not os.path.exists(paths['key'] + '.next')  # the staged pair is in place
-    assert not os.path.exists(os.path.join(paths['snap'], prepared['id']))  # dropped
+    assert not os.path.exists(os.path.join(prepared['snapshot_dir'], prepared['id']))  # dropped
     cert = crypto.load_certificates(open(paths['cert'], 'rb').read())
     assert len(cert) == 1  # leaf only: the root is not sent
 
-    # the second run changes nothing and does not reload
-    prepared2 = ok(run_module('tls_prepare', **_prepare_args(
-        host, paths, expected_key_fingerprint=prepared['public_key_fingerprint'])))
-    assert not prepared2['new_key']
-    again = ok(run_module('tls_install', **_install_args(host, paths, ca_dir, prepared2,
-                                                         got['certificate'])))
+    # the next status call finds nothing due, and an install changes nothing, not reloading
+    again = ok(run_module('tls_prepare', **_prepare_args(host, paths)))
+    assert not again['due'] and not again['changed'] and 'id' not in again, again['reasons']
+    again = ok(run_module('tls_install', **_install_args(host, paths, ca_dir, dict(
+        prepared, new_key=False, id=None), got['certificate'])))
     assert not again['changed'] and not again['reloaded']
-    ok(run_module('snapshot', state='drop', dir=paths['snap'], id=prepared2['id']))
 
     # plain TCP is refused now, TLS with the CA verifies
     result = ok(run_module('verify', host=host['fqdn'], hostaddr=host['ip'],
@@ -142,7 +153,7 @@ def test_refusals_change_no_file(fleet, pristine, workdir, name):
     ca_dir = _ca(workdir)
     paths = _paths(workdir)
     prepared = ok(run_module('tls_prepare', **_prepare_args(host, paths)))
-    signed = ok(run_module('sign', **_sign_args(ca_dir, [prepared['request']])))
+    signed = ok(run_module('sign', **_sign_args(ca_dir, [_request(host, prepared)])))
     cert = signed['certificates'][host['fqdn']]['certificate']
     ok(run_module('tls_install', **_install_args(host, paths, ca_dir, prepared, cert)))
     watched = [paths['key'], paths['cert'], paths['ca'], host['config_file'], host['hba_file']]
@@ -150,8 +161,9 @@ def test_refusals_change_no_file(fleet, pristine, workdir, name):
 
     # a value with a newline would add a line of its own to postgresql.conf
     bad = run_module('tls_install', **_install_args(
-        host, paths, ca_dir, {'new_key': False}, cert,
-        settings={'ssl': True, 'ssl_ciphers': "HIGH'\nssl = off"}))
+        host, paths, ca_dir, dict(prepared, new_key=False, id=None,
+                                  settings={'ssl': True, 'ssl_ciphers': "HIGH'\nssl = off"}),
+        cert))
     assert bad.get('failed') and 'control character' in bad['msg']
     # a certificate of another CA does not chain to the CA
     other = crypto.generate_private_key(crypto.normalize_key_request('ecdsa', curve='P-256'))
@@ -159,16 +171,42 @@ def test_refusals_change_no_file(fleet, pristine, workdir, name):
                                               crypto.normalize_sans([host['fqdn']]), 'server', other,
                                               valid_days=30)
     bad = run_module('tls_install', **_install_args(
-        host, paths, ca_dir, {'new_key': False}, crypto.dump_certificate(foreign).decode()))
+        host, paths, ca_dir, dict(prepared, new_key=False, id=None),
+        crypto.dump_certificate(foreign).decode()))
     assert bad.get('failed')
     assert _digests(watched) == before
 
-    # the key was replaced after the status check: refused, the snapshot id comes back
-    refused = run_module('tls_prepare', **_prepare_args(
-        host, paths, expected_key_fingerprint='00' * 32))
+    # the key is replaced while the run stands between the status check and the first change
+    marker = os.path.join(workdir, 'stop')
+    proc = _background('tls_prepare', dict(_prepare_args(host, paths, renew_before_days=100000)),
+                       {'PGSSL_TEST_STOP_AFTER': 'status', 'PGSSL_TEST_STOP_MARKER': marker})
+    for _tick in range(300):
+        if os.path.exists(marker):
+            break
+        time.sleep(0.1)
+    other = crypto.generate_private_key(crypto.normalize_key_request('ecdsa', curve='P-256'))
+    with open(paths['key'], 'wb') as handle:  # same file, same owner and mode
+        handle.write(crypto.dump_private_key(other))
+    before = _digests(watched)
+    open(marker + '.release', 'w').close()
+    out = proc.stdout.read()
+    proc.wait(timeout=60)
+    refused = json.loads(out)
     assert refused.get('failed') and 'replaced by another process' in refused['msg']
     assert refused['id'] and _digests(watched) == before
-    ok(run_module('snapshot', state='drop', dir=paths['snap'], id=refused['id']))
+    ok(run_module('snapshot', state='restore', dir=refused['snapshot_dir'], id=refused['id']))
+    assert _digests(watched) == before
+
+
+def _background(name, args, extra_env):
+    payload = json.dumps({'ANSIBLE_MODULE_ARGS': args})
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd='/', env=dict(os.environ, **extra_env))
+    proc.stdin.write(payload)
+    proc.stdin.close()
+    return proc
 
 
 def test_one_hostile_request_fails_only_its_host(workdir):
