@@ -27,11 +27,8 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as keysteps
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step, TaskFailed
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import test_hook
@@ -61,6 +58,8 @@ def prepare(module):
     if not result['due'] or not p['prepare']:
         return result
     q = _plan_params(p, result)
+    # the modules of the change path are loaded only when there is a change to make
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
     # bad input fails before anything is touched
     if not (q['key_src'] or q['key_content']):
         crypto.normalize_key_request(q['key_type'], q['key_size'], q['key_curve'])
@@ -133,6 +132,7 @@ def _key_params(p, path, backup):
 
 
 def _prepare_key(module, p, result):
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as keysteps
     plan = keysteps.private_key(Step(module, _key_params(p, p['key_path'], False),
                                      check_mode=True))
     new_key = bool(plan.get('reasons'))
@@ -166,6 +166,7 @@ def _prepare_key(module, p, result):
 # --------------------------------------------------------------------------- sign
 
 def sign(module):
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
     p = module.params
     names = [r['name'] for r in p['requests']]
     for name in names:
@@ -232,6 +233,8 @@ def _passphrase_file(module, p):
 
 
 def _install_pair(module, p, result):
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as keysteps
     owners = {'owner': p['owner'], 'group': p['group'], 'mode': '0644'}
     cert_file = p['cert_path'] + ('.next' if p['new_key'] else '')
     if not (p['chain_contents'] or p['chain_paths']):
@@ -259,8 +262,10 @@ def _install_pair(module, p, result):
 
 def install(module):
     p = module.params
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _confsteps as confsteps
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
     result = {'changed': False, 'reloaded': False}
     if p['key_passphrase']:
         result['changed'] = _passphrase_file(module, p)
@@ -301,6 +306,9 @@ def install(module):
             if key in done:
                 result[key] = done[key]
     test_hook('reload')
+    if p['proof'] and not module.check_mode:
+        result['proof'] = _proof(module, p)
+    test_hook('proof')
     if p['snapshot_id'] and not module.check_mode:
         snapshot.drop(p['snapshot_dir'], p['snapshot_id'])
     return result
@@ -313,3 +321,31 @@ def _reload_params(p, check_mode):
     params.update(expected_certificate_path=None if check_mode else p['cert_path'],
                   expected_settings=p['settings'], validate_only=False)
     return params
+
+
+def _proof(module, p):
+    """Each sslmode from this host, with the name clients use (the verify module's core). The
+    CA to verify with is given as text; libpq reads it from a private temporary file."""
+    import tempfile
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _verifystep as verifystep
+    params = {'host': p['tls_host'] or p['login_host'], 'hostaddr': p['tls_hostaddr'],
+              'port': p['tls_port'] or p['login_port'], 'dbname': p['proof_dbname'],
+              'user': p['proof_user'], 'password': p['proof_password'],
+              'sslrootcert': p['proof_sslrootcert'], 'sslmodes': list(_SSLMODES),
+              'policy': p['proof_policy'], 'expect': {}, 'probe_only': not p['proof_password'],
+              'probe_certificate': True, 'connect_timeout': 5, 'environment': {}}
+    handle = None
+    try:
+        if p['proof_sslrootcert_content']:
+            fd, path = tempfile.mkstemp(prefix='pgssl-proof-', suffix='.pem')
+            handle = os.fdopen(fd, 'w')
+            handle.write(p['proof_sslrootcert_content'])
+            handle.close()
+            params['sslrootcert'] = path
+        return verifystep.verify(Step(module, params))
+    finally:
+        if handle is not None:
+            os.unlink(params['sslrootcert'])
+
+
+_SSLMODES = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')

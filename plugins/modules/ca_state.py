@@ -48,6 +48,11 @@ options:
     description: The phase to move to. Not set means read only.
     type: str
     choices: [trust, reissue, retire, finish]
+  create:
+    description: Make O(dir) and its C(issued) directory (C(0700)) when missing, and narrow them
+      to C(0700) when they are wider. A link in their place is refused.
+    type: bool
+    default: false
 seealso:
   - module: pgssl.postgresql.certificate
   - module: pgssl.postgresql.private_key
@@ -113,9 +118,35 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
+def _make_private_dirs(ca_dir, check_mode):
+    """The CA directory (and missing parents) and its issued/ directory, each 0700."""
+    missing = []
+    path = ca_dir
+    while files.stat_file(path) is None and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    changed = bool(missing)
+    if check_mode:
+        return changed or any(files.ensure_dir(d, 0o700, check_mode=True)
+                              for d in (ca_dir, os.path.join(ca_dir, 'issued'))
+                              if files.stat_file(d) is not None)
+    for path in reversed(missing):
+        files.make_dir(path, 0o700)
+    for path in (ca_dir, os.path.join(ca_dir, 'issued')):
+        changed = files.ensure_dir(path, 0o700) or changed
+    return changed
+
+
 def run(module):
     p = module.params
     ca_dir = os.path.abspath(p['dir'])
+    made = False
+    if p['create']:
+        made = _make_private_dirs(ca_dir, module.check_mode)
+        if module.check_mode and files.stat_file(ca_dir) is None:
+            return {'changed': True, 'phase': 'none', 'previous_phase': 'none',
+                    'signing_dir': ca_dir, 'trust_dirs': [ca_dir], 'current': None,
+                    'next': None, 'archived': None}
     if files.stat_file(ca_dir) is None:
         if p['phase'] not in (None, 'finish'):
             raise rollover.CaRolloverError('The CA directory %s does not exist; run the ca role '
@@ -136,7 +167,7 @@ def run(module):
             after['signing_dir'], after['trust_dirs'] = rollover.layout(ca_dir, after['phase'])
         else:
             after = rollover.state(ca_dir)
-    return {'changed': changed, 'phase': after['phase'], 'previous_phase': before['phase'],
+    return {'changed': changed or made, 'phase': after['phase'], 'previous_phase': before['phase'],
             'signing_dir': after['signing_dir'], 'trust_dirs': after['trust_dirs'],
             'current': after['current'], 'next': after['next'], 'archived': archived}
 
@@ -146,6 +177,7 @@ def main():
         argument_spec=dict(
             dir=dict(type='path', required=True),
             phase=dict(type='str', choices=['trust', 'reissue', 'retire', 'finish']),
+            create=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

@@ -203,6 +203,37 @@ options:
     description: Seconds to wait for the reload and the proof.
     type: int
     default: 15
+  proof:
+    description: After the reload, connect from this host in each sslmode with the name clients
+      use (O(tls_host), O(tls_hostaddr)), as M(pgssl.postgresql.verify) does, and fail unless
+      every mode behaves as O(proof_policy) says (before the snapshot is dropped, so the caller
+      can roll back).
+    type: bool
+    default: false
+  proof_user:
+    description: User for the proof connections.
+    type: str
+    default: postgres
+  proof_password:
+    description: Password for the proof connections; without it only the served certificate is
+      probed.
+    type: str
+  proof_dbname:
+    description: Database for the proof connections.
+    type: str
+    default: postgres
+  proof_sslrootcert:
+    description: C(sslrootcert) for the proof, a path on the host or V(system).
+    type: str
+  proof_sslrootcert_content:
+    description: The CAs to verify the server with, PEM text (written to a private temporary file
+      for libpq).
+    type: str
+  proof_policy:
+    description: What each sslmode must do (as M(pgssl.postgresql.verify) O(pgssl.postgresql.verify#module:policy)).
+    type: str
+    choices: [none, ssl_required, ssl_optional, verify_full_only, ssl_off]
+    default: ssl_required
   snapshot_dir:
     description: Where the snapshot lives.
     type: path
@@ -275,6 +306,10 @@ hba_actions:
   returned: success
   type: list
   elements: str
+proof:
+  description: The result of the proof (as M(pgssl.postgresql.verify) returns it).
+  returned: when O(proof)
+  type: dict
 restart_required:
   description: Changed settings that wait for a restart.
   returned: when reloaded
@@ -325,6 +360,15 @@ def main():
         tls_hostaddr=dict(type='str'),
         tls_port=dict(type='int'),
         timeout=dict(type='int', default=15),
+        proof=dict(type='bool', default=False),
+        proof_user=dict(type='str', default='postgres'),
+        proof_password=dict(type='str', no_log=True),
+        proof_dbname=dict(type='str', default='postgres'),
+        proof_sslrootcert=dict(type='str'),
+        proof_sslrootcert_content=dict(type='str'),
+        proof_policy=dict(type='str', default='ssl_required',
+                          choices=['none', 'ssl_required', 'ssl_optional', 'verify_full_only',
+                                   'ssl_off']),
         snapshot_dir=dict(type='path', default='/var/lib/pgssl-postgresql/snapshots'),
         snapshot_id=dict(type='str'),
     )

@@ -1,0 +1,122 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The core of the verify module (each sslmode with psycopg 3, the served certificate), also
+run by tls_install for the proof after the reload."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import time
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as verify_core
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, require_psycopg
+
+
+_CERT_FACTS = ('subject', 'subject_string', 'subject_alt_names', 'issuer', 'issuer_string',
+               'serial_number', 'not_before', 'not_after', 'days_left', 'fingerprint_sha256',
+               'key_type', 'key_size')
+
+
+# A path that does not exist: keeps libpq from picking up ~/.postgresql/* of whoever runs the
+# module (a present root.crt would silently turn require into verify-ca).
+_NOWHERE = '/nonexistent/pgssl.postgresql/none'
+
+
+def _base_params(p):
+    params = {'host': p['host'], 'port': p['port'], 'dbname': p['dbname'], 'user': p['user'],
+              'connect_timeout': p['connect_timeout'], 'application_name': 'pgssl.verify',
+              'sslcert': p['sslcert'] or _NOWHERE, 'sslkey': p['sslkey'] or _NOWHERE,
+              'sslrootcert': p['sslrootcert'] or _NOWHERE}
+    for key in ('hostaddr', 'password', 'sslpassword', 'sslcrl'):
+        if p[key]:
+            params[key] = p[key]
+    return params
+
+
+def try_mode(psycopg, params, mode):
+    start = time.monotonic()
+    res = {'connected': False, 'ssl': False, 'protocol': None, 'cipher': None, 'bits': None,
+           'client_dn': None, 'error': None}
+    try:
+        conn = psycopg.connect(sslmode=mode, autocommit=True, **params)
+    except psycopg.Error as exc:
+        res['error'] = pgconn.clean_error(exc)
+        res['elapsed_ms'] = int((time.monotonic() - start) * 1000)
+        return res
+    try:
+        res['connected'] = True
+        res['ssl'] = bool(conn.pgconn.ssl_in_use)
+        if res['ssl']:
+            # the server's own view of this connection's TLS session
+            try:
+                with conn.cursor() as cur:
+                    cur.execute('SELECT version, cipher, bits, client_dn FROM pg_stat_ssl '
+                                'WHERE pid = pg_backend_pid()')
+                    row = cur.fetchone()
+                if row:
+                    res['protocol'], res['cipher'], res['bits'], res['client_dn'] = row
+            except psycopg.Error as exc:
+                res['error'] = 'connected, but pg_stat_ssl could not be read: %s' % (
+                    pgconn.clean_error(exc))
+    finally:
+        conn.close()
+    res['elapsed_ms'] = int((time.monotonic() - start) * 1000)
+    return res
+
+
+def probe(p):
+    try:
+        found = pgconn.probe_tls(p['host'], p['port'], hostaddr=p['hostaddr'],
+                                 timeout=p['connect_timeout'])
+    except pgconn.PgsslConnError as exc:
+        return False, None, str(exc)
+    if not found['ssl']:
+        return False, None, None
+    desc = crypto.describe_certificate(crypto.load_certificate(found['certificate_der']))
+    cert = dict((k, desc[k]) for k in _CERT_FACTS)
+    cert.update(protocol=found['protocol'], cipher=found['cipher'])
+    return True, cert, None
+
+
+def verify(module):
+    p = module.params
+    wanted = verify_core.expectations(p['policy'] if p['policy'] != 'none' else None, p['expect'],
+                                 p['sslmodes'])
+    result = {'changed': False, 'expectations': wanted, 'unmet': []}
+    if p['probe_only'] or p['probe_certificate']:
+        ssl_on, cert, error = probe(p)
+        result['server_ssl'] = ssl_on
+        if cert:
+            result['served_certificate'] = cert
+        if error:
+            result['probe_error'] = error
+    if p['probe_only']:
+        return result
+    psycopg = require_psycopg(module)
+    old_env = dict(os.environ)
+    for key, value in p['environment'].items():
+        if re.search(r'PASS|SECRET|TOKEN|KEY', str(key), re.I) and str(value):
+            module.no_log_values.add(str(value))  # PGPASSWORD and the like are never shown
+    os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
+    try:
+        params = _base_params(p)
+        result['modes'] = dict((mode, try_mode(psycopg, params, mode))
+                               for mode in p['sslmodes'])
+        for res in result['modes'].values():
+            res['outcome'] = verify_core.outcome_of(res)
+    finally:
+        os.environ.clear()
+        os.environ.update(old_env)
+    result['unmet'] = verify_core.unmet(result['modes'], wanted)
+    if result['unmet']:
+        raise TaskFailed('Unmet sslmode expectations: %s' % '; '.join(
+            '%s expected %s, got %s%s' % (u['mode'], u['expected'], u['got'],
+                                          (' (%s)' % u['error']) if u['error'] else '')
+            for u in result['unmet']), **result)
+    return result
