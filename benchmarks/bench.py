@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: pgssl.postgresql against the peer playbook and the `ansible all -m ping` floor.
 
@@ -178,8 +177,8 @@ def timed(cmd, logfile):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(logfile, 'a') as handle:
-        handle.write('### %s rc=%d wall=%.2f cpu=%.2f\n%s\n' % (' '.join(cmd), proc.returncode,
-                                                                 wall, cpu, out))
+        handle.write('### %s rc=%d wall=%.2f cpu=%.2f\n%s\n'
+                     % (' '.join(cmd), proc.returncode, wall, cpu, out))
     return {'wall': wall, 'cpu': cpu, 'rc': proc.returncode, 'out': out,
             'mem_controller_mb': sampler.peak_controller / 1024.0,
             'mem_all_mb': sampler.peak_all / 1024.0}
@@ -220,11 +219,11 @@ class Series(object):
                      % (self.system, kind, self.hosts, got['rc'], self.logfile))
         hosts = recap(got['out'])
         if len([h for h in hosts if h != 'localhost']) < self.hosts:
-            sys.exit('%s %s: recap for %d hosts, expected %d' % (self.system, kind, len(hosts),
-                                                                self.hosts))
+            sys.exit('%s %s: recap for %d hosts, expected %d'
+                     % (self.system, kind, len(hosts), self.hosts))
         if must_noop and any(h['changed'] for h in hosts.values()):
-            sys.exit('%s %s (N=%d) reported changes, see %s' % (self.system, kind, self.hosts,
-                                                               self.logfile))
+            sys.exit('%s %s (N=%d) reported changes, see %s'
+                     % (self.system, kind, self.hosts, self.logfile))
         got['recap'] = hosts
         del got['out']
         self.runs.setdefault(kind, []).append(got)
@@ -318,10 +317,9 @@ def main():
     peer_play = ['ansible-playbook', '-i', inv, os.path.join(PEER, 'peer-site.yml')]
     site = ['ansible-playbook', '-i', inv, '-i', pinv, 'pgssl.postgresql.site']
     renew = ['ansible-playbook', '-i', inv, '-i', pinv, 'pgssl.postgresql.renew']
+    memory = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
     results = {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d'),
-               'cores': os.cpu_count(), 'memory_gb': round(os.sysconf('SC_PAGE_SIZE')
-                                                            * os.sysconf('SC_PHYS_PAGES') / 2 ** 30),
-               'sizes': {}}
+               'cores': os.cpu_count(), 'memory_gb': round(memory / 2 ** 30), 'sizes': {}}
     fleet('down')
     for n in sizes:
         rounds = args.rounds if n <= 50 else args.big_rounds
@@ -391,6 +389,43 @@ def report(results):
     return '\n'.join(rows)
 
 
+def _goals(results, sizes):
+    """The goals of the performance issue, measured: one row each, met or by how much not."""
+    rows = ['| goal | target | measured | met |', '|---|---|---|---|']
+
+    def row(goal, target, value, limit, fmt='%.2f'):
+        if value is None:
+            rows.append('| %s | %s | not measured | - |' % (goal, target))
+            return
+        met = value <= limit
+        rows.append('| %s | %s | %s | %s |' % (goal, target, fmt % value,
+                                               'yes' if met else 'no, %.1fx the target' % (
+                                                   value / limit)))
+    first = str(sizes[0])
+    mine = results['sizes'][first]['pgssl']
+    peer = results['sizes'][first].get('peer', {})
+    for kind, name in (('converge', 'first converge'), ('rotate', 'forced rotation of every leaf')):
+        p = peer.get(kind, {}).get('wall', {}).get('median')
+        row('%s, N=%s' % (name, first), '<= 0.25x peer',
+            mine[kind]['wall']['median'] / p if p else None, 0.25, '%.2fx peer')
+    for kind in ('noop', 'renew'):
+        row('no-op %s, N=%s' % ('site' if kind == 'noop' else 'renew', first), '<= 2.0x floor',
+            mine[kind].get('paired_ratio', {}).get('median'), 2.0, '%.2fx floor (paired)')
+    row('CPU per host, converge, N=%s' % first, '<= 1.2 s',
+        mine['converge']['cpu']['median'] / int(first), 1.2, '%.2f s')
+    verify = results.get('verify', {}).get('module_wall', {}).get('median')
+    row('verify module, six sslmodes, one host', '<= 0.15 s', verify, 0.15, '%.3f s')
+    if len(sizes) > 1:
+        last = str(sizes[-1])
+        for kind in ('converge', 'rotate', 'noop', 'renew'):
+            a = results['sizes'][first]['pgssl'].get(kind, {}).get('wall', {}).get('median')
+            b = results['sizes'][last]['pgssl'].get(kind, {}).get('wall', {}).get('median')
+            limit = 5.5 * int(last) / 100.0
+            row('%s: N=%s costs at most %.1fx N=%s' % (kind, last, limit, first),
+                '<= %.1fx' % limit, b / a if a and b else None, limit, '%.2fx')
+    return '\n'.join(rows)
+
+
 def write_report(results, table, path):
     sizes = sorted(int(n) for n in results['sizes'])
     curve = []
@@ -404,11 +439,12 @@ def write_report(results, table, path):
                 kind, ' / '.join('%.1f' % w for w in walls), ' / '.join(per_host), scale))
     verify = results.get('verify', {})
     versions = results.get('versions', {})
+    goals = _goals(results, sizes)
     text = PERFORMANCE_TEMPLATE % {
         'date': results['date'], 'cores': results['cores'], 'memory': results['memory_gb'],
         'versions': ', '.join('%s %s' % kv for kv in sorted(versions.get('packages', {}).items())),
         'core': versions.get('ansible_core', '?'), 'postgresql': versions.get('postgresql', '?'),
-        'table': table, 'sizes': ' / '.join(str(n) for n in sizes),
+        'table': table, 'sizes': ' / '.join(str(n) for n in sizes), 'goals': goals,
         'curve': '\n'.join(curve),
         'last': sizes[-1], 'first': sizes[0],
         'verify_wall': verify.get('module_wall', {}).get('median', 0),
@@ -430,6 +466,19 @@ module processes). Peak memory is PSS summed over the tree ("all") and over the
 ansible-playbook process and its forks ("controller").
 
 %(table)s
+
+## Goals
+
+%(goals)s
+
+Where the rest goes: a module run costs about one `ansible -m ping` of the same host (the
+interpreter, `ansible.module_utils.basic` and the collection's cores compiled from the
+AnsiballZ payload on every run, about 0.13 s of CPU before the module does anything, plus the
+controller's work for the task). A change is two such runs per host (`tls_prepare`,
+`tls_install`, with `sign` once per batch); the CA role adds a fixed four. The no-op is the
+status run per host plus that fixed cost; the status run does more than `ping` (it parses the
+certificates, postgresql.conf and pg_hba.conf and makes one TLS handshake), so it costs about
+1.5 pings. The peer pays about 11 module runs per host on every run.
 
 ## Cost per host
 

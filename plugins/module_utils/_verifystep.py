@@ -86,8 +86,8 @@ def probe(p):
 
 def verify(module):
     p = module.params
-    wanted = verify_core.expectations(p['policy'] if p['policy'] != 'none' else None, p['expect'],
-                                 p['sslmodes'])
+    wanted = verify_core.expectations(p['policy'] if p['policy'] != 'none' else None,
+                                      p['expect'], p['sslmodes'])
     result = {'changed': False, 'expectations': wanted, 'unmet': []}
     if p['probe_only'] or p['probe_certificate']:
         ssl_on, cert, error = probe(p)
