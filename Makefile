@@ -61,6 +61,7 @@ $(BECOME_VENV)/.installed: tests/requirements.txt
 	touch $@
 
 lint: venv
+	$(BIN)/ruff check --no-cache plugins tests benchmarks
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 
@@ -114,7 +115,7 @@ reliability-subset: venv pg
 BENCH_SIZES ?= 20,50,100
 bench: venv
 	@dpkg -s postgresql-15 >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; }
-	$(BIN)/python benchmarks/bench.py --sizes $(BENCH_SIZES) --report docs/performance.md
+	$(BIN)/python benchmarks/bench.py --sizes $(BENCH_SIZES) --report docs/performance.md --out docs/performance.json
 
 molecule: venv pg
 	cd extensions && $(BIN)/molecule test --all

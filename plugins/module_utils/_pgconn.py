@@ -155,9 +155,15 @@ def clean_error(exc):
 
 
 def query(conn, sql, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        if cur.description is None:
-            return []
-        names = [d.name for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+    """Rows as dicts. A server error (the connection lost mid-run, a permission refused) is a
+    PgsslConnError with the server's message, never a traceback."""
+    psycopg, _error = load_psycopg()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            if cur.description is None:
+                return []
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+    except psycopg.Error as exc:
+        raise PgsslConnError('PostgreSQL refused a query of this module: %s' % clean_error(exc))

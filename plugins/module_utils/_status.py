@@ -255,7 +255,7 @@ def status_argspec():
         key_passphrase=dict(type='str', no_log=True),
         passphrase_file=dict(type='path', no_log=False),
         key_size=dict(type='int'),
-        key_curve=dict(type='str', choices=['P-256', 'P-384']),
+        key_curve=dict(type='str', choices=list(crypto.CURVES)),
         require_ssl=dict(type='str', default='none',
                          choices=['none', 'convert', 'reject', 'both']),
         probe_host=dict(type='str'),

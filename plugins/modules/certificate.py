@@ -176,6 +176,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+profile:
+  description: What the certificate is for (V(ca), V(server) or V(client)).
+  returned: success
+  type: str
+is_ca:
+  description: Whether the certificate is a CA (basic constraints).
+  returned: when a certificate is in place (not for a new one in check mode)
+  type: bool
 certificate:
   description: The certificate now at O(path), PEM (public).
   returned: success, unless check mode would issue a new one

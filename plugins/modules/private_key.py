@@ -191,7 +191,7 @@ def main():
             path=dict(type='path', required=True),
             type=dict(type='str', default='ecdsa', choices=['rsa', 'ecdsa', 'ed25519']),
             size=dict(type='int', default=3072),
-            curve=dict(type='str', default='P-256', choices=['P-256', 'P-384']),
+            curve=dict(type='str', default='P-256', choices=list(crypto.CURVES)),
             passphrase=dict(type='str', no_log=True),
             regenerate=dict(type='str', default='mismatch',
                             choices=list(crypto.REGENERATE_CHOICES)),

@@ -99,6 +99,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+certificate_fingerprint:
+  description: SHA-256 fingerprint of the certificate in C(ssl_cert_file) as the validation read it.
+  returned: when SSL is on and the certificate could be read
+  type: str
 reloaded:
   description: Whether pg_reload_conf() was called.
   returned: success

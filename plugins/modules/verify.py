@@ -130,6 +130,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+probe_error:
+  description: Why the raw TLS probe of the served certificate failed (the sslmode results are
+    still reported).
+  returned: when the probe failed
+  type: str
 modes:
   description:
     - Per sslmode, what happened. C(outcome) sums it up as V(ssl), V(plain) or V(reject).

@@ -300,7 +300,7 @@ def test_renewal_reload_proves_new_fingerprint(fleet, pristine, workdir, name):
     assert wrong.get('failed') and 'not the expected certificate' in wrong['msg']
 
 
-def test_verify_is_fast_and_read_only(fleet, pristine, workdir):
+def test_verify_is_read_only_and_masks_the_password(fleet, pristine, workdir):
     host = pristine('db12')
     pki = issue(workdir, host)
     ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki)))
