@@ -69,3 +69,41 @@ def unmet(results, wanted):
             failures.append({'mode': mode, 'expected': expected, 'got': got,
                              'error': res.get('error')})
     return failures
+
+
+# What libpq says, first match wins: (code, words in the message). A failed certificate check
+# says only "certificate verify failed"; the verify module tells expired, not yet valid,
+# revoked and unknown CA apart from the certificate the server served.
+_FAILURES = (
+    ('hostname_mismatch', ('does not match host name',)),
+    ('certificate_verify_failed', ('certificate verify failed',)),
+    ('no_root_certificate', ('root certificate file',)),
+    ('no_ssl_on_server', ('server does not support ssl',)),
+    ('hba_rejected', ('pg_hba.conf rejects connection', 'no pg_hba.conf entry')),
+    ('auth_failed', ('authentication failed',)),
+    ('unreachable', ('connection refused', 'timeout expired', 'could not translate host name',
+                     'no route to host', 'network is unreachable')),
+)
+
+
+def failure_code(message):
+    """A stable code for why a connection failed (``error`` when the message is not known)."""
+    text = (message or '').lower()
+    for code, words in _FAILURES:
+        if any(word in text for word in words):
+            return code
+    return 'error'
+
+
+def refine_verify_failure(served, now, revoked_serials=()):
+    """What "certificate verify failed" was, from the certificate the server served (a dict of
+    the verify module's served_certificate): expired, not_yet_valid, revoked or unknown_ca."""
+    if not served:
+        return 'certificate_verify_failed'
+    if served.get('not_after') and served['not_after'] < now:
+        return 'expired'
+    if served.get('not_before') and served['not_before'] > now:
+        return 'not_yet_valid'
+    if str(served.get('serial_number')) in set(str(s) for s in revoked_serials):
+        return 'revoked'
+    return 'unknown_ca'

@@ -110,13 +110,40 @@ def verify(module):
                                for mode in p['sslmodes'])
         for res in result['modes'].values():
             res['outcome'] = verify_core.outcome_of(res)
+            if res['error'] and not res['connected']:
+                res['code'] = verify_core.failure_code(res['error'])
+        _refine_codes(p, result)
     finally:
         os.environ.clear()
         os.environ.update(old_env)
     result['unmet'] = verify_core.unmet(result['modes'], wanted)
+    for item in result['unmet']:
+        item['code'] = result['modes'][item['mode']].get('code')
     if result['unmet']:
         raise TaskFailed('Unmet sslmode expectations: %s' % '; '.join(
             '%s expected %s, got %s%s' % (u['mode'], u['expected'], u['got'],
-                                          (' (%s)' % u['error']) if u['error'] else '')
+                                          (' (%s: %s)' % (u['code'], u['error'])) if u['error'] else '')
             for u in result['unmet']), **result)
     return result
+
+
+def _refine_codes(p, result):
+    """"certificate verify failed" says no more: tell expired, not yet valid, revoked and
+    unknown CA apart from the certificate the server served (and the CRL, when given)."""
+    failed = [r for r in result['modes'].values() if r.get('code') == 'certificate_verify_failed']
+    if not failed:
+        return
+    import datetime
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+    revoked = []
+    if p['sslcrl']:
+        try:
+            data = files.read_bytes(p['sslcrl'], 'CRL file')
+            for crl in crypto.load_crls(data or b''):
+                revoked.extend(str(entry.serial_number) for entry in crl)
+        except (files.PgsslFileError, crypto.PgsslCryptoError):
+            pass
+    now = crypto.iso(datetime.datetime.now(datetime.timezone.utc))
+    for res in failed:
+        res['code'] = verify_core.refine_verify_failure(result.get('served_certificate'), now,
+                                                        revoked)

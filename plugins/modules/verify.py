@@ -138,6 +138,12 @@ probe_error:
 modes:
   description:
     - Per sslmode, what happened. C(outcome) sums it up as V(ssl), V(plain) or V(reject).
+    - A connection that failed has a stable C(code) beside libpq's C(error) -
+      V(hostname_mismatch), V(unknown_ca), V(expired), V(not_yet_valid), V(revoked) (a CRL
+      given in O(sslcrl) lists it), V(no_root_certificate), V(no_ssl_on_server),
+      V(hba_rejected), V(auth_failed), V(unreachable) or V(error). libpq says only
+      "certificate verify failed" for the four certificate cases; they are told apart from the
+      certificate the server served.
   returned: unless probe_only
   type: dict
   sample:

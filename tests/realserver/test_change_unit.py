@@ -23,6 +23,7 @@ NAMES = ['db11', 'db12']  # PG 15 Debian layout, PG 18 PGDATA
 def _ca(workdir):
     ca_dir = os.path.join(workdir, 'ca')
     os.makedirs(os.path.join(ca_dir, 'issued'), mode=0o700)
+    os.chmod(workdir, 0o755)
     ok(run_module('private_key', path=os.path.join(ca_dir, 'ca.key'), passphrase='ca-pass'))
     ok(run_module('certificate', path=os.path.join(ca_dir, 'ca.crt'),
                   privatekey_path=os.path.join(ca_dir, 'ca.key'), privatekey_passphrase='ca-pass',
@@ -145,6 +146,23 @@ def test_prepare_sign_install(fleet, pristine, workdir, name):
                            password=host['password'], sslrootcert=ca_dir + '/ca.crt',
                            policy='ssl_required'))
     assert result['served_certificate']['fingerprint_sha256'] == got['fingerprint_sha256']
+    assert result['modes']['disable']['code'] == 'hba_rejected'
+    # why each refusal happened, as a stable code (libpq says only "certificate verify failed")
+    codes = ok(run_module('verify', host='wrong.pgssl.test', hostaddr=host['ip'],
+                          password=host['password'], sslrootcert=ca_dir + '/ca.crt',
+                          sslmodes=['verify-ca', 'verify-full']))['modes']
+    assert codes['verify-ca']['outcome'] == 'ssl'
+    assert codes['verify-full']['code'] == 'hostname_mismatch'
+    other = _ca(os.path.join(workdir, 'other'))
+    codes = ok(run_module('verify', host=host['fqdn'], hostaddr=host['ip'],
+                          password=host['password'], sslrootcert=other + '/ca.crt',
+                          sslmodes=['require', 'verify-ca']))['modes']
+    # libpq checks the chain in require too when a root certificate file is given
+    assert codes['verify-ca']['code'] == codes['require']['code'] == 'unknown_ca'
+    codes = ok(run_module('verify', host=host['fqdn'], hostaddr=host['ip'],
+                          password='not-the-password', sslrootcert=ca_dir + '/ca.crt',
+                          sslmodes=['verify-full']))['modes']
+    assert codes['verify-full']['code'] == 'auth_failed'
 
 
 @pytest.mark.parametrize('name', NAMES[:1])

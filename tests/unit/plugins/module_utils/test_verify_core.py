@@ -105,3 +105,36 @@ def test_explain_hba_line(tmp_path):
     hba = tmp_path / 'pg_hba.conf'
     hba.write_text('local all all peer\nhostssl all all all md5 clientcert=1\n')
     assert 'invalid value for clientcert: "1"' in pgcheck.explain_hba_line(str(hba), 2, 16)
+
+
+@pytest.mark.parametrize('message,code', [
+    ('connection to server at "127.0.0.3", port 5432 failed: server certificate for '
+     '"db3.pgssl.test" (and 2 other names) does not match host name "wrong.pgssl.test"',
+     'hostname_mismatch'),
+    ('connection to server at "127.0.0.3", port 5432 failed: SSL error: certificate verify failed',
+     'certificate_verify_failed'),
+    ('failed: FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "postgres", '
+     'database "postgres", no encryption', 'hba_rejected'),
+    ('failed: FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", '
+     'SSL encryption', 'hba_rejected'),
+    ('failed: FATAL:  password authentication failed for user "postgres"', 'auth_failed'),
+    ('failed: root certificate file "/nonexistent/x" does not exist\nEither provide the file',
+     'no_root_certificate'),
+    ('failed: server does not support SSL, but SSL was required', 'no_ssl_on_server'),
+    ('failed: Connection refused\n\tIs the server running on that host', 'unreachable'),
+    ('something new', 'error'),
+])
+def test_failure_codes(message, code):
+    assert v.failure_code(message) == code
+
+
+def test_verify_failure_told_apart_by_the_served_certificate():
+    now = '2026-11-30T00:00:00Z'
+    served = {'not_before': '2026-01-01T00:00:00Z', 'not_after': '2027-01-01T00:00:00Z',
+              'serial_number': '42'}
+    assert v.refine_verify_failure(served, now) == 'unknown_ca'
+    assert v.refine_verify_failure(served, now, ['42']) == 'revoked'
+    assert v.refine_verify_failure(dict(served, not_after='2026-06-01T00:00:00Z'), now) == 'expired'
+    assert v.refine_verify_failure(dict(served, not_before='2026-12-01T00:00:00Z'),
+                                   now) == 'not_yet_valid'
+    assert v.refine_verify_failure(None, now) == 'certificate_verify_failed'
