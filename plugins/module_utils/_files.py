@@ -568,6 +568,20 @@ def make_dir(path, mode=0o700):
         os.close(dfd)
 
 
+def make_dirs(path, mode, check_mode=False):
+    """The missing directories up to ``path`` (each with ``mode``); an existing one is left as it
+    is. Returns the paths made (or that would be), outermost first."""
+    missing = []
+    while stat_file(path) is None and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    missing.reverse()
+    if not check_mode:
+        for directory in missing:
+            make_dir(directory, mode)
+    return missing
+
+
 def list_dir(path):
     """Names in directory ``path`` (reached as _open_dir does); [] when it does not exist."""
     try:

@@ -222,7 +222,6 @@ def _in_child(module, call, user, warnings):
                                    'is not root.' % user)
     # everything the child needs is imported now, while the collection's payload is readable
     import psycopg  # noqa: F401 pylint: disable=unused-import
-    import psycopg.rows  # noqa: F401 pylint: disable=unused-import
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe

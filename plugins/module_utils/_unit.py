@@ -219,7 +219,8 @@ def _passphrase_file(module, p):
     """The file ssl_passphrase_command reads: root's, readable by the server group."""
     path = p['passphrase_file']
     data = (p['key_passphrase'] + '\n').encode('utf-8')
-    _make_dirs(os.path.dirname(path), module.check_mode)
+    # made root's, 0755, when missing; an existing one may be the operator's: left as it is
+    files.make_dirs(os.path.dirname(path), 0o755, module.check_mode)
     step = Step(module, {'owner': 'root', 'group': p['group'], 'mode': '0640'})
     existing = files.read_bytes(path, 'passphrase file', secret=True, owners=[0])
     changed = existing != data
@@ -229,18 +230,6 @@ def _passphrase_file(module, p):
     if not changed or not module.check_mode:
         changed = files.apply_attributes(step, path, changed, secret=True)
     return changed
-
-
-def _make_dirs(path, check_mode):
-    """Missing directories up to ``path``, root's, 0755; an existing one is left as it is (it
-    may be the operator's, such as a config directory)."""
-    missing = []
-    while files.stat_file(path) is None and os.path.dirname(path) != path:
-        missing.append(path)
-        path = os.path.dirname(path)
-    if not check_mode:
-        for directory in reversed(missing):
-            files.make_dir(directory, 0o755)
 
 
 def _install_pair(module, p, result):

@@ -120,20 +120,10 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ex
 
 def _make_private_dirs(ca_dir, check_mode):
     """The CA directory (and missing parents) and its issued/ directory, each 0700."""
-    missing = []
-    path = ca_dir
-    while files.stat_file(path) is None and os.path.dirname(path) != path:
-        missing.append(path)
-        path = os.path.dirname(path)
-    changed = bool(missing)
-    if check_mode:
-        return changed or any(files.ensure_dir(d, 0o700, check_mode=True)
-                              for d in (ca_dir, os.path.join(ca_dir, 'issued'))
-                              if files.stat_file(d) is not None)
-    for path in reversed(missing):
-        files.make_dir(path, 0o700)
+    changed = bool(files.make_dirs(ca_dir, 0o700, check_mode))
     for path in (ca_dir, os.path.join(ca_dir, 'issued')):
-        changed = files.ensure_dir(path, 0o700) or changed
+        if not check_mode or files.stat_file(path) is not None:
+            changed = files.ensure_dir(path, 0o700, check_mode=check_mode) or changed
     return changed
 
 

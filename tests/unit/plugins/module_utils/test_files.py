@@ -150,3 +150,25 @@ def test_attributes_are_applied_on_the_descriptor_not_through_a_link(tmp_path):
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert f.apply_attributes(Module(), str(target), False) is True
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_make_dirs_and_ensure_dir_refuse_a_planted_link(tmp_path):
+    """ca_state create=true and the passphrase directory: a link another user planted at the
+    name is refused, nothing is made through it; missing parents are made with the mode."""
+    target = tmp_path / 'elsewhere'
+    target.mkdir()
+    link = tmp_path / 'ca'
+    os.symlink(str(target), str(link))
+    os.lchown(str(link), 65534, 65534)
+    with pytest.raises(f.PgsslFileError):
+        f.ensure_dir(str(link), 0o700)
+    with pytest.raises(f.PgsslFileError):
+        f.make_dirs(str(link / 'issued'), 0o700)
+    assert os.listdir(str(target)) == []
+    deep = tmp_path / 'a' / 'b'
+    assert f.make_dirs(str(deep), 0o755, check_mode=True) == [str(tmp_path / 'a'), str(deep)]
+    assert not (tmp_path / 'a').exists()
+    assert f.make_dirs(str(deep), 0o755) == [str(tmp_path / 'a'), str(deep)]
+    assert oct(os.stat(str(deep)).st_mode & 0o777) == '0o755'
+    assert f.make_dirs(str(deep), 0o700) == []  # an existing directory is left as it is
+    assert oct(os.stat(str(deep)).st_mode & 0o777) == '0o755'
