@@ -25,7 +25,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -87,7 +87,15 @@ at-copy:
 	@rm -rf $(AT_BASE) && mkdir -p $(AT_ROOT)
 	@git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C $(AT_ROOT)
 
-realserver: venv pg
+# Java and pgjdbc for the client logins of the real-server tests (Maven Central, by mvn)
+PGJDBC_VERSION := 42.7.13
+export PGSSL_PGJDBC_JAR := $(HOME)/.m2/repository/org/postgresql/postgresql/$(PGJDBC_VERSION)/postgresql-$(PGJDBC_VERSION).jar
+clients:
+	@command -v javac >/dev/null && command -v mvn >/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jdk-headless maven; }
+	@test -f $(PGSSL_PGJDBC_JAR) || mvn -q dependency:get -Dartifact=org.postgresql:postgresql:$(PGJDBC_VERSION)
+
+realserver: venv pg clients
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/realserver
 
 # thousands of generated postgresql.conf / pg_hba.conf cases against the real parsers

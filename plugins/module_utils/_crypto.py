@@ -189,12 +189,6 @@ def dump_private_key(key, passphrase=None):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 
 
-def dump_private_key_pk8_der(key):
-    """Unencrypted PKCS#8 DER, the form old pgjdbc reads (``.pk8``)."""
-    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
 def public_key_pem(key):
     pub = key.public_key() if hasattr(key, 'private_bytes') else key
     return pub.public_bytes(serialization.Encoding.PEM,

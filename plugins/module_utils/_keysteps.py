@@ -12,6 +12,7 @@ import os
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pk8 as pk8
 
 
 # ------------------------------------------------------------ private_key
@@ -67,13 +68,14 @@ def _plan(module, existing):
 
 
 def _write_pk8(module, key, result):
-    """The same key as unencrypted PKCS#8 DER (pgjdbc before 42.7.13 reads only this)."""
+    """The same key as PKCS#8 DER for pgjdbc, encrypted with the key's passphrase if it has one."""
     path = module.params['pk8_path']
-    data = crypto.dump_private_key_pk8_der(key)
+    passphrase = module.params['passphrase']
     files.check_directory(path)
-    changed = files.read_bytes(path, 'pk8 file', secret=True, owners=_owners(module)) != data
+    existing = files.read_bytes(path, 'pk8 file', secret=True, owners=_owners(module))
+    changed = not pk8.matches(existing, key, passphrase)
     if changed and not module.check_mode:
-        files.write_file(module, path, data, secret=True)
+        files.write_file(module, path, pk8.dump(key, passphrase), secret=True)
     if not changed or not module.check_mode:
         changed = files.apply_attributes(module, path, changed, secret=True)
     result['changed'] = result['changed'] or changed
@@ -83,6 +85,8 @@ def _write_pk8(module, key, result):
 def private_key(module):
     p = module.params
     path = p['path']
+    if p['pk8_path']:
+        pk8.check_passphrase(p['passphrase'])
     files.check_directory(path)
     existing = files.read_bytes(path, 'key file', secret=True, owners=_owners(module))
     plan = _plan(module, existing)

@@ -48,8 +48,12 @@ def workdir():
         yield path
 
 
-def run_playbook(name, **extra):
-    """Run one of tests/realserver/playbooks with extra vars (passed in a file, not argv)."""
+def run_playbook(name, pin_interpreter=True, **extra):
+    """Run one of tests/realserver/playbooks with extra vars (passed in a file, not argv).
+
+    ``pin_interpreter=False`` leaves the interpreter to the play (and the environment), for
+    plays whose become tasks need a Python another user can run.
+    """
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
         json.dump(extra, handle)
         varfile = handle.name
@@ -58,7 +62,8 @@ def run_playbook(name, **extra):
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
              'localhost,', '-c', 'local', os.path.join(HERE, 'playbooks', name),
-             '-e', '@' + varfile, '-e', 'ansible_python_interpreter=' + sys.executable],
+             '-e', '@' + varfile]
+            + (['-e', 'ansible_python_interpreter=' + sys.executable] if pin_interpreter else []),
             capture_output=True, text=True, check=False)
     finally:
         os.unlink(varfile)
