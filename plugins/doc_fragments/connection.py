@@ -46,6 +46,18 @@ options:
   login_sslrootcert:
     description: CA file for the administrative connection with O(login_sslmode=verify-full).
     type: path
+  login_sslcert:
+    description:
+      - Client certificate for the administrative login over TCP, for fleets where the admin
+        user logs in by certificate (a C(cert) rule in pg_hba.conf). Give O(login_sslkey) too.
+      - Not used over the unix socket, which has no TLS.
+    type: path
+  login_sslkey:
+    description: Key of O(login_sslcert). libpq refuses one readable by group or others.
+    type: path
+  login_sslpassword:
+    description: Passphrase of an encrypted O(login_sslkey). Never logged.
+    type: str
   connect_timeout:
     description: Connection timeout in seconds.
     type: int

@@ -41,13 +41,15 @@ class PgsslConnError(PgsslError):
     pass
 
 
-def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=False):
+def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=False,
+              direct=False):
     """SSLRequest + TLS handshake. Returns a dict of plain values.
 
     ``ssl``: whether the server agreed to TLS; ``certificate_der`` (bytes) of the served leaf;
     ``protocol``, ``cipher``, ``bits``; ``elapsed_ms``. With ``cafile`` the handshake also
     verifies the chain and the host name (like sslmode=verify-full); ``strict`` adds OpenSSL's
-    X509 strict flag, as Python 3.13's default context does.
+    X509 strict flag, as Python 3.13's default context does. ``direct``: no SSLRequest, the
+    handshake starts at once with ALPN ``postgresql`` (sslnegotiation=direct, PostgreSQL 17+).
     """
     start = time.monotonic()
     address = hostaddr or host
@@ -56,14 +58,17 @@ def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=F
     except OSError as exc:
         raise PgsslConnError('Cannot connect to %s:%s: %s' % (address, port, exc))
     try:
-        sock.sendall(struct.pack('!ii', 8, SSL_REQUEST_CODE))
-        answer = sock.recv(1)
-        if answer != b'S':
-            if answer == b'N':
-                return {'ssl': False, 'elapsed_ms': _ms(start)}
-            raise PgsslConnError('Unexpected answer %r to SSLRequest from %s:%s (is this '
-                                 'PostgreSQL?)' % (answer, address, port))
+        if not direct:
+            sock.sendall(struct.pack('!ii', 8, SSL_REQUEST_CODE))
+            answer = sock.recv(1)
+            if answer != b'S':
+                if answer == b'N':
+                    return {'ssl': False, 'elapsed_ms': _ms(start)}
+                raise PgsslConnError('Unexpected answer %r to SSLRequest from %s:%s (is this '
+                                     'PostgreSQL?)' % (answer, address, port))
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if direct:
+            ctx.set_alpn_protocols(['postgresql'])
         if cafile:
             ctx.load_verify_locations(cafile=cafile)
             ctx.check_hostname = True
@@ -77,6 +82,10 @@ def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=F
             tls = ctx.wrap_socket(sock, server_hostname=host)
         except ssl.SSLError as exc:
             raise PgsslConnError('TLS handshake with %s failed: %s' % (host, exc))
+        except OSError as exc:
+            # a server before PostgreSQL 17 hangs up on a direct ClientHello
+            raise PgsslConnError('TLS handshake with %s failed: %s%s' % (
+                host, exc, ' (direct TLS needs PostgreSQL 17 or later)' if direct else ''))
         except ssl.CertificateError as exc:  # pragma: no cover - subclass of SSLError on 3.7+
             raise PgsslConnError('TLS handshake with %s failed: %s' % (host, exc))
         try:
@@ -113,6 +122,9 @@ def connection_argspec():
                            choices=['disable', 'allow', 'prefer', 'require', 'verify-ca',
                                     'verify-full']),
         login_sslrootcert=dict(type='path'),
+        login_sslcert=dict(type='path'),
+        login_sslkey=dict(type='path'),
+        login_sslpassword=dict(type='str', no_log=True),
         connect_timeout=dict(type='int', default=10),
     )
 
@@ -128,8 +140,9 @@ def login_params(params):
     elif params.get('login_host'):
         conn['host'] = params['login_host']
         conn['sslmode'] = params['login_sslmode']
-        if params.get('login_sslrootcert'):
-            conn['sslrootcert'] = params['login_sslrootcert']
+        for key in ('sslrootcert', 'sslcert', 'sslkey', 'sslpassword'):
+            if params.get('login_' + key):
+                conn[key] = params['login_' + key]
     if params.get('login_hostaddr'):
         conn['hostaddr'] = params['login_hostaddr']
     if params.get('login_password'):

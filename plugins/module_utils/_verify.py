@@ -75,6 +75,16 @@ def unmet(results, wanted):
 # says only "certificate verify failed"; the verify module tells expired, not yet valid,
 # revoked and unknown CA apart from the certificate the server served.
 _FAILURES = (
+    # the client's own options do not go together (libpq refuses before it connects)
+    ('client_option_conflict', ('may not be used with sslnegotiation',
+                                'invalid ssl protocol version range',
+                                'invalid sslnegotiation value', 'invalid sslcertmode value')),
+    # sslcertmode=require, and the server did not ask for a client certificate
+    ('client_certificate_not_requested',
+     ('server accepted connection without a valid ssl certificate',
+      'server did not request an ssl certificate')),
+    ('protocol_version', ('alert protocol version', 'unsupported protocol',
+                          'no protocols available', 'wrong ssl version')),
     ('hostname_mismatch', ('does not match host name',)),
     ('certificate_verify_failed', ('certificate verify failed',)),
     ('no_root_certificate', ('root certificate file',)),
@@ -86,12 +96,20 @@ _FAILURES = (
 )
 
 
-def failure_code(message):
-    """A stable code for why a connection failed (``error`` when the message is not known)."""
+def failure_code(message, direct=False):
+    """A stable code for why a connection failed (``error`` when the message is not known).
+
+    ``direct``: the connection used sslnegotiation=direct. A server before PostgreSQL 17 reads
+    the TLS ClientHello as a broken startup packet and hangs up: libpq then says only that the
+    TLS stream ended early.
+    """
     text = (message or '').lower()
     for code, words in _FAILURES:
         if any(word in text for word in words):
             return code
+    if direct and ('unexpected eof' in text or 'ssl syscall error' in text
+                   or 'server closed the connection unexpectedly' in text):
+        return 'direct_not_supported'
     return 'error'
 
 

@@ -33,10 +33,25 @@ def _base_params(p):
               'connect_timeout': p['connect_timeout'], 'application_name': 'pgssl.verify',
               'sslcert': p['sslcert'] or _NOWHERE, 'sslkey': p['sslkey'] or _NOWHERE,
               'sslrootcert': p['sslrootcert'] or _NOWHERE}
-    for key in ('hostaddr', 'password', 'sslpassword', 'sslcrl'):
+    for key in ('hostaddr', 'password', 'sslpassword', 'sslcrl', 'sslnegotiation',
+                'sslcertmode', 'ssl_min_protocol_version', 'ssl_max_protocol_version'):
         if p[key]:
             params[key] = p[key]
     return params
+
+
+# Where distributions keep the bundle of trusted roots. The OpenSSL inside the psycopg-binary
+# wheel looks in its own build directory, so sslrootcert=system finds nothing there unless
+# SSL_CERT_FILE points at one of these.
+SYSTEM_BUNDLES = ('/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt',
+                  '/etc/ssl/ca-bundle.pem', '/etc/ssl/cert.pem')
+
+
+def system_bundle():
+    for path in SYSTEM_BUNDLES:
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def try_mode(psycopg, params, mode):
@@ -73,7 +88,8 @@ def try_mode(psycopg, params, mode):
 def probe(p):
     try:
         found = pgconn.probe_tls(p['host'], p['port'], hostaddr=p['hostaddr'],
-                                 timeout=p['connect_timeout'])
+                                 timeout=p['connect_timeout'],
+                                 direct=p['sslnegotiation'] == 'direct')
     except pgconn.PgsslConnError as exc:
         return False, None, str(exc)
     if not found['ssl']:
@@ -104,6 +120,9 @@ def verify(module):
         if re.search(r'PASS|SECRET|TOKEN|KEY', str(key), re.I) and str(value):
             module.no_log_values.add(str(value))  # PGPASSWORD and the like are never shown
     os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
+    if p['sslrootcert'] == 'system' and not os.environ.get('SSL_CERT_FILE') and system_bundle():
+        os.environ['SSL_CERT_FILE'] = system_bundle()
+        result['ssl_cert_file'] = os.environ['SSL_CERT_FILE']
     try:
         params = _base_params(p)
         result['modes'] = dict((mode, try_mode(psycopg, params, mode))
@@ -111,7 +130,8 @@ def verify(module):
         for res in result['modes'].values():
             res['outcome'] = verify_core.outcome_of(res)
             if res['error'] and not res['connected']:
-                res['code'] = verify_core.failure_code(res['error'])
+                res['code'] = verify_core.failure_code(res['error'],
+                                                       p['sslnegotiation'] == 'direct')
         _refine_codes(p, result)
     finally:
         os.environ.clear()

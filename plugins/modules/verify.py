@@ -59,8 +59,12 @@ options:
     type: str
   sslrootcert:
     description:
-      - CA file for V(verify-ca)/V(verify-full). V(system) uses the system store. With the
-        psycopg-binary wheel it then needs C(SSL_CERT_FILE), see O(environment).
+      - CA file for V(verify-ca)/V(verify-full). V(system) uses the system store (libpq 16+).
+      - The OpenSSL inside the psycopg-binary wheel does not find the distribution's store by
+        itself. With V(system) and no C(SSL_CERT_FILE) in O(environment) or the module's
+        environment, C(SSL_CERT_FILE) is set to the first bundle found of
+        C(/etc/ssl/certs/ca-certificates.crt), C(/etc/pki/tls/certs/ca-bundle.crt),
+        C(/etc/ssl/ca-bundle.pem) and C(/etc/ssl/cert.pem) (returned as RV(ssl_cert_file)).
     type: str
   sslcert:
     description: Client certificate file.
@@ -74,6 +78,32 @@ options:
   sslcrl:
     description: CRL file the client checks the server certificate against.
     type: path
+  sslnegotiation:
+    description:
+      - V(direct) starts TLS at once, without PostgreSQL's SSLRequest (libpq 17+ and PostgreSQL
+        17+ servers, ALPN C(postgresql)). The certificate probe then does the same, so it
+        shows whether the server takes direct TLS at all.
+      - libpq refuses V(disable), V(allow) and V(prefer) with V(direct); give O(sslmodes) V(require),
+        V(verify-ca) and V(verify-full) then.
+      - Unset, libpq's default (V(postgres)).
+    type: str
+    choices: [postgres, direct]
+  sslcertmode:
+    description:
+      - Whether the client sends its certificate (libpq 16+). V(require) fails a connection
+        when the server did not ask for one (code V(client_certificate_not_requested)).
+    type: str
+    choices: [disable, allow, require]
+  ssl_min_protocol_version:
+    description: Lowest TLS version the client accepts (libpq 13+), to prove what the server
+      refuses.
+    type: str
+    choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
+  ssl_max_protocol_version:
+    description: Highest TLS version the client offers (libpq 13+). V(TLSv1.2) proves whether a
+      server still takes TLS 1.2.
+    type: str
+    choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
   sslmodes:
     description: The sslmodes to try, in this order.
     type: list
@@ -130,6 +160,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ssl_cert_file:
+  description: The system bundle given to libpq as C(SSL_CERT_FILE) for O(sslrootcert=system).
+  returned: when O(sslrootcert=system) and no C(SSL_CERT_FILE) was set
+  type: str
+  sample: /etc/ssl/certs/ca-certificates.crt
 probe_error:
   description: Why the raw TLS probe of the served certificate failed (the sslmode results are
     still reported).
@@ -141,7 +176,11 @@ modes:
     - A connection that failed has a stable C(code) beside libpq's C(error) -
       V(hostname_mismatch), V(unknown_ca), V(expired), V(not_yet_valid), V(revoked) (a CRL
       given in O(sslcrl) lists it), V(no_root_certificate), V(no_ssl_on_server),
-      V(hba_rejected), V(auth_failed), V(unreachable) or V(error). libpq says only
+      V(hba_rejected), V(auth_failed), V(unreachable), V(protocol_version) (no TLS version
+      both sides allow), V(direct_not_supported) (O(sslnegotiation=direct) to a server before
+      PostgreSQL 17), V(client_certificate_not_requested) (O(sslcertmode=require) and the
+      server asked for none), V(client_option_conflict) (libpq refused the options, such as a
+      weak sslmode with direct negotiation) or V(error). libpq says only
       "certificate verify failed" for the four certificate cases; they are told apart from the
       certificate the server served.
   returned: unless probe_only
@@ -205,6 +244,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _verifystep as steps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
+TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
+
 
 def main():
     module = AnsibleModule(
@@ -220,6 +261,10 @@ def main():
             sslkey=dict(type='path'),
             sslpassword=dict(type='str', no_log=True),
             sslcrl=dict(type='path'),
+            sslnegotiation=dict(type='str', choices=['postgres', 'direct']),
+            sslcertmode=dict(type='str', choices=['disable', 'allow', 'require']),
+            ssl_min_protocol_version=dict(type='str', choices=TLS_VERSIONS),
+            ssl_max_protocol_version=dict(type='str', choices=TLS_VERSIONS),
             sslmodes=dict(type='list', elements='str', default=list(verify.SSLMODES),
                           choices=list(verify.SSLMODES)),
             policy=dict(type='str', default='none', choices=sorted(verify.POLICIES)),

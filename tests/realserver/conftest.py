@@ -72,17 +72,18 @@ def run_playbook(name, pin_interpreter=True, **extra):
     return proc.stdout
 
 
-def run_module(name, check=False, diff=False, **args):
+def run_module(name, check=False, diff=False, environ=None, **args):
     """Run one of the collection's modules as Ansible does (JSON arguments on stdin).
 
-    Returns the module's result dict; ``failed`` is set when it failed.
+    Returns the module's result dict; ``failed`` is set when it failed. ``environ`` replaces
+    the module's environment.
     """
     payload = dict(args)
     payload.update(_ansible_check_mode=check, _ansible_diff=diff)
     proc = subprocess.run(
         [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
-        check=False, cwd='/')
+        check=False, cwd='/', env=environ)
     try:
         result = json.loads(proc.stdout)
     except ValueError:

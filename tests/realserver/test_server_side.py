@@ -2,6 +2,7 @@
 """pg_conf, pg_hba, reload and verify against real PostgreSQL 15 (Debian), 16 and 18 (PGDATA)."""
 
 import os
+import shutil
 import time
 
 import psycopg
@@ -318,3 +319,82 @@ def test_verify_is_read_only_and_masks_the_password(fleet, pristine, workdir):
         psycopg.connect(host='db99.pgssl.test', hostaddr=host['ip'], sslmode='verify-full',
                         sslrootcert=pki['ca'], user='postgres', password=host['password'],
                         dbname='postgres').close()
+
+
+@pytest.mark.parametrize('name', ['db11', 'db12'])
+def test_verify_speaks_todays_libpq(fleet, pristine, workdir, name):
+    """sslnegotiation=direct (PG 17+ servers), the TLS version range, sslcertmode and
+    sslrootcert=system, each judged by the real server and libpq."""
+    host = pristine(name)
+    pki = issue(workdir, host)
+    ok(run_module('pg_conf', path=host['config_file'],
+                  settings=ssl_settings(pki, ssl_min_protocol_version='TLSv1.3')))
+    ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
+    strong = ['require', 'verify-ca', 'verify-full']
+
+    direct = run_module('verify', sslnegotiation='direct', sslmodes=strong,
+                        **verify_args(host, pki))
+    if int(host['version']) >= 17:
+        ok(direct)
+        assert all(direct['modes'][m]['ssl'] for m in strong)
+        assert direct['served_certificate']['fingerprint_sha256'] == pki['fingerprint']
+    else:
+        assert all(direct['modes'][m]['code'] == 'direct_not_supported' for m in strong), direct
+        assert 'probe_error' in direct and 'served_certificate' not in direct
+    weak = run_module('verify', sslnegotiation='direct', sslmodes=['prefer'],
+                      **verify_args(host, pki))
+    assert weak['modes']['prefer']['code'] == 'client_option_conflict'
+
+    # the server takes TLS 1.3 only: a client capped at 1.2 is refused in the handshake
+    capped = run_module('verify', ssl_max_protocol_version='TLSv1.2', sslmodes=['require'],
+                        expect={'require': 'reject'}, **verify_args(host, pki))
+    assert ok(capped)['modes']['require']['code'] == 'protocol_version', capped
+    # no ssl_ca_file on the server, so it asks for no client certificate
+    certmode = run_module('verify', sslcertmode='require', sslmodes=['require'],
+                          **verify_args(host, pki))
+    assert certmode['modes']['require']['code'] == 'client_certificate_not_requested', \
+        certmode['modes']['require']['error']
+    # the system store does not hold the fleet's private CA
+    # (with no SSL_CERT_FILE around, as on a stock host: the module finds the bundle itself)
+    bare = dict((k, v) for k, v in os.environ.items() if not k.startswith(('SSL_CERT', 'NIX_SSL')))
+    system = run_module('verify', sslmodes=['verify-full'], environ=bare,
+                        **verify_args(host, None, sslrootcert='system'))
+    assert system['ssl_cert_file'] == '/etc/ssl/certs/ca-certificates.crt'
+    assert system['modes']['verify-full']['code'] == 'unknown_ca', system
+
+
+def test_reload_logs_in_with_a_client_certificate(fleet, pristine, workdir):
+    """An admin who logs in by certificate only (an encrypted key): reload uses login_ssl*."""
+    name = 'db13'
+    host = pristine(name)
+    pki = issue(workdir, host)
+    fleet.psql(name, "DROP ROLE IF EXISTS pgsslcertadmin; CREATE ROLE pgsslcertadmin LOGIN "
+                     "SUPERUSER;")
+    key = os.path.join(workdir, 'ca', 'admin.key')
+    crt = os.path.join(workdir, 'ca', 'admin.crt')
+    ok(run_module('private_key', path=key, passphrase='admin key pass'))
+    ok(run_module('certificate', path=crt, privatekey_path=key, privatekey_passphrase='admin key pass',
+                  common_name='pgsslcertadmin', profile='client', ca_cert_path=pki['ca'],
+                  ca_key_path=pki['ca_key']))
+    server_ca = os.path.join(pki['dir'], 'ca.crt')  # the server cannot read the CA directory
+    shutil.copy(pki['ca'], server_ca)
+    ok(run_module('pg_conf', path=host['config_file'],
+                  settings=ssl_settings(pki, ssl_ca_file=server_ca)))
+    with open(host['hba_file']) as handle:
+        hba = handle.read()
+    with open(host['hba_file'], 'w') as handle:
+        handle.write('hostssl all pgsslcertadmin 0.0.0.0/0 cert\n' + hba)
+    fleet.psql(name, 'SELECT pg_reload_conf();')
+    deadline = time.time() + 15
+    while served(host) != pki['fingerprint'] and time.time() < deadline:
+        time.sleep(0.2)  # the reload is asynchronous
+    cert_login = {'login_host': host['ip'], 'login_user': 'pgsslcertadmin', 'tls_host': host['fqdn'],
+                  'login_sslmode': 'verify-ca', 'login_sslrootcert': pki['ca'],
+                  'login_sslcert': crt, 'login_sslkey': key}
+    # without the key's passphrase libpq cannot use the key, and the cert rule refuses the login
+    refused = run_module('reload', **cert_login)
+    assert refused.get('failed') and 'admin key pass' not in repr(refused)
+    done = ok(run_module('reload', expected_certificate_path=pki['crt'],
+                         login_sslpassword='admin key pass', **cert_login))
+    assert done['reloaded'] and done['served_fingerprint'] == pki['fingerprint']
+    assert 'admin key pass' not in repr(done)

@@ -123,9 +123,23 @@ def test_explain_hba_line(tmp_path):
     ('failed: server does not support SSL, but SSL was required', 'no_ssl_on_server'),
     ('failed: Connection refused\n\tIs the server running on that host', 'unreachable'),
     ('something new', 'error'),
+    # messages of libpq 18 (psycopg-binary), as the real-server tests meet them
+    ('connection is bad: weak sslmode "prefer" may not be used with sslnegotiation=direct (use '
+     '"require", "verify-ca", or "verify-full")', 'client_option_conflict'),
+    ('connection is bad: invalid SSL protocol version range', 'client_option_conflict'),
+    ('failed: server accepted connection without a valid SSL certificate',
+     'client_certificate_not_requested'),
+    ('failed: server did not request an SSL certificate', 'client_certificate_not_requested'),
+    ('failed: SSL error: tlsv1 alert protocol version', 'protocol_version'),
 ])
 def test_failure_codes(message, code):
     assert v.failure_code(message) == code
+
+
+def test_early_eof_means_no_direct_tls_only_for_direct_negotiation():
+    msg = 'connection to server at "127.0.0.2", port 5432 failed: SSL error: unexpected eof while reading'
+    assert v.failure_code(msg, direct=True) == 'direct_not_supported'
+    assert v.failure_code(msg) == 'error'
 
 
 def test_verify_failure_told_apart_by_the_served_certificate():
