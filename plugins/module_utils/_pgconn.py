@@ -102,6 +102,59 @@ def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=F
         sock.close()
 
 
+def probe_plain(host, port=5432, hostaddr=None, user='postgres', dbname='postgres', timeout=5.0):
+    """Does plain TCP (no TLS) reach authentication? No credentials needed.
+
+    Sends a protocol 3.0 startup packet without an SSLRequest and reads the first answer. An
+    authentication request (``R``) means a pg_hba.conf line let the plain connection through;
+    an error with SQLSTATE 28000 ("no pg_hba.conf entry ... no encryption", "pg_hba.conf
+    rejects connection") means it was refused. Nothing is answered back: the connection is
+    closed before any password would be asked for.
+
+    Returns ``{'accepted': bool or None, 'answer': 'authentication'|'error', 'sqlstate',
+    'message'}``; ``accepted`` is None when the answer says neither.
+    """
+    address = hostaddr or host
+    body = b''.join(k.encode('utf-8') + b'\0' + v.encode('utf-8') + b'\0' for k, v in (
+        ('user', user), ('database', dbname), ('application_name', 'pgssl.probe'))) + b'\0'
+    packet = struct.pack('!ii', len(body) + 8, 196608) + body
+    try:
+        sock = socket.create_connection((address, port), timeout)
+    except OSError as exc:
+        raise PgsslConnError('Cannot connect to %s:%s: %s' % (address, port, exc))
+    try:
+        sock.sendall(packet)
+        head = _recv_exactly(sock, 5)
+        kind, length = head[:1], struct.unpack('!i', head[1:])[0]
+        if kind == b'R':
+            return {'accepted': True, 'answer': 'authentication', 'sqlstate': None,
+                    'message': None}
+        if kind != b'E' or not 4 <= length <= 65536:
+            raise PgsslConnError('Unexpected answer %r to a startup packet from %s:%s (is this '
+                                 'PostgreSQL?)' % (kind, address, port))
+        fields = {}
+        for part in _recv_exactly(sock, length - 4).split(b'\0'):
+            if part:
+                fields[part[:1]] = part[1:].decode('utf-8', 'replace')
+        state = fields.get(b'C')
+        return {'accepted': False if state == '28000' else None, 'answer': 'error',
+                'sqlstate': state, 'message': fields.get(b'M')}
+    except OSError as exc:
+        raise PgsslConnError('Plain startup to %s:%s failed: %s' % (address, port, exc))
+    finally:
+        sock.close()
+
+
+def _recv_exactly(sock, count):
+    data = b''
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise PgsslConnError('The server closed the connection during the startup.')
+        data += chunk
+    return data
+
+
 def _ms(start):
     return int((time.monotonic() - start) * 1000)
 

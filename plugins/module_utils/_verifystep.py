@@ -100,6 +100,24 @@ def probe(p):
     return True, cert, None
 
 
+def probe_chain(p):
+    """Does the served chain verify to O(sslrootcert) with the host name (as verify-full would),
+    found without credentials."""
+    root = p['sslrootcert']
+    if not root:
+        return {'verified': None, 'error': 'no sslrootcert to verify against'}
+    cafile = system_bundle() if root == 'system' else root
+    try:
+        pgconn.probe_tls(p['host'], p['port'], hostaddr=p['hostaddr'],
+                         timeout=p['connect_timeout'], cafile=cafile,
+                         direct=p['sslnegotiation'] == 'direct')
+    except pgconn.PgsslConnError as exc:
+        return {'verified': False, 'error': str(exc)}
+    except (OSError, ValueError) as exc:    # an unreadable or empty CA file
+        return {'verified': False, 'error': 'cannot use %s: %s' % (cafile, exc)}
+    return {'verified': True, 'error': None}
+
+
 def verify(module):
     p = module.params
     wanted = verify_core.expectations(p['policy'] if p['policy'] != 'none' else None,
@@ -112,6 +130,16 @@ def verify(module):
             result['served_certificate'] = cert
         if error:
             result['probe_error'] = error
+    if p['probe_chain'] and result.get('server_ssl'):
+        result['served_chain'] = probe_chain(p)
+    if p['probe_plain']:
+        try:
+            result['plain_tcp'] = pgconn.probe_plain(
+                p['host'], p['port'], hostaddr=p['hostaddr'], user=p['user'], dbname=p['dbname'],
+                timeout=p['connect_timeout'])
+        except pgconn.PgsslConnError as exc:
+            result['plain_tcp'] = {'accepted': None, 'answer': None, 'sqlstate': None,
+                                   'message': str(exc)}
     if p['probe_only']:
         return result
     psycopg = require_psycopg(module)

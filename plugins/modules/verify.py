@@ -132,6 +132,21 @@ options:
     description: Also probe the served certificate when connecting in the sslmodes.
     type: bool
     default: true
+  probe_chain:
+    description:
+      - Also check, in a second handshake and without credentials, whether the served chain
+        verifies to O(sslrootcert) with the host name O(host), as V(verify-full) would
+        (RV(served_chain)). For audits with O(probe_only=true).
+    type: bool
+    default: false
+  probe_plain:
+    description:
+      - Also find out, without credentials, whether plain TCP (no TLS) reaches authentication
+        for O(user) and O(dbname) (RV(plain_tcp)). A startup packet without TLS is answered by an
+        authentication request, or by "no pg_hba.conf entry ... no encryption" when the
+        pg_hba.conf rules refuse it. No password is ever sent.
+    type: bool
+    default: false
   connect_timeout:
     description: Timeout per connection attempt in seconds.
     type: int
@@ -160,6 +175,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+served_chain:
+  description: With O(probe_chain), whether the served chain verified to O(sslrootcert) with the
+    host name, and the handshake's error when not.
+  returned: when O(probe_chain) and the server speaks TLS
+  type: dict
+  sample: {verified: false, error: "TLS handshake with db1.example.com failed: [SSL: CERTIFICATE_VERIFY_FAILED] ..."}
+plain_tcp:
+  description:
+    - With O(probe_plain), what a plain (non-TLS) startup packet got. C(accepted) is V(true)
+      when the server asked for authentication, V(false) when pg_hba.conf refused it (SQLSTATE
+      28000), and V(null) when the answer said neither (C(message) tells).
+  returned: when O(probe_plain)
+  type: dict
+  sample: {accepted: false, answer: error, sqlstate: "28000",
+           message: 'no pg_hba.conf entry for host "10.0.0.5", user "postgres", database "postgres", no encryption'}
 ssl_cert_file:
   description: The system bundle given to libpq as C(SSL_CERT_FILE) for O(sslrootcert=system).
   returned: when O(sslrootcert=system) and no C(SSL_CERT_FILE) was set
@@ -271,6 +301,8 @@ def main():
             expect=dict(type='dict', default={}),
             probe_only=dict(type='bool', default=False),
             probe_certificate=dict(type='bool', default=True),
+            probe_chain=dict(type='bool', default=False),
+            probe_plain=dict(type='bool', default=False),
             connect_timeout=dict(type='int', default=5),
             environment=dict(type='dict', default={}),
         ),

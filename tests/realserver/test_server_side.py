@@ -398,3 +398,39 @@ def test_reload_logs_in_with_a_client_certificate(fleet, pristine, workdir):
                          login_sslpassword='admin key pass', **cert_login))
     assert done['reloaded'] and done['served_fingerprint'] == pki['fingerprint']
     assert 'admin key pass' not in repr(done)
+
+
+def test_audit_probes_need_no_credentials(fleet, pristine, workdir):
+    """probe_plain and probe_chain, judged by the real server: plain TCP reaches authentication
+    until the rules refuse it; the served chain verifies to its CA with the right name only."""
+    name = 'db12'
+    host = pristine(name)
+    pki = issue(workdir, host)
+    ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki)))
+    ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
+    probe = dict(host=host['fqdn'], hostaddr=host['ip'], probe_only=True, probe_plain=True,
+                 probe_chain=True)
+    before = ok(run_module('verify', sslrootcert=pki['ca'], **probe))
+    assert before['plain_tcp']['accepted'] is True and before['plain_tcp']['answer'] == 'authentication'
+    assert before['served_chain'] == {'verified': True, 'error': None}
+    ok(run_module('pg_hba', path=host['hba_file'], require_ssl='both', pg_version=int(host['version'])))
+    ok(run_module('reload', **login(host)))
+    after = ok(run_module('verify', sslrootcert=pki['ca'], **probe))
+    assert after['plain_tcp']['accepted'] is False and after['plain_tcp']['sqlstate'] == '28000'
+    assert 'no encryption' in after['plain_tcp']['message']
+    # what libpq itself says about the same plain connection
+    with pytest.raises(psycopg.OperationalError) as err:
+        psycopg.connect(host=host['ip'], sslmode='disable', user='postgres', dbname='postgres',
+                        password=host['password']).close()
+    assert 'no encryption' in str(err.value)
+    # another CA, or a name the certificate does not carry: the chain does not verify
+    other = os.path.join(workdir, 'other-ca.crt')
+    key = crypto.generate_private_key(crypto.normalize_key_request('ecdsa'))
+    other_ca, _w = crypto.issue_certificate(key.public_key(), {'CN': 'Other'}, [], 'ca', key)
+    with open(other, 'wb') as handle:
+        handle.write(crypto.dump_certificate(other_ca))
+    wrong_ca = ok(run_module('verify', sslrootcert=other, **probe))
+    assert wrong_ca['served_chain']['verified'] is False
+    assert 'CERTIFICATE_VERIFY_FAILED' in wrong_ca['served_chain']['error']
+    wrong_name = ok(run_module('verify', sslrootcert=pki['ca'], **dict(probe, host='db99.pgssl.test')))
+    assert wrong_name['served_chain']['verified'] is False
