@@ -25,7 +25,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -125,10 +125,61 @@ bench: venv
 	@dpkg -s postgresql-15 >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; }
 	$(BIN)/python benchmarks/bench.py --sizes $(BENCH_SIZES) --report docs/performance.md --out docs/performance.json
 
+# Documentation tools (antsibull-docs, Sphinx, ansible-builder) in their own venv
+TOOLS := $(CACHE)/tools-venv
+$(TOOLS)/.installed: tests/docs-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q -r tests/docs-requirements.txt
+	touch $@
+
+# module and role reference pages and the guides in docs/docsite, checked
+docs-lint: venv $(TOOLS)/.installed
+	$(TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTIONS)/ansible_collections/pgssl/postgresql
+
+# the HTML site in .cache/docs-build/build/html, with no warning (offline: no intersphinx)
+DOCS_BUILD := $(CACHE)/docs-build
+docs: docs-lint
+	rm -rf $(DOCS_BUILD) && mkdir -m 0755 -p $(DOCS_BUILD)
+	PATH=$(TOOLS)/bin:$(PATH) $(TOOLS)/bin/antsibull-docs sphinx-init --use-current --fail-on-error \
+	  --dest-dir $(DOCS_BUILD) pgssl.postgresql >/dev/null
+	echo 'intersphinx_mapping = {}' >> $(DOCS_BUILD)/conf.py
+	mkdir -m 0700 -p $(DOCS_BUILD)/rst
+	cd $(DOCS_BUILD) && PATH=$(TOOLS)/bin:$(PATH) $(TOOLS)/bin/antsibull-docs --config-file antsibull-docs.cfg \
+	  collection --cleanup everything --fail-on-error --use-current --dest-dir rst pgssl.postgresql
+	cp docs/sphinx/offline-labels.rst $(DOCS_BUILD)/rst/
+	cd $(DOCS_BUILD) && $(TOOLS)/bin/sphinx-build -M html rst build -q -c . -W --keep-going
+	@echo "docs: $(DOCS_BUILD)/build/html/index.html"
+
+# The collection as Galaxy users get it: build, install into an empty collections path, check
+# what the tarball holds, then run the demo's site playbook and report from the installed copy
+# (no PYTHONPATH, no symlink to this tree) and the execution environment definition
+GALAXY := $(CACHE)/galaxy
+galaxy: venv pg $(TOOLS)/.installed
+	rm -rf $(GALAXY) && mkdir -p $(GALAXY)/collections $(GALAXY)/run
+	$(BIN)/ansible-galaxy collection build --output-path $(GALAXY) . >/dev/null
+	$(BIN)/python tests/galaxy/check_tarball.py $(GALAXY)/pgssl-postgresql-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible-galaxy collection install --force \
+	  -p $(GALAXY)/collections $(GALAXY)/pgssl-postgresql-*.tar.gz >/dev/null
+	@for h in $(DEMO_HOSTS); do IFS=: read n ip v <<< "$$h"; \
+	  $(BIN)/python tests/harness/pgfleet.py --base $(DEMO_FLEET) up $$n --ip $$ip --version $$v >/dev/null || exit 1; done
+	cp demo/inventory.yml demo/report.yml $(GALAXY)/run/
+	cd $(GALAXY)/run && env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections \
+	  $(BIN)/ansible-galaxy collection list pgssl.postgresql | grep -q "$(GALAXY)/collections"
+	cd $(GALAXY)/run && env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections \
+	  $(BIN)/ansible-playbook -i inventory.yml pgssl.postgresql.site > site.log \
+	  || { tail -40 site.log; exit 1; }
+	cd $(GALAXY)/run && env -u PYTHONPATH ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections \
+	  $(BIN)/ansible-playbook -i inventory.yml report.yml > report.log || { tail -40 report.log; exit 1; }
+	grep -q "disable=reject allow=ssl prefer=ssl require=ssl verify-ca=ssl verify-full=ssl" $(GALAXY)/run/report.log
+	$(TOOLS)/bin/ansible-builder create -f execution-environment.yml --context $(GALAXY)/ee >/dev/null
+	grep -q "pgssl.postgresql" $(GALAXY)/ee/_build/requirements.yml
+	$(TOOLS)/bin/ansible-builder introspect --sanitize $(GALAXY)/collections | grep -q "cryptography>=41"
+	@echo "galaxy: built, installed, demo site run from the installed copy, EE context made"
+
 molecule: venv pg
 	cd extensions && $(BIN)/molecule test --all
 
-test: venv pg lint sanity units integration realserver reliability-subset molecule
+test: venv pg lint docs sanity units integration realserver reliability-subset galaxy molecule
 	@echo "make test: all suites passed"
 
 DEMO_FLEET := /var/tmp/pgssl-demo

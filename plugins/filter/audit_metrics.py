@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 name: audit_metrics
 short_description: The audit playbook's rows as a node_exporter textfile
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Turns the rows of the audit playbook into Prometheus text exposition format, for the
     node_exporter textfile collector (write it to a C(.prom) file in the collector's directory).

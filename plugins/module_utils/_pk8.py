@@ -16,9 +16,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
-
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 # PBKDF iterations of the PKCS#12 key derivation (SHA-1): slows guessing, costs a Java client
@@ -93,6 +90,9 @@ def check_passphrase(passphrase):
 
 def dump(key, passphrase=None):
     """PKCS#8 DER: plain, or encrypted so that pgjdbc's ``sslpassword`` opens it."""
+    # imported here: the modules that import this file report a missing cryptography themselves
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
     check_passphrase(passphrase)
     if not passphrase:
         return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -111,6 +111,7 @@ def matches(data, key, passphrase=None):
 
     An encrypted copy is never byte-identical twice (fresh salt), so it is opened and compared.
     """
+    from cryptography.hazmat.primitives import serialization
     if data is None:
         return False
     if not passphrase:

@@ -33,6 +33,13 @@ attributes:
   diff_mode:
     support: none
     description: RV(activated) lists what moved.
+seealso:
+  - module: pgssl.postgresql.tls_install
+    description: Does this step inside the server role's change.
+  - module: pgssl.postgresql.snapshot
+  - name: PostgreSQL, Secure TCP/IP Connections with SSL
+    link: https://www.postgresql.org/docs/current/ssl-tcp.html
+    description: Server files, key file rules and reload.
 options:
   key_path:
     description: Where PostgreSQL reads the key (C(ssl_key_file)).

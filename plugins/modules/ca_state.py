@@ -24,7 +24,7 @@ description:
     (C(ca.key), C(ca.crt)). The rollover is then over. A promotion that was killed halfway is
     completed by the next call of this module, whatever its O(phase).
   - A phase is never skipped or undone, and the refusal names the phase to run. The
-    M(pgssl.postgresql.ca_rollover) playbook also checks that every host completed the previous
+    C(pgssl.postgresql.ca_rollover) playbook also checks that every host completed the previous
     phase before it asks for the next.
   - Without O(phase), the module only reads the state (and completes an interrupted promotion).
   - Paths are reached without following symbolic links that root does not own.

@@ -38,6 +38,14 @@ attributes:
   diff_mode:
     support: full
     description: Shows subject, SANs, issuer, serial, validity and fingerprint before and after.
+seealso:
+  - module: pgssl.postgresql.csr
+  - module: pgssl.postgresql.sign
+    description: Certifies many CSRs with one decryption of the CA key.
+  - module: pgssl.postgresql.certificate_info
+  - name: PostgreSQL, Secure TCP/IP Connections with SSL
+    link: https://www.postgresql.org/docs/current/ssl-tcp.html
+    description: Server files, key file rules and reload.
 options:
   path:
     description: Where the certificate is written (PEM). Also read to decide whether it is due.

@@ -40,6 +40,13 @@ attributes:
   diff_mode:
     support: full
     description: Shows the subjects in the file before and after.
+seealso:
+  - module: pgssl.postgresql.certificate_info
+    description: Reports chain_order, chain_untrusted and chain_expired_link.
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_lets_encrypt
+    description: Installing public certificates with their chain repaired.
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_troubleshooting
+    description: Common libpq and server messages and the checks that find them.
 options:
   path:
     description: The file to write.

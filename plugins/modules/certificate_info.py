@@ -32,6 +32,13 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is no diff.
+seealso:
+  - module: pgssl.postgresql.certificate_chain
+    description: Repairs what this module reports.
+  - module: pgssl.postgresql.verify
+    description: Checks the certificate a server really serves.
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_troubleshooting
+    description: Common libpq and server messages and the checks that find them.
 options:
   path:
     description: Certificate or chain file (PEM; DER for a single certificate).

@@ -36,6 +36,11 @@ attributes:
   diff_mode:
     support: full
     description: Shows the revoked serials before and after.
+seealso:
+  - module: pgssl.postgresql.certificate
+  - name: PostgreSQL ssl_crl_file
+    link: https://www.postgresql.org/docs/current/runtime-config-connection.html#GUC-SSL-CRL-FILE
+    description: The server setting for the CRL.
 options:
   path:
     description: The CRL file.

@@ -30,6 +30,10 @@ attributes:
   diff_mode:
     support: full
     description: Shows subject, SANs, profile and public key fingerprint before and after.
+seealso:
+  - module: pgssl.postgresql.private_key
+  - module: pgssl.postgresql.certificate
+  - module: pgssl.postgresql.sign
 options:
   path:
     description:

@@ -48,6 +48,13 @@ attributes:
     description: Shows the file before and after.
 extends_documentation_fragment:
   - ansible.builtin.files
+seealso:
+  - module: pgssl.postgresql.reload
+    description: Validates and reloads after the change.
+  - module: pgssl.postgresql.tls_install
+  - name: Setting Parameters
+    link: https://www.postgresql.org/docs/current/config-setting.html
+    description: postgresql.conf syntax, include files and ALTER SYSTEM.
 options:
   path:
     description: The postgresql.conf to edit.

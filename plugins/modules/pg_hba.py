@@ -61,6 +61,14 @@ attributes:
     description: Shows the file before and after.
 extends_documentation_fragment:
   - ansible.builtin.files
+seealso:
+  - module: pgssl.postgresql.reload
+    description: Validates and reloads after the change.
+  - module: pgssl.postgresql.verify
+    description: Proves which sslmodes the rules let through.
+  - name: The pg_hba.conf File
+    link: https://www.postgresql.org/docs/current/auth-pg-hba-conf.html
+    description: How the server reads and matches the rules.
 options:
   path:
     description: The pg_hba.conf to edit.

@@ -33,6 +33,13 @@ attributes:
   diff_mode:
     support: full
     description: Shows key type, size, encryption and public key fingerprint before and after.
+seealso:
+  - module: pgssl.postgresql.csr
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_client_certificates
+    description: Client certificates, pk8 and key passwords.
+  - name: PostgreSQL, Secure TCP/IP Connections with SSL
+    link: https://www.postgresql.org/docs/current/ssl-tcp.html
+    description: Server files, key file rules and reload.
 options:
   path:
     description: Where the private key lives (PEM, PKCS#8).

@@ -39,6 +39,12 @@ attributes:
   diff_mode:
     support: none
     description: No files are changed.
+seealso:
+  - module: pgssl.postgresql.pg_conf
+  - module: pgssl.postgresql.pg_hba
+  - module: pgssl.postgresql.verify
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_troubleshooting
+    description: Common libpq and server messages and the checks that find them.
 options:
   server_user:
     description:

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: sign
 short_description: Certify many CSRs with the CA in one run
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The CA node's part of a TLS change (see M(pgssl.postgresql.tls_prepare)). Run it once
     (C(run_once) with C(delegate_to) the CA node) for every host that is due. The CA key is read

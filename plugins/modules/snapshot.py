@@ -34,6 +34,10 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is shown; RV(entries), RV(restored) and RV(removed) say what happened.
+seealso:
+  - module: pgssl.postgresql.tls_prepare
+    description: Takes the snapshot inside the server role's change.
+  - module: pgssl.postgresql.activate
 options:
   state:
     description: What to do.

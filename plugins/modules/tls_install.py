@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: tls_install
 short_description: Install certificate, CA file, CRL and TLS settings, then reload and prove, as one unit
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The last of the three runs of a TLS change on a host (after
     M(pgssl.postgresql.tls_prepare) and M(pgssl.postgresql.sign)). In one run it does what

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: tls_prepare
 short_description: Decide what a PostgreSQL server's TLS needs and, when due, snapshot, key and CSR
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The first of the three runs of a TLS change on a host (M(pgssl.postgresql.tls_prepare), then
     M(pgssl.postgresql.sign) once on the CA node, then M(pgssl.postgresql.tls_install)). The

@@ -23,6 +23,11 @@ description:
     per host.
 author:
   - pgssl.postgresql developers (@pgssl)
+seealso:
+  - module: pgssl.postgresql.tls_prepare
+    description: The same check, and the first step of a change when one is due.
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_fleet_renewal
+    description: Nightly renewal and alerts.
 extends_documentation_fragment:
   - pgssl.postgresql.status
 requirements:

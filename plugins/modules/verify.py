@@ -34,6 +34,15 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed.
+seealso:
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_sslmode
+    description: What each sslmode protects against.
+  - ref: ansible_collections.pgssl.postgresql.docsite.guide_troubleshooting
+    description: Common libpq and server messages and the checks that find them.
+  - name: libpq, SSL Support
+    link: https://www.postgresql.org/docs/current/libpq-ssl.html
+    description: The sslmodes and the client files.
+  - module: pgssl.postgresql.tls_status
 options:
   host:
     description: Host name as clients use it (checked against the certificate by verify-full).

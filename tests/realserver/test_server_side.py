@@ -432,5 +432,7 @@ def test_audit_probes_need_no_credentials(fleet, pristine, workdir):
     wrong_ca = ok(run_module('verify', sslrootcert=other, **probe))
     assert wrong_ca['served_chain']['verified'] is False
     assert 'CERTIFICATE_VERIFY_FAILED' in wrong_ca['served_chain']['error']
-    wrong_name = ok(run_module('verify', sslrootcert=pki['ca'], **dict(probe, host='db99.pgssl.test')))
+    renamed = dict(probe, sslrootcert=pki['ca'])
+    renamed['host'] = 'db99.pgssl.test'
+    wrong_name = ok(run_module('verify', **renamed))
     assert wrong_name['served_chain']['verified'] is False
