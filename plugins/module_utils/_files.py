@@ -333,6 +333,33 @@ def _write_all(fd, data):
         view = view[written:]
 
 
+def check_writable_only_by_owners(dfd, directory, uid=None, gid=None):
+    """Refuse to write into a directory that someone else can change.
+
+    Whoever can write a directory can rename, replace or remove the files in it after this
+    module wrote them (a key swapped for their own, a certificate put back). Allowed: writable
+    only by root, by the user this runs as, or by the file's future owner (and the group only
+    when it is root's, this process's or the file's group); a sticky directory such as /tmp,
+    where nobody can move another user's file, is fine for the same reason.
+    """
+    st = os.fstat(dfd)
+    if st.st_mode & stat.S_ISVTX:
+        return
+    owners = (0, os.geteuid(), uid if uid is not None else 0)
+    groups = (0, os.getegid(), gid if gid is not None else 0)
+    if st.st_uid not in owners:
+        raise PgsslFileError(
+            'Refusing to write in %s: the directory belongs to uid %d, who could replace the '
+            'file afterwards. Use a directory owned by root or by the file\'s owner.'
+            % (directory, st.st_uid))
+    if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and st.st_gid not in groups):
+        raise PgsslFileError(
+            'Refusing to write in %s: the directory is writable by %s (mode %04o), who could '
+            'replace the file afterwards. Remove that write permission (or set the sticky bit).'
+            % (directory, 'everyone' if st.st_mode & stat.S_IWOTH else 'group %d' % st.st_gid,
+               stat.S_IMODE(st.st_mode)))
+
+
 def stage(path, data, mode=None, uid=None, gid=None):
     """Write ``data`` to a new private temporary file beside ``path`` (O_EXCL|O_NOFOLLOW, 0600
     until owner, group and mode are set on the descriptor). Returns its name, for commit() or
@@ -341,6 +368,7 @@ def stage(path, data, mode=None, uid=None, gid=None):
     dfd = _open_dir(directory)
     tmp = fd = None
     try:
+        check_writable_only_by_owners(dfd, directory, uid, gid)
         for _attempt in range(100):
             candidate = '.%s.%s.tmp' % (base, os.urandom(6).hex())
             try:
