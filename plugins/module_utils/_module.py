@@ -106,3 +106,10 @@ def test_hook(step):
     deadline = time.time() + 600
     while not os.path.exists(marker + '.release') and time.time() < deadline:
         time.sleep(0.1)
+
+
+def ca_signer_argspec():
+    """The CA that signs (crl, sign), as the ca_signer doc fragment describes it."""
+    return dict(ca_cert_path=dict(type='path', required=True),
+                ca_key_path=dict(type='path', required=True),
+                ca_key_passphrase=dict(type='str', no_log=True))

@@ -22,6 +22,7 @@ import stat
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgrules as pgrules
 
 SSL_SETTINGS = ('ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file',
                 'ssl_crl_dir', 'ssl_passphrase_command', 'ssl_passphrase_command_supports_reload')
@@ -133,7 +134,7 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
     key_path, key_data = load('ssl_key_file', 'server key')
     if key_path and key_data is not None:
         st = os.stat(key_path)
-        bad = crypto.key_file_problem(st.st_mode, st.st_uid, server_uid)
+        bad = pgrules.key_file_problem(st.st_mode, st.st_uid, server_uid)
         if bad is not None:
             problem(bad[0], key_path, '%s: %s' % (key_path, bad[1]))
         if crypto.pem_is_encrypted(key_data):

@@ -24,8 +24,8 @@ description:
   - Nothing staged means nothing to do (no change).
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
+extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
 attributes:
   check_mode:
     support: full

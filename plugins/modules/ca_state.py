@@ -30,8 +30,8 @@ description:
   - Paths are reached without following symbolic links that root does not own.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
+extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
 attributes:
   check_mode:
     support: full

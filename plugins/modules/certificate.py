@@ -27,9 +27,8 @@ description:
     valid.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
 extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
   - ansible.builtin.files
 attributes:
   check_mode:

@@ -29,9 +29,8 @@ description:
   - The file is written only when its content differs.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
 extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
   - ansible.builtin.files
 attributes:
   check_mode:

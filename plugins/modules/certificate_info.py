@@ -23,8 +23,8 @@ description:
   - Read-only; never reports a change.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
+extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
 attributes:
   check_mode:
     support: full

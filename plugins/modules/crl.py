@@ -25,9 +25,9 @@ description:
     Anything else is refused before any file is touched.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
 extends_documentation_fragment:
+  - pgssl.postgresql.ca_signer
+  - pgssl.postgresql.cryptography
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -46,17 +46,6 @@ options:
     description: The CRL file.
     type: path
     required: true
-  ca_cert_path:
-    description: The CA certificate.
-    type: path
-    required: true
-  ca_key_path:
-    description: The CA key.
-    type: path
-    required: true
-  ca_key_passphrase:
-    description: Passphrase of the CA key.
-    type: str
   revoked_serials:
     description: Serial numbers to revoke (decimal, or hex with a C(0x) prefix).
     type: list
@@ -124,7 +113,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
-from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ca_signer_argspec, execute
 
 
 _PEM_CRL = re.compile(br'-----BEGIN X509 CRL-----.+?-----END X509 CRL-----\s*', re.S)
@@ -229,17 +218,16 @@ def run(module):
 
 
 def main():
+    argument_spec = ca_signer_argspec()
+    argument_spec.update(
+        path=dict(type='path', required=True),
+        revoked_serials=dict(type='list', elements='str', default=[]),
+        next_update_days=dict(type='int', default=30),
+        renew_before_days=dict(type='int', default=10),
+        other_crls=dict(type='list', elements='path', default=[]),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type='path', required=True),
-            ca_cert_path=dict(type='path', required=True),
-            ca_key_path=dict(type='path', required=True),
-            ca_key_passphrase=dict(type='str', no_log=True),
-            revoked_serials=dict(type='list', elements='str', default=[]),
-            next_update_days=dict(type='int', default=30),
-            renew_before_days=dict(type='int', default=10),
-            other_crls=dict(type='list', elements='path', default=[]),
-        ),
+        argument_spec=argument_spec,
         supports_check_mode=True,
         add_file_common_args=True,
     )

@@ -19,9 +19,8 @@ description:
     request.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
 extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
   - ansible.builtin.files
 attributes:
   check_mode:

@@ -22,9 +22,8 @@ description:
     passphrase) is an error. It is never replaced silently.
 author:
   - pgssl.postgresql developers (@pgssl)
-requirements:
-  - cryptography >= 41.0
 extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
   - ansible.builtin.files
 attributes:
   check_mode:

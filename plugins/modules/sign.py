@@ -25,6 +25,8 @@ description:
     in RV(errors), under its name, and the caller fails that host only.
 author:
   - pgssl.postgresql developers (@pgssl)
+extends_documentation_fragment:
+  - pgssl.postgresql.ca_signer
 attributes:
   check_mode:
     support: full
@@ -68,17 +70,6 @@ options:
         description: Certify again even when the certificate on file still does.
         type: bool
         default: false
-  ca_cert_path:
-    description: The CA certificate.
-    type: path
-    required: true
-  ca_key_path:
-    description: The CA key.
-    type: path
-    required: true
-  ca_key_passphrase:
-    description: Passphrase of the CA key.
-    type: str
   profile:
     description: What the certificates are for.
     type: str
@@ -129,28 +120,27 @@ errors:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _unit as unit
-from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ca_signer_argspec, execute
 
 
 def main():
+    argument_spec = ca_signer_argspec()
+    argument_spec.update(
+        dir=dict(type='path', required=True),
+        requests=dict(type='list', elements='dict', required=True, options=dict(
+            name=dict(type='str', required=True),
+            csr=dict(type='str', required=True),
+            common_name=dict(type='str', required=True),
+            subject_alt_names=dict(type='list', elements='str', default=[]),
+            force=dict(type='bool', default=False),
+        )),
+        profile=dict(type='str', default='server', choices=['server', 'client']),
+        valid_days=dict(type='int', default=397),
+        renew_before_days=dict(type='int', default=30),
+        mode=dict(type='str', default='0644'),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            dir=dict(type='path', required=True),
-            requests=dict(type='list', elements='dict', required=True, options=dict(
-                name=dict(type='str', required=True),
-                csr=dict(type='str', required=True),
-                common_name=dict(type='str', required=True),
-                subject_alt_names=dict(type='list', elements='str', default=[]),
-                force=dict(type='bool', default=False),
-            )),
-            ca_cert_path=dict(type='path', required=True),
-            ca_key_path=dict(type='path', required=True),
-            ca_key_passphrase=dict(type='str', no_log=True),
-            profile=dict(type='str', default='server', choices=['server', 'client']),
-            valid_days=dict(type='int', default=397),
-            renew_before_days=dict(type='int', default=30),
-            mode=dict(type='str', default='0644'),
-        ),
+        argument_spec=argument_spec,
         supports_check_mode=True,
     )
     execute(module, unit.sign)

@@ -36,9 +36,8 @@ description:
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
   - pgssl.postgresql.status
-requirements:
-  - cryptography >= 41.0
 attributes:
   check_mode:
     support: full

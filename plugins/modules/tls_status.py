@@ -33,9 +33,8 @@ seealso:
   - ref: ansible_collections.pgssl.postgresql.docsite.guide_fleet_renewal
     description: Nightly renewal and alerts.
 extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
   - pgssl.postgresql.status
-requirements:
-  - cryptography >= 41.0
 attributes:
   check_mode:
     support: full

@@ -26,7 +26,8 @@ author:
   - pgssl.postgresql developers (@pgssl)
 requirements:
   - psycopg >= 3.1
-  - cryptography >= 41.0
+extends_documentation_fragment:
+  - pgssl.postgresql.cryptography
 attributes:
   check_mode:
     support: full

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import os
 import stat
 
 import pytest
@@ -400,28 +401,6 @@ def test_hostname_matches(sans, cn, host, ok):
     assert c.hostname_matches(leaf, host) is ok
 
 
-# ----------------------------------------------------------------------------- key file rule
-
-@pytest.mark.parametrize('mode,uid,problem', [
-    (0o600, 101, None),
-    (0o400, 101, None),
-    (0o640, 101, 'key_file_mode'),
-    (0o644, 101, 'key_file_mode'),
-    (0o640, 0, None),
-    (0o600, 0, None),
-    (0o644, 0, 'key_file_mode'),
-    (0o660, 0, 'key_file_mode'),
-    (0o600, 1000, 'key_file_owner'),
-])
-def test_key_file_problem(mode, uid, problem):
-    found = c.key_file_problem(stat.S_IFREG | mode, uid, 101)
-    assert (found[0] if found else None) == problem
-
-
-def test_key_file_must_be_regular():
-    assert c.key_file_problem(stat.S_IFDIR | 0o700, 101, 101)[0] == 'key_file_type'
-
-
 # ----------------------------------------------------------------------------- analysis
 
 def test_analyze_reports_problem_codes():
@@ -493,3 +472,15 @@ def test_a_certificate_from_a_clock_that_runs_ahead_is_reissued():
     assert reasons == ['not_yet_valid']
     assert c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server',
                                  issuer_cert=ca, now=future) == []
+
+
+# ----------------------------------------------------------------------------- minimum version
+
+def test_the_minimum_cryptography_version_is_written_the_same_everywhere():
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
+    with open(os.path.join(root, 'plugins', 'doc_fragments', 'cryptography.py')) as handle:
+        assert 'cryptography >= %s ' % c.MIN_CRYPTOGRAPHY in handle.read()
+    with open(os.path.join(root, 'requirements.txt')) as handle:
+        assert 'cryptography>=%s' % c.MIN_CRYPTOGRAPHY in handle.read()
+    assert c.version_tuple('41.0.5') >= c.version_tuple(c.MIN_CRYPTOGRAPHY) > c.version_tuple('40.0.2')
+    assert c.version_tuple('42.0.0rc1') == (42, 0, 0)

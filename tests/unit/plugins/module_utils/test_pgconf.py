@@ -11,6 +11,7 @@ import os
 import pytest
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as c
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf import lexer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 STOCK = sorted(glob.glob(os.path.join(FIXTURES, 'postgresql-*.conf')))
@@ -211,7 +212,7 @@ def test_letter_classes_match_the_flex_definition():
         'QUALIFIED_ID': re.compile(r'[%s][%s0-9]*\.[%s][%s0-9]*' % ((spelled,) * 4)),
         'UNQUOTED_STRING': re.compile(r'[%s](?:[%s0-9]|[-._:/])*' % (spelled, spelled)),
     }
-    rules = dict(c._TOKEN_RULES)
+    rules = dict(lexer._TOKEN_RULES)
     points = list(range(0, 0x800)) + list(range(0xd7f0, 0xe010))
     points += [0xfffd, 0xffff, 0x10000, 0x10ffff]
     for point in points:
