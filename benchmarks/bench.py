@@ -60,7 +60,7 @@ PROJECT_INVENTORY = """pgssl_servers:
     server_verify_hostaddr: "{{ pg_addr }}"
     server_verify_user: "{{ peer_test_user }}"
     server_verify_password: "%(password)s"
-    ca_dir: "%(state)s/project-ca"
+    pgssl_ca_dir: "%(state)s/project-ca"
     ca_passphrase: "%(ca)s"
 """
 

@@ -81,7 +81,7 @@ all:
     ansible_connection: local
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
     pgssl_fleet: "{{ lookup('ansible.builtin.file', '%(base)s/fleet.json') | from_json }}"
-    ca_dir: %(base)s-ca
+    pgssl_ca_dir: %(base)s-ca
     ca_passphrase: reliability-only-ca-passphrase
     # a CRL for every CA the servers trust, through the whole CA rollover
     ca_crl: true

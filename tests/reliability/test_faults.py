@@ -233,7 +233,7 @@ def test_read_only_ssl_directory(rfleet):
 
 @pytest.mark.full
 def test_ca_node_unreachable(rfleet):
-    _refused_run(rfleet, 'CA node unreachable', _target(rfleet), {'ca_node': 'ca-offline'},
+    _refused_run(rfleet, 'CA node unreachable', _target(rfleet), {'pgssl_ca_node': 'ca-offline'},
                  'UNREACHABLE')
 
 
@@ -255,7 +255,7 @@ def test_alter_system_override_mid_run(rfleet):
 def test_clock_skew_makes_the_new_certificate_not_yet_valid(rfleet):
     rfleet.faketime_python()
     _refused_run(rfleet, 'clock skew: the CA node two days ahead, the new certificate not yet '
-                 'valid', _target(rfleet), {'ca_node': 'ca-skewed'}, 'not yet valid')
+                 'valid', _target(rfleet), {'pgssl_ca_node': 'ca-skewed'}, 'not yet valid')
 
 
 @pytest.mark.full
