@@ -60,10 +60,10 @@ $(BECOME_VENV)/.installed: tests/requirements.txt
 	chmod -R a+rX $(BECOME_VENV)
 	touch $@
 
+# the hooks of .pre-commit-config.yaml: ruff check, ruff format --check, ansible-lint
+# (production profile), antsibull-changelog lint
 lint: venv
-	$(BIN)/ruff check --no-cache plugins tests benchmarks
-	$(BIN)/ansible-lint --profile production
-	$(BIN)/antsibull-changelog lint
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure --color never
 
 sanity: venv
 	@pipver=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \

@@ -45,8 +45,11 @@ PEER = os.environ.get('PGSSL_PEER_DIR', os.path.join(os.path.dirname(ROOT), 'sha
 STATE = os.environ.get('PGSSL_BENCH_STATE', '/var/tmp/pgssl-bench')
 VENV = os.environ.get('PGSSL_BENCH_VENV', '/var/tmp/pgssl-bench-venv')
 COLLECTIONS = os.path.join(ROOT, '.cache', 'collections')
-RECAP = re.compile(r'^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)'
-                   r'\s+skipped=(\d+)', re.M)
+RECAP = re.compile(
+    r'^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)'
+    r'\s+skipped=(\d+)',
+    re.M,
+)
 PASSWORD = 'peer-bench-only'
 CA_PASSPHRASE = 'peer-bench-only-ca'
 
@@ -71,10 +74,17 @@ def log(msg):
 
 def env():
     e = dict(os.environ)
-    e.update(ANSIBLE_CONFIG=os.path.join(PEER, 'ansible.cfg'), PEER_STATE=STATE, PEER_VENV=VENV,
-             ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', PEER_TEST_PASSWORD=PASSWORD,
-             PEER_CA_PASSPHRASE=CA_PASSPHRASE, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
-             PATH=os.path.join(VENV, 'bin') + os.pathsep + os.environ.get('PATH', ''))
+    e.update(
+        ANSIBLE_CONFIG=os.path.join(PEER, 'ansible.cfg'),
+        PEER_STATE=STATE,
+        PEER_VENV=VENV,
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_FORCE_COLOR='0',
+        PEER_TEST_PASSWORD=PASSWORD,
+        PEER_CA_PASSPHRASE=CA_PASSPHRASE,
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+        PATH=os.path.join(VENV, 'bin') + os.pathsep + os.environ.get('PATH', ''),
+    )
     for key in ('PYTHONPATH', 'ANSIBLE_PYTHON_INTERPRETER', 'VIRTUAL_ENV'):
         e.pop(key, None)
     return e
@@ -97,8 +107,7 @@ def ensure_venv():
 
 
 def fleet(*args):
-    subprocess.run([os.path.join(PEER, 'fleet.sh')] + list(args), env=env(), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([os.path.join(PEER, 'fleet.sh')] + list(args), env=env(), check=True, stdout=subprocess.DEVNULL)
 
 
 class TreeSampler(threading.Thread):
@@ -166,8 +175,9 @@ def timed(cmd, logfile):
     """Run cmd; return dict(wall, cpu, rc, out, mem_controller_mb, mem_all_mb)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env(), cwd=STATE, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env(), cwd=STATE, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     sampler = TreeSampler(proc.pid)
     sampler.start()
     out, _err = proc.communicate()
@@ -177,25 +187,27 @@ def timed(cmd, logfile):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(logfile, 'a') as handle:
-        handle.write('### %s rc=%d wall=%.2f cpu=%.2f\n%s\n'
-                     % (' '.join(cmd), proc.returncode, wall, cpu, out))
-    return {'wall': wall, 'cpu': cpu, 'rc': proc.returncode, 'out': out,
-            'mem_controller_mb': sampler.peak_controller / 1024.0,
-            'mem_all_mb': sampler.peak_all / 1024.0}
+        handle.write('### %s rc=%d wall=%.2f cpu=%.2f\n%s\n' % (' '.join(cmd), proc.returncode, wall, cpu, out))
+    return {
+        'wall': wall,
+        'cpu': cpu,
+        'rc': proc.returncode,
+        'out': out,
+        'mem_controller_mb': sampler.peak_controller / 1024.0,
+        'mem_all_mb': sampler.peak_all / 1024.0,
+    }
 
 
 def recap(out):
     hosts = {}
     for match in RECAP.finditer(out):
         ok, changed, unreachable, failed, skipped = map(int, match.groups()[1:])
-        hosts[match.group(1)] = dict(ok=ok, changed=changed, unreachable=unreachable,
-                                     failed=failed, skipped=skipped)
+        hosts[match.group(1)] = dict(ok=ok, changed=changed, unreachable=unreachable, failed=failed, skipped=skipped)
     return hosts
 
 
 def stats(values):
-    return {'n': len(values), 'min': min(values), 'median': statistics.median(values),
-            'max': max(values)}
+    return {'n': len(values), 'min': min(values), 'median': statistics.median(values), 'max': max(values)}
 
 
 class Series(object):
@@ -215,32 +227,32 @@ class Series(object):
             self.runs.setdefault('floor', []).append(floor)
         got = timed(cmd, self.logfile)
         if got['rc'] != 0:
-            sys.exit('%s %s (N=%d) failed (rc=%d), see %s'
-                     % (self.system, kind, self.hosts, got['rc'], self.logfile))
+            sys.exit('%s %s (N=%d) failed (rc=%d), see %s' % (self.system, kind, self.hosts, got['rc'], self.logfile))
         hosts = recap(got['out'])
         if len([h for h in hosts if h != 'localhost']) < self.hosts:
-            sys.exit('%s %s: recap for %d hosts, expected %d'
-                     % (self.system, kind, len(hosts), self.hosts))
+            sys.exit('%s %s: recap for %d hosts, expected %d' % (self.system, kind, len(hosts), self.hosts))
         if must_noop and any(h['changed'] for h in hosts.values()):
-            sys.exit('%s %s (N=%d) reported changes, see %s'
-                     % (self.system, kind, self.hosts, self.logfile))
+            sys.exit('%s %s (N=%d) reported changes, see %s' % (self.system, kind, self.hosts, self.logfile))
         got['recap'] = hosts
         del got['out']
         self.runs.setdefault(kind, []).append(got)
         if floor:
             self.pairs.setdefault(kind, []).append(got['wall'] / floor['wall'])
-        log('  %-7s %-8s N=%-3d wall %7.2f s  cpu %7.2f s  peak %5.0f MB (controller %4.0f MB)'
-            % (self.system, kind, self.hosts, got['wall'], got['cpu'], got['mem_all_mb'],
-               got['mem_controller_mb']))
+        log(
+            '  %-7s %-8s N=%-3d wall %7.2f s  cpu %7.2f s  peak %5.0f MB (controller %4.0f MB)'
+            % (self.system, kind, self.hosts, got['wall'], got['cpu'], got['mem_all_mb'], got['mem_controller_mb'])
+        )
         return got
 
     def summary(self):
         out = {}
         for kind, runs in self.runs.items():
             out[kind] = {
-                'wall': stats([r['wall'] for r in runs]), 'cpu': stats([r['cpu'] for r in runs]),
+                'wall': stats([r['wall'] for r in runs]),
+                'cpu': stats([r['cpu'] for r in runs]),
                 'mem_all_mb': max(r['mem_all_mb'] for r in runs),
-                'mem_controller_mb': max(r['mem_controller_mb'] for r in runs)}
+                'mem_controller_mb': max(r['mem_controller_mb'] for r in runs),
+            }
             if kind in self.pairs:
                 out[kind]['paired_ratio'] = stats(self.pairs[kind])
             sample = sorted(h for h in runs[-1].get('recap', {}) if h != 'localhost')
@@ -251,19 +263,32 @@ class Series(object):
 
 def verify_timing(hosts, rounds=5):
     """The verify module alone (six sslmodes), as Ansible runs it, on the first fleet host."""
-    payload = json.dumps({'ANSIBLE_MODULE_ARGS': {
-        'host': 'peer0.pgssl.test', 'hostaddr': '127.0.2.10', 'user': 'pgssl_test',
-        'password': PASSWORD, 'sslrootcert': os.path.join(STATE, 'project-ca', 'ca.crt'),
-        'policy': 'ssl_required'}})
+    payload = json.dumps(
+        {
+            'ANSIBLE_MODULE_ARGS': {
+                'host': 'peer0.pgssl.test',
+                'hostaddr': '127.0.2.10',
+                'user': 'pgssl_test',
+                'password': PASSWORD,
+                'sslrootcert': os.path.join(STATE, 'project-ca', 'ca.crt'),
+                'policy': 'ssl_required',
+            }
+        }
+    )
     walls, conns = [], []
     e = env()
     e['PYTHONPATH'] = COLLECTIONS
     for _round in range(rounds):
         start = time.monotonic()
-        proc = subprocess.run([os.path.join(VENV, 'bin', 'python'), '-m',
-                               'ansible_collections.pgssl.postgresql.plugins.modules.verify'],
-                              input=payload, capture_output=True, text=True, env=e, cwd='/',
-                              check=False)
+        proc = subprocess.run(
+            [os.path.join(VENV, 'bin', 'python'), '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.verify'],
+            input=payload,
+            capture_output=True,
+            text=True,
+            env=e,
+            cwd='/',
+            check=False,
+        )
         walls.append(time.monotonic() - start)
         result = json.loads(proc.stdout)
         if result.get('failed') or result.get('unmet'):
@@ -274,28 +299,34 @@ def verify_timing(hosts, rounds=5):
 
 def versions():
     e = env()
-    core = subprocess.run(['ansible', '--version'], env=e, capture_output=True, text=True,
-                          check=False).stdout
-    pkgs = subprocess.run([os.path.join(VENV, 'bin', 'python'), '-m', 'pip', 'list',
-                           '--format=json'], env=e, capture_output=True, text=True,
-                          check=False).stdout
+    core = subprocess.run(['ansible', '--version'], env=e, capture_output=True, text=True, check=False).stdout
+    pkgs = subprocess.run(
+        [os.path.join(VENV, 'bin', 'python'), '-m', 'pip', 'list', '--format=json'],
+        env=e,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     wanted = ('ansible', 'ansible-core', 'cryptography', 'psycopg')
     listed = dict((p['name'].lower(), p['version']) for p in json.loads(pkgs or '[]'))
-    pg = subprocess.run(['/usr/lib/postgresql/15/bin/postgres', '--version'],
-                        capture_output=True, text=True, check=False).stdout.strip()
-    return {'ansible_core': core.splitlines()[0] if core else '?',
-            'python': platform.python_version(), 'postgresql': pg,
-            'packages': dict((k, listed.get(k)) for k in wanted)}
+    pg = subprocess.run(
+        ['/usr/lib/postgresql/15/bin/postgres', '--version'], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        'ansible_core': core.splitlines()[0] if core else '?',
+        'python': platform.python_version(),
+        'postgresql': pg,
+        'packages': dict((k, listed.get(k)) for k in wanted),
+    }
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', default='20,50,100')
-    parser.add_argument('--peer-sizes', default='20',
-                        help='sizes at which the peer playbook runs too ("" for none)')
-    parser.add_argument('--rounds', type=int, default=2,
-                        help='counted runs of noop, renew and rotate (each paired with a floor)')
+    parser.add_argument('--peer-sizes', default='20', help='sizes at which the peer playbook runs too ("" for none)')
+    parser.add_argument(
+        '--rounds', type=int, default=2, help='counted runs of noop, renew and rotate (each paired with a floor)'
+    )
     parser.add_argument('--big-rounds', type=int, default=1, help='the same above 50 hosts')
     parser.add_argument('--out', default=os.path.join(STATE, 'results.json'))
     parser.add_argument('--report', help='write the markdown report here (docs/performance.md)')
@@ -311,15 +342,18 @@ def main():
     inv = os.path.join(STATE, 'inventory.ini')
     pinv = os.path.join(STATE, 'project.yml')
     with open(pinv, 'w') as handle:
-        handle.write(PROJECT_INVENTORY % {'password': PASSWORD, 'state': STATE,
-                                          'ca': CA_PASSPHRASE})
+        handle.write(PROJECT_INVENTORY % {'password': PASSWORD, 'state': STATE, 'ca': CA_PASSPHRASE})
     floor_cmd = ['ansible', 'all', '-m', 'ansible.builtin.ping', '-i', inv]
     peer_play = ['ansible-playbook', '-i', inv, os.path.join(PEER, 'peer-site.yml')]
     site = ['ansible-playbook', '-i', inv, '-i', pinv, 'pgssl.postgresql.site']
     renew = ['ansible-playbook', '-i', inv, '-i', pinv, 'pgssl.postgresql.renew']
     memory = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
-    results = {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d'),
-               'cores': os.cpu_count(), 'memory_gb': round(memory / 2 ** 30), 'sizes': {}}
+    results = {
+        'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d'),
+        'cores': os.cpu_count(),
+        'memory_gb': round(memory / 2**30),
+        'sizes': {},
+    }
     fleet('down')
     for n in sizes:
         rounds = args.rounds if n <= 50 else args.big_rounds
@@ -332,8 +366,7 @@ def main():
             for _round in range(rounds):
                 peer.run('noop', peer_play, must_noop=True, floor_cmd=floor_cmd)
             for _round in range(rounds):
-                peer.run('rotate', peer_play + ['-e', 'peer_force_rotate=true'],
-                         floor_cmd=floor_cmd)
+                peer.run('rotate', peer_play + ['-e', 'peer_force_rotate=true'], floor_cmd=floor_cmd)
             entry['peer'] = peer.summary()
             fleet('down')
         log('N=%d: pgssl.postgresql' % n)
@@ -346,8 +379,7 @@ def main():
         for _round in range(rounds):
             project.run('renew', renew, must_noop=True, floor_cmd=floor_cmd)
         for _round in range(rounds):
-            project.run('rotate', site + ['-e', 'server_renew_before_days=400'],
-                        floor_cmd=floor_cmd)
+            project.run('rotate', site + ['-e', 'server_renew_before_days=400'], floor_cmd=floor_cmd)
         project.run('noop', site, must_noop=True)  # a rotation leaves a fleet in order
         entry['pgssl'] = project.summary()
         if n == sizes[0]:
@@ -369,9 +401,12 @@ def _ratio(a, b):
 
 
 def report(results):
-    rows = ['| N | run | pgssl wall (s) | peer wall (s) | pgssl ÷ peer | pgssl ÷ floor '
-            '(paired) | floor (s) | pgssl CPU (s) | CPU per host (s) | peak MB all / '
-            'controller |', '|---|---|---|---|---|---|---|---|---|---|']
+    rows = [
+        '| N | run | pgssl wall (s) | peer wall (s) | pgssl ÷ peer | pgssl ÷ floor '
+        '(paired) | floor (s) | pgssl CPU (s) | CPU per host (s) | peak MB all / '
+        'controller |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+    ]
     for n, entry in sorted(results['sizes'].items(), key=lambda kv: int(kv[0])):
         mine, peer = entry['pgssl'], entry.get('peer', {})
         floor = mine['floor']['wall']['median']
@@ -381,11 +416,22 @@ def report(results):
             m = mine[kind]
             p = peer.get(kind, {}).get('wall', {}).get('median')
             paired = m.get('paired_ratio', {}).get('median')
-            rows.append('| %s | %s | %.2f | %s | %s | %s | %.2f | %.1f | %.2f | %.0f / %.0f |' % (
-                n, kind, m['wall']['median'], '%.2f' % p if p else '-',
-                _ratio(m['wall']['median'], p), '%.2f' % paired if paired else '-', floor,
-                m['cpu']['median'], m['cpu']['median'] / int(n), m['mem_all_mb'],
-                m['mem_controller_mb']))
+            rows.append(
+                '| %s | %s | %.2f | %s | %s | %s | %.2f | %.1f | %.2f | %.0f / %.0f |'
+                % (
+                    n,
+                    kind,
+                    m['wall']['median'],
+                    '%.2f' % p if p else '-',
+                    _ratio(m['wall']['median'], p),
+                    '%.2f' % paired if paired else '-',
+                    floor,
+                    m['cpu']['median'],
+                    m['cpu']['median'] / int(n),
+                    m['mem_all_mb'],
+                    m['mem_controller_mb'],
+                )
+            )
     return '\n'.join(rows)
 
 
@@ -398,21 +444,38 @@ def _goals(results, sizes):
             rows.append('| %s | %s | not measured | - |' % (goal, target))
             return
         met = value <= limit
-        rows.append('| %s | %s | %s | %s |' % (goal, target, fmt % value,
-                                               'yes' if met else 'no, %.1fx the target' % (
-                                                   value / limit)))
+        rows.append(
+            '| %s | %s | %s | %s |'
+            % (goal, target, fmt % value, 'yes' if met else 'no, %.1fx the target' % (value / limit))
+        )
+
     first = str(sizes[0])
     mine = results['sizes'][first]['pgssl']
     peer = results['sizes'][first].get('peer', {})
     for kind, name in (('converge', 'first converge'), ('rotate', 'forced rotation of every leaf')):
         p = peer.get(kind, {}).get('wall', {}).get('median')
-        row('%s, N=%s' % (name, first), '<= 0.25x peer',
-            mine[kind]['wall']['median'] / p if p else None, 0.25, '%.2fx peer')
+        row(
+            '%s, N=%s' % (name, first),
+            '<= 0.25x peer',
+            mine[kind]['wall']['median'] / p if p else None,
+            0.25,
+            '%.2fx peer',
+        )
     for kind in ('noop', 'renew'):
-        row('no-op %s, N=%s' % ('site' if kind == 'noop' else 'renew', first), '<= 2.0x floor',
-            mine[kind].get('paired_ratio', {}).get('median'), 2.0, '%.2fx floor (paired)')
-    row('CPU per host, converge, N=%s' % first, '<= 1.2 s',
-        mine['converge']['cpu']['median'] / int(first), 1.2, '%.2f s')
+        row(
+            'no-op %s, N=%s' % ('site' if kind == 'noop' else 'renew', first),
+            '<= 2.0x floor',
+            mine[kind].get('paired_ratio', {}).get('median'),
+            2.0,
+            '%.2fx floor (paired)',
+        )
+    row(
+        'CPU per host, converge, N=%s' % first,
+        '<= 1.2 s',
+        mine['converge']['cpu']['median'] / int(first),
+        1.2,
+        '%.2f s',
+    )
     verify = results.get('verify', {}).get('module_wall', {}).get('median')
     row('verify module, six sslmodes, one host', '<= 0.15 s', verify, 0.15, '%.3f s')
     if len(sizes) > 1:
@@ -421,8 +484,13 @@ def _goals(results, sizes):
             a = results['sizes'][first]['pgssl'].get(kind, {}).get('wall', {}).get('median')
             b = results['sizes'][last]['pgssl'].get(kind, {}).get('wall', {}).get('median')
             limit = 5.5 * int(last) / 100.0
-            row('%s: N=%s costs at most %.1fx N=%s' % (kind, last, limit, first),
-                '<= %.1fx' % limit, b / a if a and b else None, limit, '%.2fx')
+            row(
+                '%s: N=%s costs at most %.1fx N=%s' % (kind, last, limit, first),
+                '<= %.1fx' % limit,
+                b / a if a and b else None,
+                limit,
+                '%.2fx',
+            )
     return '\n'.join(rows)
 
 
@@ -430,23 +498,29 @@ def write_report(results, table, path):
     sizes = sorted(int(n) for n in results['sizes'])
     curve = []
     for kind in ('converge', 'rotate', 'noop', 'renew'):
-        walls = [results['sizes'][str(n)]['pgssl'].get(kind, {}).get('wall', {}).get('median')
-                 for n in sizes]
+        walls = [results['sizes'][str(n)]['pgssl'].get(kind, {}).get('wall', {}).get('median') for n in sizes]
         if all(walls):
             per_host = ['%.3f' % (w / n) for w, n in zip(walls, sizes)]
             scale = ('%.2f' % (walls[-1] / walls[0])) if len(sizes) > 1 else '-'
-            curve.append('| %s | %s | %s | %s |' % (
-                kind, ' / '.join('%.1f' % w for w in walls), ' / '.join(per_host), scale))
+            curve.append(
+                '| %s | %s | %s | %s |' % (kind, ' / '.join('%.1f' % w for w in walls), ' / '.join(per_host), scale)
+            )
     verify = results.get('verify', {})
     versions = results.get('versions', {})
     goals = _goals(results, sizes)
     text = PERFORMANCE_TEMPLATE % {
-        'date': results['date'], 'cores': results['cores'], 'memory': results['memory_gb'],
+        'date': results['date'],
+        'cores': results['cores'],
+        'memory': results['memory_gb'],
         'versions': ', '.join('%s %s' % kv for kv in sorted(versions.get('packages', {}).items())),
-        'core': versions.get('ansible_core', '?'), 'postgresql': versions.get('postgresql', '?'),
-        'table': table, 'sizes': ' / '.join(str(n) for n in sizes), 'goals': goals,
+        'core': versions.get('ansible_core', '?'),
+        'postgresql': versions.get('postgresql', '?'),
+        'table': table,
+        'sizes': ' / '.join(str(n) for n in sizes),
+        'goals': goals,
         'curve': '\n'.join(curve),
-        'last': sizes[-1], 'first': sizes[0],
+        'last': sizes[-1],
+        'first': sizes[0],
         'verify_wall': verify.get('module_wall', {}).get('median', 0),
         'verify_conn': verify.get('connections', {}).get('median', 0),
     }

@@ -57,15 +57,23 @@ from ansible.errors import AnsibleFilterError
 
 _GAUGES = (
     ('pgssl_tls_enabled', 'tls', 'Whether the server agreed to TLS (1) or not (0).'),
-    ('pgssl_certificate_not_after_seconds', 'not_after',
-     'Expiry of the served certificate, seconds since the epoch.'),
+    ('pgssl_certificate_not_after_seconds', 'not_after', 'Expiry of the served certificate, seconds since the epoch.'),
     ('pgssl_certificate_days_left', 'days_left', 'Whole days until the served certificate expires.'),
-    ('pgssl_plain_tcp_accepted', 'plain_tcp_accepted',
-     'Whether a plain (non-TLS) TCP startup reached authentication (1) or was refused (0).'),
-    ('pgssl_served_chain_verified', 'chain_verified',
-     'Whether the served chain verified to the fleet CA bundle with the host name (1) or not (0).'),
-    ('pgssl_served_certificate_on_disk', 'served_on_disk',
-     'Whether the served certificate is the one in the server\'s certificate file (1) or not (0).'),
+    (
+        'pgssl_plain_tcp_accepted',
+        'plain_tcp_accepted',
+        'Whether a plain (non-TLS) TCP startup reached authentication (1) or was refused (0).',
+    ),
+    (
+        'pgssl_served_chain_verified',
+        'chain_verified',
+        'Whether the served chain verified to the fleet CA bundle with the host name (1) or not (0).',
+    ),
+    (
+        'pgssl_served_certificate_on_disk',
+        'served_on_disk',
+        'Whether the served certificate is the one in the server\'s certificate file (1) or not (0).',
+    ),
 )
 
 
@@ -104,7 +112,7 @@ def audit_metrics(rows, timestamp=None):
                 raise AnsibleFilterError('audit_metrics: each row needs a host')
             value = _number(key, row.get(key))
             if key == 'days_left' and value is not None and value < 0 and row.get('not_after') in (None, '', '-'):
-                value = None    # the audit's "-1" for "no certificate seen"
+                value = None  # the audit's "-1" for "no certificate seen"
             if value is not None:
                 samples.append('%s{host="%s"} %d' % (name, _label(row['host']), value))
         if samples:
@@ -114,15 +122,18 @@ def audit_metrics(rows, timestamp=None):
         for mode, ssl in sorted((row.get('sslmodes') or {}).items()):
             value = _number('modes', ssl)
             if value is not None:
-                modes.append('pgssl_sslmode_ssl{host="%s",mode="%s"} %d' % (
-                    _label(row['host']), _label(mode), value))
+                modes.append('pgssl_sslmode_ssl{host="%s",mode="%s"} %d' % (_label(row['host']), _label(mode), value))
     if modes:
-        lines += ['# HELP pgssl_sslmode_ssl Whether a connection in this sslmode ended on TLS.',
-                  '# TYPE pgssl_sslmode_ssl gauge'] + modes
+        lines += [
+            '# HELP pgssl_sslmode_ssl Whether a connection in this sslmode ended on TLS.',
+            '# TYPE pgssl_sslmode_ssl gauge',
+        ] + modes
     if timestamp is not None:
-        lines += ['# HELP pgssl_audit_timestamp_seconds When the audit ran.',
-                  '# TYPE pgssl_audit_timestamp_seconds gauge',
-                  'pgssl_audit_timestamp_seconds %d' % int(float(timestamp))]
+        lines += [
+            '# HELP pgssl_audit_timestamp_seconds When the audit ran.',
+            '# TYPE pgssl_audit_timestamp_seconds gauge',
+            'pgssl_audit_timestamp_seconds %d' % int(float(timestamp)),
+        ]
     return '\n'.join(lines) + '\n'
 
 

@@ -46,19 +46,23 @@ def read_phase(ca_dir):
         if files.stat_file(_path(ca_dir, ROLLOVER, 'ca.crt')) is not None:
             # a next CA without a phase file: a promotion that lost its marker cannot happen
             # (the marker goes last), so this is a rollover started by hand
-            raise CaRolloverError('%s holds a next CA but no phase file; remove it or write '
-                                  'the phase (trust, reissue or retire) into %s.'
-                                  % (_path(ca_dir, ROLLOVER), _path(ca_dir, ROLLOVER, 'phase')),
-                                  'rollover_unknown')
+            raise CaRolloverError(
+                '%s holds a next CA but no phase file; remove it or write '
+                'the phase (trust, reissue or retire) into %s.'
+                % (_path(ca_dir, ROLLOVER), _path(ca_dir, ROLLOVER, 'phase')),
+                'rollover_unknown',
+            )
         return 'none', None
     words = raw.decode('ascii', 'replace').split()
     if len(words) == 1 and words[0] in PHASES[1:]:
         return words[0], None
     if len(words) == 2 and words[0] == 'promoting' and _safe_name(words[1]):
         return 'promoting', words[1]
-    raise CaRolloverError('The rollover phase file %s holds %r; expected trust, reissue or '
-                          'retire.' % (_path(ca_dir, ROLLOVER, 'phase'), raw[:40]),
-                          'rollover_unknown')
+    raise CaRolloverError(
+        'The rollover phase file %s holds %r; expected trust, reissue or '
+        'retire.' % (_path(ca_dir, ROLLOVER, 'phase'), raw[:40]),
+        'rollover_unknown',
+    )
 
 
 def _safe_name(name):
@@ -72,9 +76,17 @@ def describe(path):
         return None
     cert = crypto.load_certificate(raw, path)
     facts = crypto.describe_certificate(cert)
-    return dict((k, facts[k]) for k in ('subject_string', 'not_after', 'days_left',
-                                        'fingerprint_sha256', 'public_key_fingerprint',
-                                        'serial_number'))
+    return dict(
+        (k, facts[k])
+        for k in (
+            'subject_string',
+            'not_after',
+            'days_left',
+            'fingerprint_sha256',
+            'public_key_fingerprint',
+            'serial_number',
+        )
+    )
 
 
 def layout(ca_dir, phase):
@@ -93,10 +105,14 @@ def state(ca_dir):
     if phase == 'promoting':
         phase = 'retire'
     signing, trust = layout(ca_dir, phase)
-    return {'phase': phase, 'signing_dir': signing, 'trust_dirs': trust,
-            'current': describe(_path(ca_dir, 'ca.crt')),
-            'next': describe(_path(ca_dir, ROLLOVER, 'ca.crt')),
-            'interrupted': _name is not None}
+    return {
+        'phase': phase,
+        'signing_dir': signing,
+        'trust_dirs': trust,
+        'current': describe(_path(ca_dir, 'ca.crt')),
+        'next': describe(_path(ca_dir, ROLLOVER, 'ca.crt')),
+        'interrupted': _name is not None,
+    }
 
 
 def plan(current, wanted):
@@ -108,20 +124,21 @@ def plan(current, wanted):
     if order[wanted] == order[current] + 1:
         return 'finish' if wanted == 'finish' else 'write'
     if order[wanted] < order[current]:
-        raise CaRolloverError('The CA rollover is in phase %s; phase %s is behind it (a phase '
-                              'is never undone: trust, reissue, retire).' % (current, wanted),
-                              'rollover_order')
+        raise CaRolloverError(
+            'The CA rollover is in phase %s; phase %s is behind it (a phase '
+            'is never undone: trust, reissue, retire).' % (current, wanted),
+            'rollover_order',
+        )
     before = [p for p, n in order.items() if n == order[wanted] - 1][0]
     if current == 'none':
-        raise CaRolloverError('No CA rollover is under way; start with phase trust.',
-                              'rollover_order')
-    raise CaRolloverError('The CA rollover is in phase %s; run phase %s on every host first.'
-                          % (current, before), 'rollover_order')
+        raise CaRolloverError('No CA rollover is under way; start with phase trust.', 'rollover_order')
+    raise CaRolloverError(
+        'The CA rollover is in phase %s; run phase %s on every host first.' % (current, before), 'rollover_order'
+    )
 
 
 def _write_phase(ca_dir, text):
-    files.write_atomic(_path(ca_dir, ROLLOVER, 'phase'), (text + '\n').encode('ascii'),
-                       mode=0o600)
+    files.write_atomic(_path(ca_dir, ROLLOVER, 'phase'), (text + '\n').encode('ascii'), mode=0o600)
 
 
 def _noop(_step):
@@ -152,7 +169,9 @@ def advance(ca_dir, wanted, check_mode=False, after_step=_noop, now=None):
                 if files.stat_file(_path(ca_dir, ROLLOVER, base)) is None:
                     raise CaRolloverError(
                         'The next CA %s does not exist yet; finish phase trust first (the ca '
-                        'role makes it).' % _path(ca_dir, ROLLOVER, base), 'rollover_order')
+                        'role makes it).' % _path(ca_dir, ROLLOVER, base),
+                        'rollover_order',
+                    )
         if check_mode:
             return True, None
         if wanted == 'trust':
@@ -163,8 +182,9 @@ def advance(ca_dir, wanted, check_mode=False, after_step=_noop, now=None):
     for base in ('ca.key', 'ca.crt'):
         for where in (ca_dir, _path(ca_dir, ROLLOVER)):
             if files.stat_file(_path(where, base)) is None:
-                raise CaRolloverError('Cannot finish the rollover: %s is missing.'
-                                      % _path(where, base), 'rollover_incomplete')
+                raise CaRolloverError(
+                    'Cannot finish the rollover: %s is missing.' % _path(where, base), 'rollover_incomplete'
+                )
     current = describe(_path(ca_dir, 'ca.crt'))
     if check_mode:
         return True, None

@@ -48,8 +48,7 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
         else:
             parts = cluster.strip('/').split('/')
             if len(parts) != 2:
-                raise ClusterError('cluster %r: use VERSION/NAME (Debian, e.g. 16/main) or a '
-                                   'directory.' % cluster)
+                raise ClusterError('cluster %r: use VERSION/NAME (Debian, e.g. 16/main) or a directory.' % cluster)
             config_file = os.path.join(etc_root, parts[0], parts[1], 'postgresql.conf')
     if data_dir and not config_file:
         config_file = os.path.join(data_dir, 'postgresql.conf')
@@ -75,15 +74,12 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
         pass
     return {
         'config_file': os.path.abspath(config_file),
-        'hba_file': (_resolve(conf_dir, values.get('hba_file'))
-                     or os.path.join(conf_dir, 'pg_hba.conf')),
-        'ident_file': _resolve(conf_dir, values.get('ident_file')) or os.path.join(
-            conf_dir, 'pg_ident.conf'),
+        'hba_file': (_resolve(conf_dir, values.get('hba_file')) or os.path.join(conf_dir, 'pg_hba.conf')),
+        'ident_file': _resolve(conf_dir, values.get('ident_file')) or os.path.join(conf_dir, 'pg_ident.conf'),
         'data_dir': data_dir,
         'auto_conf': os.path.join(data_dir, 'postgresql.auto.conf'),
         'version': version,
-        'major': int(version.split('.')[0]) if version and version.split('.')[0].isdigit()
-        else None,
+        'major': int(version.split('.')[0]) if version and version.split('.')[0].isdigit() else None,
         'layout': layout,
         'server_user': server_user,
     }

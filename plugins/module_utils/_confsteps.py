@@ -15,6 +15,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as 
 
 # ------------------------------------------------------------ pg_conf
 
+
 def _text(data):
     return data.decode('utf-8', 'surrogateescape')
 
@@ -40,8 +41,9 @@ def conf(module):
     text = _text(raw)
     lines = pgconf.parse(text)
     for bad in pgconf.syntax_errors(lines):
-        raise pgconf.PgConfError('%s:%s: %s. The server would not load this file; fix the line '
-                                 'first.' % (path, bad.number, bad.error))
+        raise pgconf.PgConfError(
+            '%s:%s: %s. The server would not load this file; fix the line first.' % (path, bad.number, bad.error)
+        )
     settings = dict(p['settings'])
     # a passphrase command is a secret: masked in changes, diff and the invocation
     module.no_log_values.update(pgconf.secret_values(settings, lines))
@@ -55,19 +57,23 @@ def conf(module):
         raise pgconf.PgConfError(
             'These lines would override the managed settings, so the change would be silently '
             'ignored: %s. Remove them, or set remove_overrides=true.'
-            % '; '.join('%s:%s sets %s = %r (%s)'
-                        % (o['file'], o['line'], o['name'], o['value'], o['via'])
-                        for o in overrides))
+            % '; '.join(
+                '%s:%s sets %s = %r (%s)' % (o['file'], o['line'], o['name'], o['value'], o['via']) for o in overrides
+            )
+        )
     for item in overrides:
         override_edits.setdefault((item['file'], item['via']), []).append(item['line'])
 
-    result = {'changed': bool(changes) or bool(override_edits), 'config_file': path,
-              'changes': changes, 'overrides': overrides,
-              'reload_required': bool(changes) or bool(override_edits),
-              'restart_required': pgconf.needs_restart([c['name'] for c in changes])}
+    result = {
+        'changed': bool(changes) or bool(override_edits),
+        'config_file': path,
+        'changes': changes,
+        'overrides': overrides,
+        'reload_required': bool(changes) or bool(override_edits),
+        'restart_required': pgconf.needs_restart([c['name'] for c in changes]),
+    }
     if module._diff:
-        result['diff'] = [{'before': text, 'after': new_text, 'before_header': path,
-                           'after_header': path}]
+        result['diff'] = [{'before': text, 'after': new_text, 'before_header': path, 'after_header': path}]
     if module.check_mode:
         return result
     if changes:
@@ -78,17 +84,21 @@ def conf(module):
         other_text = _text(files.read_bytes(other, 'file'))
         edited = pgconf.disable_lines(other_text, numbers, delete=(via == 'ALTER SYSTEM'))
         if module._diff:
-            result['diff'].append({'before': other_text, 'after': edited,
-                                   'before_header': other, 'after_header': other})
+            result['diff'].append(
+                {'before': other_text, 'after': edited, 'before_header': other, 'after_header': other}
+            )
         # another file keeps its own owner and mode (the task's attributes are for path)
         files.rewrite_file(module, other, _bytes(edited), p['backup'], own_attributes=True)
-    result['changed'] = files.apply_attributes(module, path, result['changed']) \
-        if any(module.params.get(k) is not None for k in ('owner', 'group', 'mode')) \
+    result['changed'] = (
+        files.apply_attributes(module, path, result['changed'])
+        if any(module.params.get(k) is not None for k in ('owner', 'group', 'mode'))
         else result['changed']
+    )
     return result
 
 
 # ------------------------------------------------------------ pg_hba
+
 
 def hba(module):
     p = module.params
@@ -104,31 +114,39 @@ def hba(module):
         raise files.PgsslFileError('The file %s does not exist.' % path)
     text = raw.decode('utf-8', 'surrogateescape')
     lines, actions, present = pghba.plan(
-        text, p['rules'], major, p['require_ssl'], p['require_ssl_scope'], p['purge_managed'],
-        path)
+        text, p['rules'], major, p['require_ssl'], p['require_ssl_scope'], p['purge_managed'], path
+    )
     new_text = pghba.render(lines)
     changed = new_text != text
     partly = []
     for rule in present:
         for earlier, conn in pghba.partly_shadowed(lines, rule):
-            partly.append({'rule': rule.describe(), 'hidden_by': earlier.describe(),
-                           'hidden_by_line': earlier.number, 'example': conn})
-    notes = ['%s: %s goes to %s first' % (item['rule'], item['example'], item['hidden_by'])
-             for item in partly]
+            partly.append(
+                {
+                    'rule': rule.describe(),
+                    'hidden_by': earlier.describe(),
+                    'hidden_by_line': earlier.number,
+                    'example': conn,
+                }
+            )
+    notes = ['%s: %s goes to %s first' % (item['rule'], item['example'], item['hidden_by']) for item in partly]
     result = {
-        'changed': changed, 'hba_file': path, 'actions': actions if changed else [],
-        'warnings_placement': notes, 'partly_shadowed': partly,
-        'shadowed': [{'rule': r.describe(), 'line': r.number, 'hidden_by': e.describe(),
-                      'hidden_by_line': e.number} for r, e in pghba.shadowed(lines)],
+        'changed': changed,
+        'hba_file': path,
+        'actions': actions if changed else [],
+        'warnings_placement': notes,
+        'partly_shadowed': partly,
+        'shadowed': [
+            {'rule': r.describe(), 'line': r.number, 'hidden_by': e.describe(), 'hidden_by_line': e.number}
+            for r, e in pghba.shadowed(lines)
+        ],
     }
     for note in notes:
         module.warn(note)
     if module._diff:
-        result['diff'] = {'before': text, 'after': new_text, 'before_header': path,
-                          'after_header': path}
+        result['diff'] = {'before': text, 'after': new_text, 'before_header': path, 'after_header': path}
     if changed and not module.check_mode:
-        saved = files.rewrite_file(module, path,
-                                   new_text.encode('utf-8', 'surrogateescape'), p['backup'])
+        saved = files.rewrite_file(module, path, new_text.encode('utf-8', 'surrogateescape'), p['backup'])
         if saved:
             result['backup_file'] = saved
     if any(p.get(k) is not None for k in ('owner', 'group', 'mode')):

@@ -17,10 +17,15 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _pk8 as pk
 
 # ------------------------------------------------------------ private_key
 
+
 def _facts(desc, key):
-    return {'type': desc['type'], 'size': desc['size'], 'curve': desc['curve'],
-            'encrypted': desc['encrypted'],
-            'public_key_fingerprint': crypto.public_key_fingerprint(key)}
+    return {
+        'type': desc['type'],
+        'size': desc['size'],
+        'curve': desc['curve'],
+        'encrypted': desc['encrypted'],
+        'public_key_fingerprint': crypto.public_key_fingerprint(key),
+    }
 
 
 def _owners(module):
@@ -33,15 +38,13 @@ def _plan(module, existing):
     if not p['src'] and not p['src_content']:
         spec = crypto.normalize_key_request(p['type'], p['size'], p['curve'])
         return crypto.plan_private_key(existing, p['passphrase'], spec, p['regenerate'])
-    src_key = crypto.load_private_key(files.read_input(p['src'], p['src_content'], 'source key',
-                                                       secret=True),
-                                      p['src_passphrase'], 'The source key')
+    src_key = crypto.load_private_key(
+        files.read_input(p['src'], p['src_content'], 'source key', secret=True), p['src_passphrase'], 'The source key'
+    )
     weak = crypto.key_weakness(src_key.public_key())
     if weak:
-        raise crypto.PgsslCryptoError('The source key is %s; refusing to install it.' % weak,
-                                      'weak_key')
-    plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None,
-            'warnings': []}
+        raise crypto.PgsslCryptoError('The source key is %s; refusing to install it.' % weak, 'weak_key')
+    plan = {'action': 'install', 'reasons': ['missing'], 'key': src_key, 'current': None, 'warnings': []}
     if existing is not None:
         try:
             current = crypto.load_private_key(existing, p['passphrase'], 'The existing key file')
@@ -50,8 +53,9 @@ def _plan(module, existing):
         if current is None:
             raise crypto.PgsslCryptoError(
                 'The existing key %s cannot be read with the given passphrase (or is not a key); '
-                'refusing to replace it with src. Move it away first if it is to be replaced.'
-                % p['path'], 'existing_key_unreadable')
+                'refusing to replace it with src. Move it away first if it is to be replaced.' % p['path'],
+                'existing_key_unreadable',
+            )
         if current is not None:
             desc = crypto.describe_key(current)
             desc['encrypted'] = crypto.pem_is_encrypted(existing)
@@ -111,8 +115,13 @@ def private_key(module):
         facts = _facts(desc, key)
         result['changed'] = True
         if not module.check_mode:
-            saved = files.write_file(module, path, crypto.dump_private_key(key, p['passphrase']),
-                                     secret=True, backup=p['backup'] and existing is not None)
+            saved = files.write_file(
+                module,
+                path,
+                crypto.dump_private_key(key, p['passphrase']),
+                secret=True,
+                backup=p['backup'] and existing is not None,
+            )
             if saved:
                 result['backup_file'] = saved
     if module.check_mode and new_key:
@@ -133,6 +142,7 @@ def private_key(module):
 
 # ------------------------------------------------------------ csr
 
+
 def csr(module):
     p = module.params
     subject = dict(p['subject'] or {})
@@ -144,12 +154,11 @@ def csr(module):
     # to the server user while this runs as root
     key_bytes = files.read_bytes(p['privatekey_path'], 'private key file')
     if key_bytes is None:
-        files.gap_if_check_mode('the private key file %s does not exist yet'
-                                % p['privatekey_path'])
-        raise files.PgsslFileError('The private key file %s does not exist.'
-                                   % p['privatekey_path'])
-    key = crypto.load_private_key(key_bytes, p['privatekey_passphrase'],
-                                  where='The private key %s' % p['privatekey_path'])
+        files.gap_if_check_mode('the private key file %s does not exist yet' % p['privatekey_path'])
+        raise files.PgsslFileError('The private key file %s does not exist.' % p['privatekey_path'])
+    key = crypto.load_private_key(
+        key_bytes, p['privatekey_passphrase'], where='The private key %s' % p['privatekey_path']
+    )
     path = p['path']
     existing = None
     reasons = []
@@ -184,12 +193,12 @@ def csr(module):
         result['csr'] = crypto.dump_csr(csr).decode('ascii')
     if module._diff and path:
         before = crypto.describe_request(existing) if existing is not None else {}
-        result['diff'] = {'before': before, 'after': facts, 'before_header': path,
-                          'after_header': path}
+        result['diff'] = {'before': before, 'after': facts, 'before_header': path, 'after_header': path}
     return result
 
 
 # ------------------------------------------------------------ activate
+
 
 def activate(module):
     p = module.params
@@ -198,39 +207,39 @@ def activate(module):
     cert_staged = p['certificate_staged'] or cert_path + '.next'
     for staged, final in ((key_staged, key_path), (cert_staged, cert_path)):
         if files.check_directory(staged) != files.check_directory(final):
-            raise files.PgsslFileError('%s and %s must be in the same directory.'
-                                       % (staged, final))
+            raise files.PgsslFileError('%s and %s must be in the same directory.' % (staged, final))
     # the key may belong to the owner of its directory (the server user) or to root
-    owners = [st.st_uid for st in (files.stat_file(os.path.dirname(os.path.abspath(key_path))),
-                                   files.stat_file(key_path)) if st is not None]
+    owners = [
+        st.st_uid
+        for st in (files.stat_file(os.path.dirname(os.path.abspath(key_path))), files.stat_file(key_path))
+        if st is not None
+    ]
     staged_key = files.read_bytes(key_staged, 'staged key', secret=True, owners=owners)
     staged_cert = files.read_bytes(cert_staged, 'staged certificate')
     if staged_key is None and staged_cert is None:
         live = files.read_bytes(cert_path, 'certificate')
         fp = crypto.cert_fingerprint(crypto.load_certificate(live)) if live else None
         return {'changed': False, 'activated': [], 'fingerprint_sha256': fp}
-    key_bytes = staged_key if staged_key is not None else \
-        files.read_bytes(key_path, 'key', secret=True, owners=owners)
-    cert_bytes = staged_cert if staged_cert is not None else \
-        files.read_bytes(cert_path, 'certificate')
+    key_bytes = staged_key if staged_key is not None else files.read_bytes(key_path, 'key', secret=True, owners=owners)
+    cert_bytes = staged_cert if staged_cert is not None else files.read_bytes(cert_path, 'certificate')
     if key_bytes is None or cert_bytes is None:
-        raise files.PgsslFileError('A staged %s has no %s to go with it; refusing to put half a '
-                                   'pair in place.' % ('key' if staged_key is not None else
-                                                       'certificate',
-                                                       'certificate' if cert_bytes is None
-                                                       else 'key'))
+        raise files.PgsslFileError(
+            'A staged %s has no %s to go with it; refusing to put half a '
+            'pair in place.'
+            % ('key' if staged_key is not None else 'certificate', 'certificate' if cert_bytes is None else 'key')
+        )
     key = crypto.load_private_key(key_bytes, p['passphrase'], 'The key')
     cert = crypto.load_certificate(cert_bytes, 'The certificate')
     crypto.check_key_pair(cert, key, 'The certificate')
-    activated = [path for path, data in ((cert_path, staged_cert), (key_path, staged_key))
-                 if data is not None]
-    result = {'changed': True, 'activated': activated,
-              'fingerprint_sha256': crypto.cert_fingerprint(cert)}
+    activated = [path for path, data in ((cert_path, staged_cert), (key_path, staged_key)) if data is not None]
+    result = {'changed': True, 'activated': activated, 'fingerprint_sha256': crypto.cert_fingerprint(cert)}
     if module.check_mode:
         return result
     saved = []
-    for staged, final, data, secret in ((cert_staged, cert_path, staged_cert, False),
-                                        (key_staged, key_path, staged_key, True)):
+    for staged, final, data, secret in (
+        (cert_staged, cert_path, staged_cert, False),
+        (key_staged, key_path, staged_key, True),
+    ):
         if data is None:
             continue
         backup = files.commit(final, files.base_name(staged), backup=p['backup'], secret=secret)

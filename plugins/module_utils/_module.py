@@ -31,6 +31,7 @@ class TaskFailed(Exception):
 def require_psycopg(module):
     """The psycopg module, or a clean failure saying it is missing."""
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+
     psycopg, error = pgconn.load_psycopg()
     if psycopg is None:
         module.fail_json(msg=missing_required_lib('psycopg'), exception=error)
@@ -40,8 +41,7 @@ def require_psycopg(module):
 def execute(module, run, needs=('cryptography',)):
     """Run ``run(module)`` and exit the module with its result or a clean failure."""
     if 'cryptography' in needs and not crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'),
-                         exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib('cryptography'), exception=crypto.CRYPTOGRAPHY_IMPORT_ERROR)
     if 'psycopg' in needs:
         require_psycopg(module)
     files.CHECK_MODE[0] = bool(module.check_mode)
@@ -49,8 +49,9 @@ def execute(module, run, needs=('cryptography',)):
         result = run(module)
     except files.CheckModeGap as exc:
         # check mode on a host that has nothing yet: an earlier task would have made the input
-        module.exit_json(changed=True, check_mode_gap=str(exc),
-                         msg='Would change: %s (made by an earlier task of this run).' % exc)
+        module.exit_json(
+            changed=True, check_mode_gap=str(exc), msg='Would change: %s (made by an earlier task of this run).' % exc
+        )
     except TaskFailed as exc:
         facts = dict(exc.facts)
         facts.pop('changed', None)
@@ -93,11 +94,13 @@ def test_hook(step):
     the file PGSSL_TEST_STOP_MARKER and waits (at most 10 minutes) for MARKER.release, so a test
     can kill the run or act at that point."""
     import os
+
     if os.environ.get(TEST_FAIL) == step:
         raise TaskFailed('injected failure after %s' % step)
     if os.environ.get(TEST_STOP) != step:
         return
     import time
+
     marker = os.environ.get('PGSSL_TEST_STOP_MARKER') or ''
     if not os.path.isabs(marker):
         raise TaskFailed('PGSSL_TEST_STOP_MARKER must be an absolute path.')
@@ -110,6 +113,8 @@ def test_hook(step):
 
 def ca_signer_argspec():
     """The CA that signs (crl, sign), as the ca_signer doc fragment describes it."""
-    return dict(ca_cert_path=dict(type='path', required=True),
-                ca_key_path=dict(type='path', required=True),
-                ca_key_passphrase=dict(type='str', no_log=True))
+    return dict(
+        ca_cert_path=dict(type='path', required=True),
+        ca_key_path=dict(type='path', required=True),
+        ca_key_passphrase=dict(type='str', no_log=True),
+    )

@@ -24,8 +24,16 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgrules as pgrules
 
-SSL_SETTINGS = ('ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file',
-                'ssl_crl_dir', 'ssl_passphrase_command', 'ssl_passphrase_command_supports_reload')
+SSL_SETTINGS = (
+    'ssl',
+    'ssl_cert_file',
+    'ssl_key_file',
+    'ssl_ca_file',
+    'ssl_crl_file',
+    'ssl_crl_dir',
+    'ssl_passphrase_command',
+    'ssl_passphrase_command_supports_reload',
+)
 
 
 def user_ids(user):
@@ -67,7 +75,10 @@ def readable_by(path, uid, gids):
         return False, '%s: %s' % (path, exc.strerror)
     if not _allowed(st, uid, gids, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH):
         return False, '%s is not readable by the server user (owner uid %d, mode %04o)' % (
-            path, st.st_uid, stat.S_IMODE(st.st_mode))
+            path,
+            st.st_uid,
+            stat.S_IMODE(st.st_mode),
+        )
     return True, None
 
 
@@ -119,16 +130,22 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
             facts['certificate_fingerprint'] = crypto.cert_fingerprint(cert)
             facts['certificate'] = crypto.describe_certificate(cert, now)
             if crypto.not_after(cert) <= (now or crypto.utcnow()):
-                problem('expired', cert_path, 'the server certificate %s expired on %s; '
-                        'PostgreSQL would load it without a word and every verifying client '
-                        'would fail' % (crypto.name_to_string(cert.subject),
-                                        crypto.iso(crypto.not_after(cert))))
+                problem(
+                    'expired',
+                    cert_path,
+                    'the server certificate %s expired on %s; '
+                    'PostgreSQL would load it without a word and every verifying client '
+                    'would fail' % (crypto.name_to_string(cert.subject), crypto.iso(crypto.not_after(cert))),
+                )
             if crypto.not_before(cert) > (now or crypto.utcnow()):
-                problem('not_yet_valid', cert_path, 'the server certificate %s is not valid '
-                        'before %s (was it signed on a machine whose clock runs ahead?); every '
-                        'verifying client would refuse it until then'
-                        % (crypto.name_to_string(cert.subject),
-                           crypto.iso(crypto.not_before(cert))))
+                problem(
+                    'not_yet_valid',
+                    cert_path,
+                    'the server certificate %s is not valid '
+                    'before %s (was it signed on a machine whose clock runs ahead?); every '
+                    'verifying client would refuse it until then'
+                    % (crypto.name_to_string(cert.subject), crypto.iso(crypto.not_before(cert))),
+                )
         except crypto.PgsslCryptoError as exc:
             problem('bad_certificate', cert_path, str(exc))
     key_path, key_data = load('ssl_key_file', 'server key')
@@ -139,18 +156,29 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
             problem(bad[0], key_path, '%s: %s' % (key_path, bad[1]))
         if crypto.pem_is_encrypted(key_data):
             if not values.get('ssl_passphrase_command'):
-                problem('encrypted_key', key_path, 'the key %s is encrypted and no '
-                        'ssl_passphrase_command is set: the server cannot load it' % key_path)
+                problem(
+                    'encrypted_key',
+                    key_path,
+                    'the key %s is encrypted and no '
+                    'ssl_passphrase_command is set: the server cannot load it' % key_path,
+                )
             elif not is_on(values.get('ssl_passphrase_command_supports_reload', 'off')):
-                problem('encrypted_key', key_path, 'the key %s is encrypted and '
-                        'ssl_passphrase_command_supports_reload is off: a reload cannot load '
-                        'it (restart instead, or enable reload support)' % key_path)
+                problem(
+                    'encrypted_key',
+                    key_path,
+                    'the key %s is encrypted and '
+                    'ssl_passphrase_command_supports_reload is off: a reload cannot load '
+                    'it (restart instead, or enable reload support)' % key_path,
+                )
         else:
             try:
                 key = crypto.load_private_key(key_data, None, 'The server key %s' % key_path)
                 if cert is not None and not crypto.same_public_key(cert.public_key(), key):
-                    problem('key_mismatch', key_path, 'the key %s does not belong to the '
-                            'certificate %s' % (key_path, cert_path))
+                    problem(
+                        'key_mismatch',
+                        key_path,
+                        'the key %s does not belong to the certificate %s' % (key_path, cert_path),
+                    )
             except crypto.PgsslCryptoError as exc:
                 problem('bad_key', key_path, str(exc))
     ca_path, ca_data = load('ssl_ca_file', 'CA file')
@@ -174,20 +202,37 @@ def file_problems(file_settings, hba_rows, ident_rows, hba_file, ident_file):
     problems = []
     for row in file_settings:
         if row.get('error'):
-            problems.append({'code': 'config_error', 'file': row.get('sourcefile'),
-                             'message': '%s:%s: %s%s' % (
-                                 row.get('sourcefile'), row.get('sourceline'), row['error'],
-                                 (' (%s)' % row['name']) if row.get('name') else '')})
+            problems.append(
+                {
+                    'code': 'config_error',
+                    'file': row.get('sourcefile'),
+                    'message': '%s:%s: %s%s'
+                    % (
+                        row.get('sourcefile'),
+                        row.get('sourceline'),
+                        row['error'],
+                        (' (%s)' % row['name']) if row.get('name') else '',
+                    ),
+                }
+            )
     for row in hba_rows:
-        problems.append({'code': 'hba_error', 'file': row.get('file_name') or hba_file,
-                         'message': '%s:%s: %s' % (row.get('file_name') or hba_file,
-                                                   row.get('line_number'),
-                                                   row.get('error') or 'invalid line')})
+        problems.append(
+            {
+                'code': 'hba_error',
+                'file': row.get('file_name') or hba_file,
+                'message': '%s:%s: %s'
+                % (row.get('file_name') or hba_file, row.get('line_number'), row.get('error') or 'invalid line'),
+            }
+        )
     for row in ident_rows:
-        problems.append({'code': 'ident_error', 'file': row.get('file_name') or ident_file,
-                         'message': '%s:%s: %s' % (row.get('file_name') or ident_file,
-                                                   row.get('line_number'),
-                                                   row.get('error') or 'invalid line')})
+        problems.append(
+            {
+                'code': 'ident_error',
+                'file': row.get('file_name') or ident_file,
+                'message': '%s:%s: %s'
+                % (row.get('file_name') or ident_file, row.get('line_number'), row.get('error') or 'invalid line'),
+            }
+        )
     return problems
 
 

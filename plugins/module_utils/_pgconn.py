@@ -32,6 +32,7 @@ def load_psycopg():
     """
     try:
         import psycopg
+
         return psycopg, None
     except ImportError:  # pragma: no cover - depends on the managed host
         return None, traceback.format_exc()
@@ -41,8 +42,7 @@ class PgsslConnError(PgsslError):
     pass
 
 
-def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=False,
-              direct=False):
+def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=False, direct=False):
     """SSLRequest + TLS handshake. Returns a dict of plain values.
 
     ``ssl``: whether the server agreed to TLS; ``certificate_der`` (bytes) of the served leaf;
@@ -64,8 +64,9 @@ def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=F
             if answer != b'S':
                 if answer == b'N':
                     return {'ssl': False, 'elapsed_ms': _ms(start)}
-                raise PgsslConnError('Unexpected answer %r to SSLRequest from %s:%s (is this '
-                                     'PostgreSQL?)' % (answer, address, port))
+                raise PgsslConnError(
+                    'Unexpected answer %r to SSLRequest from %s:%s (is this PostgreSQL?)' % (answer, address, port)
+                )
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if direct:
             ctx.set_alpn_protocols(['postgresql'])
@@ -84,15 +85,22 @@ def probe_tls(host, port=5432, hostaddr=None, timeout=5.0, cafile=None, strict=F
             raise PgsslConnError('TLS handshake with %s failed: %s' % (host, exc))
         except OSError as exc:
             # a server before PostgreSQL 17 hangs up on a direct ClientHello
-            raise PgsslConnError('TLS handshake with %s failed: %s%s' % (
-                host, exc, ' (direct TLS needs PostgreSQL 17 or later)' if direct else ''))
+            raise PgsslConnError(
+                'TLS handshake with %s failed: %s%s'
+                % (host, exc, ' (direct TLS needs PostgreSQL 17 or later)' if direct else '')
+            )
         except ssl.CertificateError as exc:  # pragma: no cover - subclass of SSLError on 3.7+
             raise PgsslConnError('TLS handshake with %s failed: %s' % (host, exc))
         try:
             cipher = tls.cipher() or (None, None, None)
-            return {'ssl': True, 'certificate_der': tls.getpeercert(binary_form=True),
-                    'protocol': tls.version(), 'cipher': cipher[0], 'bits': cipher[2],
-                    'elapsed_ms': _ms(start)}
+            return {
+                'ssl': True,
+                'certificate_der': tls.getpeercert(binary_form=True),
+                'protocol': tls.version(),
+                'cipher': cipher[0],
+                'bits': cipher[2],
+                'elapsed_ms': _ms(start),
+            }
         finally:
             try:
                 tls.close()
@@ -115,8 +123,13 @@ def probe_plain(host, port=5432, hostaddr=None, user='postgres', dbname='postgre
     'message'}``; ``accepted`` is None when the answer says neither.
     """
     address = hostaddr or host
-    body = b''.join(k.encode('utf-8') + b'\0' + v.encode('utf-8') + b'\0' for k, v in (
-        ('user', user), ('database', dbname), ('application_name', 'pgssl.probe'))) + b'\0'
+    body = (
+        b''.join(
+            k.encode('utf-8') + b'\0' + v.encode('utf-8') + b'\0'
+            for k, v in (('user', user), ('database', dbname), ('application_name', 'pgssl.probe'))
+        )
+        + b'\0'
+    )
     packet = struct.pack('!ii', len(body) + 8, 196608) + body
     try:
         sock = socket.create_connection((address, port), timeout)
@@ -127,18 +140,22 @@ def probe_plain(host, port=5432, hostaddr=None, user='postgres', dbname='postgre
         head = _recv_exactly(sock, 5)
         kind, length = head[:1], struct.unpack('!i', head[1:])[0]
         if kind == b'R':
-            return {'accepted': True, 'answer': 'authentication', 'sqlstate': None,
-                    'message': None}
+            return {'accepted': True, 'answer': 'authentication', 'sqlstate': None, 'message': None}
         if kind != b'E' or not 4 <= length <= 65536:
-            raise PgsslConnError('Unexpected answer %r to a startup packet from %s:%s (is this '
-                                 'PostgreSQL?)' % (kind, address, port))
+            raise PgsslConnError(
+                'Unexpected answer %r to a startup packet from %s:%s (is this PostgreSQL?)' % (kind, address, port)
+            )
         fields = {}
         for part in _recv_exactly(sock, length - 4).split(b'\0'):
             if part:
                 fields[part[:1]] = part[1:].decode('utf-8', 'replace')
         state = fields.get(b'C')
-        return {'accepted': False if state == '28000' else None, 'answer': 'error',
-                'sqlstate': state, 'message': fields.get(b'M')}
+        return {
+            'accepted': False if state == '28000' else None,
+            'answer': 'error',
+            'sqlstate': state,
+            'message': fields.get(b'M'),
+        }
     except OSError as exc:
         raise PgsslConnError('Plain startup to %s:%s failed: %s' % (address, port, exc))
     finally:
@@ -161,6 +178,7 @@ def _ms(start):
 
 # --------------------------------------------------------------------------- psycopg connections
 
+
 def connection_argspec():
     """Options shared by the modules that log in to PostgreSQL (see the connection doc fragment)."""
     return dict(
@@ -171,9 +189,9 @@ def connection_argspec():
         login_user=dict(type='str', default='postgres'),
         login_password=dict(type='str', no_log=True),
         login_db=dict(type='str', default='postgres'),
-        login_sslmode=dict(type='str', default='prefer',
-                           choices=['disable', 'allow', 'prefer', 'require', 'verify-ca',
-                                    'verify-full']),
+        login_sslmode=dict(
+            type='str', default='prefer', choices=['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
+        ),
         login_sslrootcert=dict(type='path'),
         login_sslcert=dict(type='path'),
         login_sslkey=dict(type='path'),
@@ -185,9 +203,13 @@ def connection_argspec():
 def login_params(params):
     """libpq keywords from the login_* options (the password is passed as a keyword, never in
     a connection string or on a command line)."""
-    conn = {'dbname': params['login_db'], 'user': params['login_user'],
-            'port': params['login_port'], 'connect_timeout': params['connect_timeout'],
-            'application_name': 'pgssl.postgresql'}
+    conn = {
+        'dbname': params['login_db'],
+        'user': params['login_user'],
+        'port': params['login_port'],
+        'connect_timeout': params['connect_timeout'],
+        'application_name': 'pgssl.postgresql',
+    }
     if params.get('login_unix_socket'):
         conn['host'] = params['login_unix_socket']
     elif params.get('login_host'):

@@ -40,8 +40,8 @@ def _children(data, start, end):
         length = data[i + 1]
         content = i + 2
         if length & 0x80:
-            count = length & 0x7f
-            length = int.from_bytes(data[content:content + count], 'big')
+            count = length & 0x7F
+            length = int.from_bytes(data[content : content + count], 'big')
             content += count
         if content + length > end:
             raise PgsslPk8Error('Truncated DER in the PKCS#12 container.', 'pk8_der')
@@ -55,24 +55,24 @@ def _inside(data, element):
 
 
 def _value(data, element):
-    return data[element[2]:element[2] + element[3]]
+    return data[element[2] : element[2] + element[3]]
 
 
 def _shrouded_key(p12):
     """The EncryptedPrivateKeyInfo of the only key bag of a key-only PKCS#12 file."""
     pfx = _children(p12, 0, len(p12))[0]
-    auth_safe = _inside(p12, pfx)[1]            # ContentInfo {data, [0] OCTET STRING}
+    auth_safe = _inside(p12, pfx)[1]  # ContentInfo {data, [0] OCTET STRING}
     octets = _inside(p12, _inside(p12, auth_safe)[1])[0]
-    for info in _inside(p12, _inside(p12, octets)[0]):   # AuthenticatedSafe: ContentInfos
+    for info in _inside(p12, _inside(p12, octets)[0]):  # AuthenticatedSafe: ContentInfos
         oid, explicit = _inside(p12, info)[:2]
         if _value(p12, oid) != _OID_DATA:
             continue
-        contents = _inside(p12, _inside(p12, explicit)[0])[0]    # SafeContents
+        contents = _inside(p12, _inside(p12, explicit)[0])[0]  # SafeContents
         for bag in _inside(p12, contents):
             bag_id, bag_value = _inside(p12, bag)[:2]
             if _value(p12, bag_id) == _OID_SHROUDED_KEY_BAG:
                 epki = _inside(p12, bag_value)[0]
-                return p12[epki[1]:epki[2] + epki[3]]
+                return p12[epki[1] : epki[2] + epki[3]]
     raise PgsslPk8Error('No shrouded key bag in the PKCS#12 container.', 'pk8_der')
 
 
@@ -85,7 +85,9 @@ def check_passphrase(passphrase):
         raise PgsslPk8Error(
             'The passphrase must be printable ASCII when an encrypted pk8 copy is written: Java '
             '(pgjdbc) refuses other passwords for it ("Password is not ASCII"). Choose such a '
-            'passphrase, or write no pk8 copy.', 'pk8_passphrase_not_ascii')
+            'passphrase, or write no pk8 copy.',
+            'pk8_passphrase_not_ascii',
+        )
 
 
 def dump(key, passphrase=None):
@@ -93,15 +95,19 @@ def dump(key, passphrase=None):
     # imported here: the modules that import this file report a missing cryptography themselves
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
+
     check_passphrase(passphrase)
     if not passphrase:
-        return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        return key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     secret = passphrase.encode('utf-8') if not isinstance(passphrase, bytes) else passphrase
-    enc = (serialization.PrivateFormat.PKCS12.encryption_builder()
-           .kdf_rounds(PK8_KDF_ROUNDS)
-           .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-           .build(secret))
+    enc = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(PK8_KDF_ROUNDS)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .build(secret)
+    )
     p12 = pkcs12.serialize_key_and_certificates(None, key, None, None, enc)
     return _shrouded_key(p12)
 
@@ -112,13 +118,14 @@ def matches(data, key, passphrase=None):
     An encrypted copy is never byte-identical twice (fresh salt), so it is opened and compared.
     """
     from cryptography.hazmat.primitives import serialization
+
     if data is None:
         return False
     if not passphrase:
         return data == dump(key)
     secret = passphrase.encode('utf-8') if not isinstance(passphrase, bytes) else passphrase
     if b'\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01\x03' not in data[:32]:
-        return False    # not the scheme Java reads (or not encrypted at all)
+        return False  # not the scheme Java reads (or not encrypted at all)
     try:
         found = serialization.load_der_private_key(data, password=secret)
     except (TypeError, ValueError):

@@ -23,13 +23,20 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import St
 
 # ------------------------------------------------------------ reload
 
+
 def _future_values(conn):
     """Values of the SSL settings after a reload: files first, else command line, else default."""
-    rows = pgconn.query(conn, "SELECT name, setting FROM pg_file_settings "
-                              "WHERE applied AND name = ANY(%s)", [list(pgcheck.SSL_SETTINGS)])
+    rows = pgconn.query(
+        conn,
+        "SELECT name, setting FROM pg_file_settings WHERE applied AND name = ANY(%s)",
+        [list(pgcheck.SSL_SETTINGS)],
+    )
     values = dict((r['name'], r['setting']) for r in rows)
-    for row in pgconn.query(conn, "SELECT name, setting, boot_val, source FROM pg_settings "
-                                  "WHERE name = ANY(%s)", [list(pgcheck.SSL_SETTINGS)]):
+    for row in pgconn.query(
+        conn,
+        "SELECT name, setting, boot_val, source FROM pg_settings WHERE name = ANY(%s)",
+        [list(pgcheck.SSL_SETTINGS)],
+    ):
         if row['name'] in values:
             continue
         if row['source'] in ('command line', 'environment variable', 'override'):
@@ -43,8 +50,11 @@ def _overridden(conn, wanted):
     """Problems for the settings in ``wanted`` whose value after a reload would differ."""
     if not wanted:
         return []
-    rows = pgconn.query(conn, 'SELECT name, setting, sourcefile, sourceline FROM pg_file_settings '
-                              'WHERE applied AND name = ANY(%s)', [list(wanted)])
+    rows = pgconn.query(
+        conn,
+        'SELECT name, setting, sourcefile, sourceline FROM pg_file_settings WHERE applied AND name = ANY(%s)',
+        [list(wanted)],
+    )
     applied = dict((r['name'], r) for r in rows)
     problems = []
     for name, value in sorted(wanted.items()):
@@ -52,29 +62,35 @@ def _overridden(conn, wanted):
         if value is None or row is None:
             continue
         if not pgconf.same_value(value, row['setting'], name):
-            problems.append({'code': 'overridden', 'file': row['sourcefile'],
-                             'message': '%s would be %r from %s:%s, not %r as this run set it '
-                                        '(a later file or ALTER SYSTEM overrides it)'
-                                        % (name, row['setting'], row['sourcefile'],
-                                           row['sourceline'], value)})
+            problems.append(
+                {
+                    'code': 'overridden',
+                    'file': row['sourcefile'],
+                    'message': '%s would be %r from %s:%s, not %r as this run set it '
+                    '(a later file or ALTER SYSTEM overrides it)'
+                    % (name, row['setting'], row['sourcefile'], row['sourceline'], value),
+                }
+            )
     return problems
 
 
 def _validate(conn, p, major):
-    settings = pgconn.query(conn, 'SELECT sourcefile, sourceline, name, error '
-                                  'FROM pg_file_settings WHERE error IS NOT NULL')
+    settings = pgconn.query(
+        conn, 'SELECT sourcefile, sourceline, name, error FROM pg_file_settings WHERE error IS NOT NULL'
+    )
     # file_name appeared with include support in PG 16; pg_ident_file_mappings in PG 15
     hba_cols = 'file_name, line_number, error' if major >= 16 else 'line_number, error'
-    hba = pgconn.query(conn, 'SELECT %s FROM pg_hba_file_rules '
-                             'WHERE error IS NOT NULL OR type IS NULL' % hba_cols)
+    hba = pgconn.query(conn, 'SELECT %s FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL' % hba_cols)
     ident = []
     if major >= 15:
-        ident = pgconn.query(conn, 'SELECT %s FROM pg_ident_file_mappings '
-                                   'WHERE error IS NOT NULL' % hba_cols)
-    paths = pgconn.query(conn, "SELECT current_setting('hba_file') AS hba, "
-                               "current_setting('ident_file') AS ident, "
-                               "current_setting('data_directory') AS data, "
-                               "current_setting('listen_addresses') AS listen")[0]
+        ident = pgconn.query(conn, 'SELECT %s FROM pg_ident_file_mappings WHERE error IS NOT NULL' % hba_cols)
+    paths = pgconn.query(
+        conn,
+        "SELECT current_setting('hba_file') AS hba, "
+        "current_setting('ident_file') AS ident, "
+        "current_setting('data_directory') AS data, "
+        "current_setting('listen_addresses') AS listen",
+    )[0]
     values = _future_values(conn)
     if pgcheck.is_on(values.get('ssl')):
         # pg_hba_file_rules judges hostssl lines by the running server, which may not have SSL
@@ -82,17 +98,16 @@ def _validate(conn, p, major):
         hba = [r for r in hba if 'because SSL is disabled' not in (r.get('error') or '')]
     for row in hba:
         if not row.get('error'):
-            row['error'] = pgcheck.explain_hba_line(row.get('file_name') or paths['hba'],
-                                                    row.get('line_number'), major)
+            row['error'] = pgcheck.explain_hba_line(row.get('file_name') or paths['hba'], row.get('line_number'), major)
     problems = pgcheck.file_problems(settings, hba, ident, paths['hba'], paths['ident'])
     server_user = p['server_user']
     if not server_user:
         try:
             import pwd
+
             server_user = pwd.getpwuid(os.stat(paths['data']).st_uid).pw_name
         except (OSError, KeyError):
-            raise TaskFailed('Cannot detect the server user from %s; set server_user.'
-                             % paths['data'])
+            raise TaskFailed('Cannot detect the server user from %s; set server_user.' % paths['data'])
     uid, gids = pgcheck.user_ids(server_user)
     ssl_problems, facts = pgcheck.check_ssl(values, paths['data'], uid, gids)
     problems += _overridden(conn, p['expected_settings'])
@@ -129,19 +144,24 @@ def reload(module):
     try:
         major = conn.info.server_version // 10000
         problems, facts, paths, values = _validate(conn, p, major)
-        result = {'changed': False, 'reloaded': False, 'problems': problems,
-                  'ssl': facts['ssl'], 'server_version': conn.info.server_version,
-                  'restart_required': []}
+        result = {
+            'changed': False,
+            'reloaded': False,
+            'problems': problems,
+            'ssl': facts['ssl'],
+            'server_version': conn.info.server_version,
+            'restart_required': [],
+        }
         if facts.get('certificate_fingerprint'):
             result['certificate_fingerprint'] = facts['certificate_fingerprint']
         if problems:
-            raise TaskFailed('Not reloading: %s' % '; '.join(x['message'] for x in problems),
-                             **result)
+            raise TaskFailed('Not reloading: %s' % '; '.join(x['message'] for x in problems), **result)
         # in check mode the new files were not written: what is on disk cannot be the new pair
-        if expected and not module.check_mode and \
-                facts.get('certificate_fingerprint', '').replace(':', '') != expected:
-            raise TaskFailed('Not reloading: ssl_cert_file (%s) is not the expected '
-                             'certificate.' % values.get('ssl_cert_file'), **result)
+        if expected and not module.check_mode and facts.get('certificate_fingerprint', '').replace(':', '') != expected:
+            raise TaskFailed(
+                'Not reloading: ssl_cert_file (%s) is not the expected certificate.' % values.get('ssl_cert_file'),
+                **result,
+            )
         if p['validate_only']:
             return result
         result['changed'] = True
@@ -155,12 +175,12 @@ def reload(module):
             if now > before:
                 break
             if time.time() > deadline:
-                raise TaskFailed('The server did not load the configuration within %ss.'
-                                 % p['timeout'], **result)
+                raise TaskFailed('The server did not load the configuration within %ss.' % p['timeout'], **result)
             time.sleep(0.1)
         result['reloaded'] = True
-        result['restart_required'] = [r['name'] for r in pgconn.query(
-            conn, 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name')]
+        result['restart_required'] = [
+            r['name'] for r in pgconn.query(conn, 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name')
+        ]
     finally:
         conn.close()
     if facts['ssl']:
@@ -170,8 +190,9 @@ def reload(module):
         while True:
             try:
                 probe = pgconn.probe_tls(host, port, hostaddr=hostaddr, timeout=5)
-                served = (crypto.cert_fingerprint(crypto.load_certificate(
-                    probe['certificate_der'])) if probe['ssl'] else None)
+                served = (
+                    crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der'])) if probe['ssl'] else None
+                )
                 probe_error = None
             except pgconn.PgsslConnError as exc:
                 served, probe_error = None, str(exc)
@@ -180,14 +201,18 @@ def reload(module):
             if time.time() > deadline:
                 result['served_fingerprint'] = served
                 if probe_error:
-                    raise TaskFailed('Reloaded, but the TLS probe of %s:%s failed: %s (set '
-                                     'tls_host/tls_hostaddr)'
-                                     % (hostaddr or host, port, probe_error), **result)
+                    raise TaskFailed(
+                        'Reloaded, but the TLS probe of %s:%s failed: %s (set '
+                        'tls_host/tls_hostaddr)' % (hostaddr or host, port, probe_error),
+                        **result,
+                    )
                 raise TaskFailed(
                     'The server did not take the new SSL configuration: it serves %s, expected '
                     '%s. PostgreSQL logs "SSL configuration was not reloaded" and keeps its old '
                     'certificate when the new files cannot be loaded; see the server log.'
-                    % (served or 'no TLS at all', expected or 'TLS'), **result)
+                    % (served or 'no TLS at all', expected or 'TLS'),
+                    **result,
+                )
             time.sleep(0.2)
         result['served_fingerprint'] = served
     if result['restart_required']:
@@ -216,12 +241,13 @@ def reload_as_server_user(module, params=None):
 
 def _in_child(module, call, user, warnings):
     import pwd
+
     entry = pwd.getpwnam(user)
     if entry.pw_uid == 0:
-        raise files.PgsslFileError('Refusing to log in for the reload as %s: the server user '
-                                   'is not root.' % user)
+        raise files.PgsslFileError('Refusing to log in for the reload as %s: the server user is not root.' % user)
     # everything the child needs is imported now, while the collection's payload is readable
     import psycopg  # noqa: F401 pylint: disable=unused-import
+
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe
@@ -240,14 +266,13 @@ def _in_child(module, call, user, warnings):
         except PgsslError as exc:
             out = {'failed': str(exc), 'facts': {'code': exc.code}}
         except Exception as exc:  # pylint: disable=broad-except
-            out = {'failed': 'The reload as %s failed: %s: %s' % (user, type(exc).__name__, exc),
-                   'facts': {}}
+            out = {'failed': 'The reload as %s failed: %s: %s' % (user, type(exc).__name__, exc), 'facts': {}}
         finally:
             try:
                 out['warnings'] = warnings
                 data = json.dumps(out, default=str).encode('utf-8')
                 while data:
-                    data = data[os.write(write_fd, data):]
+                    data = data[os.write(write_fd, data) :]
             finally:
                 os._exit(0)
     os.close(write_fd)

@@ -30,8 +30,7 @@ _ID = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
 
 def _check_id(snapshot_id):
     if not _ID.match(snapshot_id or '') or snapshot_id in ('.', '..'):
-        raise files.PgsslFileError('Invalid snapshot id %r (letters, digits, ".", "_", "-").'
-                                   % (snapshot_id,))
+        raise files.PgsslFileError('Invalid snapshot id %r (letters, digits, ".", "_", "-").' % (snapshot_id,))
 
 
 def _ensure_private_dir(path):
@@ -53,8 +52,9 @@ def _ensure_private_dir(path):
             os.close(dfd)
         st = files.stat_file(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-        raise files.PgsslFileError('Refusing the snapshot directory %s: it is not a directory '
-                                   'owned by uid %d.' % (path, os.geteuid()))
+        raise files.PgsslFileError(
+            'Refusing the snapshot directory %s: it is not a directory owned by uid %d.' % (path, os.geteuid())
+        )
 
 
 def _digest(data):
@@ -70,12 +70,17 @@ def describe(path, strict=True):
         return {'path': path, 'existed': False}
     if not stat.S_ISREG(st.st_mode):
         if not strict:
-            return {'path': path, 'existed': True, 'sha256': None, 'uid': st.st_uid,
-                    'gid': st.st_gid, 'mode': None}
+            return {'path': path, 'existed': True, 'sha256': None, 'uid': st.st_uid, 'gid': st.st_gid, 'mode': None}
         raise files.PgsslFileError('Refusing %s: it is not a regular file.' % path)
     data = files.read_bytes(path, 'file')
-    return {'path': path, 'existed': True, 'sha256': _digest(data), 'uid': st.st_uid,
-            'gid': st.st_gid, 'mode': stat.S_IMODE(st.st_mode)}, data
+    return {
+        'path': path,
+        'existed': True,
+        'sha256': _digest(data),
+        'uid': st.st_uid,
+        'gid': st.st_gid,
+        'mode': stat.S_IMODE(st.st_mode),
+    }, data
 
 
 def save(base_dir, snapshot_id, paths):
@@ -101,8 +106,9 @@ def save(base_dir, snapshot_id, paths):
         else:
             entry = got
         index.append(entry)
-    files.write_atomic(os.path.join(target, 'index.json'),
-                       json.dumps(index, indent=1, sort_keys=True).encode('utf-8'), mode=0o600)
+    files.write_atomic(
+        os.path.join(target, 'index.json'), json.dumps(index, indent=1, sort_keys=True).encode('utf-8'), mode=0o600
+    )
     return [dict((k, v) for k, v in entry.items() if k != 'data') for entry in index]
 
 
@@ -148,14 +154,10 @@ def restore(base_dir, snapshot_id, check_mode=False):
         for entry, _what in todo:
             if not entry['existed']:
                 continue
-            data = files.read_bytes(os.path.join(target, entry['data']), 'snapshot copy',
-                                    secret=True)
+            data = files.read_bytes(os.path.join(target, entry['data']), 'snapshot copy', secret=True)
             if data is None or _digest(data) != entry['sha256']:
-                raise files.PgsslFileError('The snapshot copy of %s is missing or damaged.'
-                                           % entry['path'])
-            staged.append((entry['path'],
-                           files.stage(entry['path'], data, entry['mode'], entry['uid'],
-                                       entry['gid'])))
+                raise files.PgsslFileError('The snapshot copy of %s is missing or damaged.' % entry['path'])
+            staged.append((entry['path'], files.stage(entry['path'], data, entry['mode'], entry['uid'], entry['gid'])))
         # renames last, back to back: the key and its certificate change together
         for path, handle in staged:
             files.commit(path, handle)
@@ -194,7 +196,7 @@ def prune(base_dir, keep, current):
         names = sorted(n for n in os.listdir(base_dir) if n != current)
     except OSError:
         return
-    for name in names[:max(0, len(names) - max(keep - 1, 0))]:
+    for name in names[: max(0, len(names) - max(keep - 1, 0))]:
         try:
             drop(base_dir, name)
         except (files.PgsslFileError, OSError):

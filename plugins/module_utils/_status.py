@@ -24,16 +24,21 @@ def find_cluster(reference):
         return cluster.find(cluster=reference)
     found = sorted(glob.glob(os.path.join(cluster.DEBIAN_ETC, '*', '*', 'postgresql.conf')))
     if len(found) != 1:
-        raise cluster.ClusterError('Found %d Debian clusters; set the cluster (VERSION/NAME or a '
-                                   'PGDATA directory).' % len(found))
+        raise cluster.ClusterError(
+            'Found %d Debian clusters; set the cluster (VERSION/NAME or a PGDATA directory).' % len(found)
+        )
     return cluster.find(config_file=found[0])
 
 
 def tls_paths(info, ssl_dir):
     ssl_dir = ssl_dir or os.path.join(os.path.dirname(info['config_file']), 'ssl')
-    return {'ssl_dir': ssl_dir, 'cert': os.path.join(ssl_dir, 'server.crt'),
-            'key': os.path.join(ssl_dir, 'server.key'), 'ca': os.path.join(ssl_dir, 'root.crt'),
-            'crl': os.path.join(ssl_dir, 'root.crl')}
+    return {
+        'ssl_dir': ssl_dir,
+        'cert': os.path.join(ssl_dir, 'server.crt'),
+        'key': os.path.join(ssl_dir, 'server.key'),
+        'ca': os.path.join(ssl_dir, 'root.crt'),
+        'crl': os.path.join(ssl_dir, 'root.crl'),
+    }
 
 
 def _same_pem_set(data, pem):
@@ -71,8 +76,7 @@ def wanted_settings(p, paths):
     settings = {'ssl': True, 'ssl_cert_file': paths['cert'], 'ssl_key_file': paths['key']}
     if p['key_passphrase']:
         # PostgreSQL runs the command through the shell; the path is quoted for it
-        settings['ssl_passphrase_command'] = "/bin/cat '%s'" % paths['passphrase'].replace(
-            "'", "'\\''")
+        settings['ssl_passphrase_command'] = "/bin/cat '%s'" % paths['passphrase'].replace("'", "'\\''")
         settings['ssl_passphrase_command_supports_reload'] = True
     if p['ca_bundle']:
         settings['ssl_ca_file'] = paths['ca']
@@ -96,8 +100,7 @@ def check(p, info, paths):
             cert = chain[0]
         except crypto.PgsslCryptoError:
             reasons.append('unreadable')
-    key_raw = files.read_bytes(paths['key'], 'key', secret=True,
-                               owners=[files.resolve_uid(info['server_user'])])
+    key_raw = files.read_bytes(paths['key'], 'key', secret=True, owners=[files.resolve_uid(info['server_user'])])
     if key_raw is None:
         reasons.append('key_missing')
     if cert is not None:
@@ -105,23 +108,30 @@ def check(p, info, paths):
         public = cert.public_key()
         external = p['external_certificate'] or (
             files.read_input(p['external_certificate_path'], None, 'external certificate')
-            if p['external_certificate_path'] else None)
+            if p['external_certificate_path']
+            else None
+        )
         if external:
             want = crypto.load_certificate(external, 'external_certificate')
             if crypto.cert_fingerprint(want) != crypto.cert_fingerprint(cert):
                 reasons.append('external_changed')
         else:
-            subject = {'CN': p['common_name']} if p['common_name'] else crypto.name_to_dict(
-                cert.subject)
+            subject = {'CN': p['common_name']} if p['common_name'] else crypto.name_to_dict(cert.subject)
             wanted = p['issuer'] or p['ca_bundle']
             issuers = crypto.load_certificates(wanted, 'issuer') if wanted else []
             issuer = next((ca for ca in issuers if crypto.is_issued_by(cert, ca)), None)
             if issuers and issuer is None:
                 reasons.append('issuer_changed')
             found = crypto.certificate_reasons(
-                cert, public, subject, crypto.normalize_sans(p['sans']), 'server',
-                issuer_cert=issuer or cert, renew_before_days=p['renew_before_days'],
-                renew_before_percent=p['renew_before_percent'])
+                cert,
+                public,
+                subject,
+                crypto.normalize_sans(p['sans']),
+                'server',
+                issuer_cert=issuer or cert,
+                renew_before_days=p['renew_before_days'],
+                renew_before_percent=p['renew_before_percent'],
+            )
             reasons.extend(r for r in found if r not in ('issuer_changed', 'key_changed'))
         if key_raw is not None:
             try:
@@ -132,11 +142,9 @@ def check(p, info, paths):
                 if not crypto.same_public_key(key, public):
                     reasons.append('key_mismatch')
                 if p['key_type'] and not external:
-                    spec = crypto.normalize_key_request(p['key_type'], p['key_size'],
-                                                        p['key_curve'])
+                    spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
                     have = crypto.describe_key(key)
-                    if (have['type'], have['size'], have['curve']) != \
-                            (spec['type'], spec['size'], spec['curve']):
+                    if (have['type'], have['size'], have['curve']) != (spec['type'], spec['size'], spec['curve']):
                         reasons.append('key_type_changed')
             except crypto.PgsslCryptoError:
                 reasons.append('key_unreadable')
@@ -157,19 +165,18 @@ def check(p, info, paths):
                 reasons.append('key_file_mode')
     if p['key_passphrase']:
         # the file ssl_passphrase_command reads: it must hold the key's passphrase
-        held = files.read_bytes(paths['passphrase'], 'passphrase file', secret=True,
-                                owners=[0])
+        held = files.read_bytes(paths['passphrase'], 'passphrase file', secret=True, owners=[0])
         if held is None or held.rstrip(b'\n') != (p['key_passphrase'] or '').encode('utf-8'):
             reasons.append('passphrase_file_changed')
     ca_raw = files.read_bytes(paths['ca'], 'CA file')
     ca_file = _certificates(ca_raw)
     facts['ca_file_keys'] = [crypto.public_key_fingerprint(c.public_key()) for c in ca_file]
     if cert is not None:
-        candidates = chain[1:] + ca_file + _certificates(p['ca_bundle']) + \
-            _certificates(p['issuer'])
+        candidates = chain[1:] + ca_file + _certificates(p['ca_bundle']) + _certificates(p['issuer'])
         signer = next((c for c in candidates if crypto.is_issued_by(cert, c)), None)
-        facts['issuer_key_fingerprint'] = crypto.public_key_fingerprint(
-            signer.public_key()) if signer is not None else None
+        facts['issuer_key_fingerprint'] = (
+            crypto.public_key_fingerprint(signer.public_key()) if signer is not None else None
+        )
     if p['ca_bundle']:
         if ca_raw is None or not _same_pem_set(ca_raw, p['ca_bundle']):
             reasons.append('ca_file_changed')
@@ -178,28 +185,27 @@ def check(p, info, paths):
         if crl_raw is None or crl_raw.strip() != p['crl'].encode('ascii').strip():
             reasons.append('crl_changed')
     settings = wanted_settings(p, paths)
-    lines = pgconf.parse(files.read_bytes(info['config_file'], 'postgresql.conf')
-                         .decode('utf-8', 'surrogateescape'))
+    lines = pgconf.parse(files.read_bytes(info['config_file'], 'postgresql.conf').decode('utf-8', 'surrogateescape'))
     _new, changes = pgconf.set_settings(lines, settings)
     if changes:
         reasons.append('settings_changed')
-    elif pgconf.find_overrides(info['config_file'], lines,
-                               [n for n, v in settings.items() if v is not None],
-                               info['auto_conf']):
+    elif pgconf.find_overrides(
+        info['config_file'], lines, [n for n, v in settings.items() if v is not None], info['auto_conf']
+    ):
         reasons.append('settings_overridden')
     if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
         text = files.read_bytes(info['hba_file'], 'pg_hba.conf').decode('utf-8', 'surrogateescape')
-        lines, _actions, _present = pghba.plan(text, p['hba_rules'], info['major'],
-                                               p['require_ssl'], None, p['purge_managed'],
-                                               info['hba_file'])
+        lines, _actions, _present = pghba.plan(
+            text, p['hba_rules'], info['major'], p['require_ssl'], None, p['purge_managed'], info['hba_file']
+        )
         if pghba.render(lines) != text:
             reasons.append('hba_changed')
     if p['probe_host'] and cert is not None:
         try:
-            probe = pgconn.probe_tls(p['probe_host'], p['probe_port'],
-                                     hostaddr=p['probe_hostaddr'], timeout=5)
-            served = crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der'])) \
-                if probe['ssl'] else None
+            probe = pgconn.probe_tls(p['probe_host'], p['probe_port'], hostaddr=p['probe_hostaddr'], timeout=5)
+            served = (
+                crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der'])) if probe['ssl'] else None
+            )
         except pgconn.PgsslConnError:
             served = None
         facts['served_fingerprint'] = served
@@ -214,23 +220,43 @@ def run(module):
     module.no_log_values.update(pgconf.secret_values(p['extra_settings']))
     if p['key_passphrase'] and any(ch in p['key_passphrase'] for ch in '\n\r\0'):
         # the server takes only the first line that ssl_passphrase_command prints
-        raise files.PgsslFileError('The key passphrase holds a newline, carriage return or NUL; '
-                                   'ssl_passphrase_command passes the server only its first '
-                                   'line, so the key could never be loaded. Choose another.')
+        raise files.PgsslFileError(
+            'The key passphrase holds a newline, carriage return or NUL; '
+            'ssl_passphrase_command passes the server only its first '
+            'line, so the key could never be loaded. Choose another.'
+        )
     info = find_cluster(p['cluster'])
     try:
         import pwd
+
         info['server_group'] = grp.getgrgid(pwd.getpwnam(info['server_user']).pw_gid).gr_name
     except (KeyError, TypeError):
         raise cluster.ClusterError('Cannot tell the server user of %s.' % info['data_dir'])
     paths = tls_paths(info, p['ssl_dir'])
     paths['passphrase'] = passphrase_path(p, info)
     reasons, facts = check(p, info, paths)
-    keep = ('subject', 'subject_alt_names', 'issuer', 'not_after', 'days_left',
-            'fingerprint_sha256', 'served_fingerprint', 'serial_number', 'issuer_key_fingerprint')
-    return {'ca_file_keys': facts.get('ca_file_keys', []), 'key_fingerprint': facts.get('key_fingerprint'),
-            'changed': False, 'due': bool(reasons), 'reasons': reasons, 'cluster': info,
-            'paths': paths, 'settings': wanted_settings(p, paths), 'certificate': dict((k, facts[k]) for k in keep if k in facts)}
+    keep = (
+        'subject',
+        'subject_alt_names',
+        'issuer',
+        'not_after',
+        'days_left',
+        'fingerprint_sha256',
+        'served_fingerprint',
+        'serial_number',
+        'issuer_key_fingerprint',
+    )
+    return {
+        'ca_file_keys': facts.get('ca_file_keys', []),
+        'key_fingerprint': facts.get('key_fingerprint'),
+        'changed': False,
+        'due': bool(reasons),
+        'reasons': reasons,
+        'cluster': info,
+        'paths': paths,
+        'settings': wanted_settings(p, paths),
+        'certificate': dict((k, facts[k]) for k in keep if k in facts),
+    }
 
 
 def status_argspec():
@@ -256,8 +282,7 @@ def status_argspec():
         passphrase_file=dict(type='path', no_log=False),
         key_size=dict(type='int'),
         key_curve=dict(type='str', choices=list(crypto.CURVES)),
-        require_ssl=dict(type='str', default='none',
-                         choices=['none', 'convert', 'reject', 'both']),
+        require_ssl=dict(type='str', default='none', choices=['none', 'convert', 'reject', 'both']),
         probe_host=dict(type='str'),
         probe_hostaddr=dict(type='str'),
         probe_port=dict(type='int', default=5432),

@@ -52,6 +52,7 @@ def prepare(module):
     """The status check (tls_status); then, when something is due and ``prepare`` is on, the
     snapshot, the key and the CSR."""
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _status as status
+
     p = module.params
     result = status.run(module)
     result['new_key'] = any(r in _NEW_KEY_REASONS for r in result['reasons'])
@@ -60,6 +61,7 @@ def prepare(module):
     q = _plan_params(p, result)
     # the modules of the change path are loaded only when there is a change to make
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
+
     # bad input fails before anything is touched
     if not (q['key_src'] or q['key_content']):
         crypto.normalize_key_request(q['key_type'], q['key_size'], q['key_curve'])
@@ -68,14 +70,18 @@ def prepare(module):
     result['changed'] = files.ensure_dir(q['ssl_dir'], 0o750, uid, gid, module.check_mode)
     if module.check_mode and files.stat_file(q['ssl_dir']) is None:
         # nothing there yet: everything would be made
-        result.update(changed=True, new_key=True, key_reasons=['missing'],
-                      key_file=q['key_path'] + '.next', cert_file=q['cert_path'] + '.next',
-                      public_key_fingerprint='(new key)')
+        result.update(
+            changed=True,
+            new_key=True,
+            key_reasons=['missing'],
+            key_file=q['key_path'] + '.next',
+            cert_file=q['cert_path'] + '.next',
+            public_key_fingerprint='(new key)',
+        )
         return result
     if not module.check_mode:
         # one directory per cluster: runs for other clusters of the host never prune these
-        snap_dir = os.path.join(p['snapshot_dir'],
-                                result['cluster']['config_file'].strip('/').replace('/', '-'))
+        snap_dir = os.path.join(p['snapshot_dir'], result['cluster']['config_file'].strip('/').replace('/', '-'))
         snap_id = snapshot.new_id()
         result['entries'] = snapshot.save(snap_dir, snap_id, q['snapshot_paths'])
         result.update(id=snap_id, snapshot_dir=snap_dir)
@@ -86,16 +92,30 @@ def prepare(module):
     except files.CheckModeGap:
         raise
     except TaskFailed as exc:
-        raise TaskFailed(str(exc), id=result.get('id'), entries=result.get('entries'),
-                         snapshot_dir=result.get('snapshot_dir'), **exc.facts)
+        raise TaskFailed(
+            str(exc),
+            id=result.get('id'),
+            entries=result.get('entries'),
+            snapshot_dir=result.get('snapshot_dir'),
+            **exc.facts,
+        )
     except PgsslError as exc:
         # the caller restores the snapshot: its id goes with the failure
-        raise TaskFailed(str(exc), code=exc.code, id=result.get('id'),
-                         entries=result.get('entries'), snapshot_dir=result.get('snapshot_dir'))
+        raise TaskFailed(
+            str(exc),
+            code=exc.code,
+            id=result.get('id'),
+            entries=result.get('entries'),
+            snapshot_dir=result.get('snapshot_dir'),
+        )
     except Exception as exc:  # pylint: disable=broad-except
-        raise TaskFailed('%s: %s' % (type(exc).__name__, exc), code='unexpected',
-                         id=result.get('id'), entries=result.get('entries'),
-                         snapshot_dir=result.get('snapshot_dir'))
+        raise TaskFailed(
+            '%s: %s' % (type(exc).__name__, exc),
+            code='unexpected',
+            id=result.get('id'),
+            entries=result.get('entries'),
+            snapshot_dir=result.get('snapshot_dir'),
+        )
     return result
 
 
@@ -105,36 +125,63 @@ def _plan_params(p, status):
     root_key = p['key_owner'] == 'root'
     external = bool(p['external_certificate'] or p['external_certificate_path'])
     csr_path = None if external else os.path.join(paths['ssl_dir'], 'server.csr')
-    snapshot_paths = [paths['key'], paths['cert'], paths['key'] + '.next',
-                      paths['cert'] + '.next', os.path.join(paths['ssl_dir'], 'server.csr'),
-                      paths['ca'], paths['crl'], info['config_file'], info['hba_file']]
+    snapshot_paths = [
+        paths['key'],
+        paths['cert'],
+        paths['key'] + '.next',
+        paths['cert'] + '.next',
+        os.path.join(paths['ssl_dir'], 'server.csr'),
+        paths['ca'],
+        paths['crl'],
+        info['config_file'],
+        info['hba_file'],
+    ]
     if p['key_passphrase']:
         snapshot_paths.append(paths['passphrase'])
     return {
-        'ssl_dir': paths['ssl_dir'], 'key_path': paths['key'], 'cert_path': paths['cert'],
-        'csr_path': csr_path, 'snapshot_paths': snapshot_paths,
-        'owner': 'root' if root_key else info['server_user'], 'group': info['server_group'],
+        'ssl_dir': paths['ssl_dir'],
+        'key_path': paths['key'],
+        'cert_path': paths['cert'],
+        'csr_path': csr_path,
+        'snapshot_paths': snapshot_paths,
+        'owner': 'root' if root_key else info['server_user'],
+        'group': info['server_group'],
         'key_mode': 0o640 if root_key else 0o600,
-        'key_type': p['key_type'] or 'ecdsa', 'key_size': p['key_size'] or 3072,
-        'key_curve': p['key_curve'] or 'P-256', 'key_passphrase': p['key_passphrase'],
-        'key_src': p['key_src'], 'key_content': p['key_content'],
-        'key_src_passphrase': p['key_src_passphrase'], 'common_name': p['common_name'],
+        'key_type': p['key_type'] or 'ecdsa',
+        'key_size': p['key_size'] or 3072,
+        'key_curve': p['key_curve'] or 'P-256',
+        'key_passphrase': p['key_passphrase'],
+        'key_src': p['key_src'],
+        'key_content': p['key_content'],
+        'key_src_passphrase': p['key_src_passphrase'],
+        'common_name': p['common_name'],
         'subject_alt_names': p['sans'],
-        'expected_key_fingerprint': status.get('key_fingerprint')}
+        'expected_key_fingerprint': status.get('key_fingerprint'),
+    }
 
 
 def _key_params(p, path, backup):
-    return {'path': path, 'type': p['key_type'], 'size': p['key_size'], 'curve': p['key_curve'],
-            'passphrase': p['key_passphrase'], 'regenerate': 'mismatch', 'backup': backup,
-            'src': p['key_src'], 'src_content': p['key_content'],
-            'src_passphrase': p['key_src_passphrase'], 'owner': p['owner'], 'group': p['group'],
-            'mode': '%04o' % p['key_mode']}
+    return {
+        'path': path,
+        'type': p['key_type'],
+        'size': p['key_size'],
+        'curve': p['key_curve'],
+        'passphrase': p['key_passphrase'],
+        'regenerate': 'mismatch',
+        'backup': backup,
+        'src': p['key_src'],
+        'src_content': p['key_content'],
+        'src_passphrase': p['key_src_passphrase'],
+        'owner': p['owner'],
+        'group': p['group'],
+        'mode': '%04o' % p['key_mode'],
+    }
 
 
 def _prepare_key(module, p, result):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as keysteps
-    plan = keysteps.private_key(Step(module, _key_params(p, p['key_path'], False),
-                                     check_mode=True))
+
+    plan = keysteps.private_key(Step(module, _key_params(p, p['key_path'], False), check_mode=True))
     new_key = bool(plan.get('reasons'))
     key_file = p['key_path'] + ('.next' if new_key else '')
     expected = p['expected_key_fingerprint']
@@ -142,52 +189,85 @@ def _prepare_key(module, p, result):
         raise crypto.PgsslCryptoError(
             '%s was replaced by another process after this run checked it (public key %s, now '
             '%s); refusing to have the CA certify a key this run did not check. Find out who '
-            'changed it, then run again.' % (p['key_path'], expected,
-                                             plan.get('public_key_fingerprint')),
-            'key_replaced')
+            'changed it, then run again.' % (p['key_path'], expected, plan.get('public_key_fingerprint')),
+            'key_replaced',
+        )
     key = keysteps.private_key(Step(module, _key_params(p, key_file, not new_key)))
     result['changed'] = result['changed'] or key['changed']
     _diffs(result, key)
-    result.update(new_key=new_key, key_file=key_file, key_reasons=plan.get('reasons') or [],
-                  cert_file=p['cert_path'] + ('.next' if new_key else ''),
-                  public_key_fingerprint=key.get('public_key_fingerprint'))
+    result.update(
+        new_key=new_key,
+        key_file=key_file,
+        key_reasons=plan.get('reasons') or [],
+        cert_file=p['cert_path'] + ('.next' if new_key else ''),
+        public_key_fingerprint=key.get('public_key_fingerprint'),
+    )
     if not p['csr_path'] or (module.check_mode and new_key):
         return
-    csr = keysteps.csr(Step(module, {
-        'path': p['csr_path'], 'privatekey_path': key_file,
-        'privatekey_passphrase': p['key_passphrase'], 'common_name': p['common_name'],
-        'subject': {}, 'subject_alt_names': p['subject_alt_names'], 'profile': 'server',
-        'backup': False, 'return_content': True, 'owner': p['owner'], 'group': p['group']}))
+    csr = keysteps.csr(
+        Step(
+            module,
+            {
+                'path': p['csr_path'],
+                'privatekey_path': key_file,
+                'privatekey_passphrase': p['key_passphrase'],
+                'common_name': p['common_name'],
+                'subject': {},
+                'subject_alt_names': p['subject_alt_names'],
+                'profile': 'server',
+                'backup': False,
+                'return_content': True,
+                'owner': p['owner'],
+                'group': p['group'],
+            },
+        )
+    )
     result['changed'] = result['changed'] or csr['changed']
     result['csr'] = csr.get('csr')
 
 
 # --------------------------------------------------------------------------- sign
 
+
 def sign(module):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
+
     p = module.params
     names = [r['name'] for r in p['requests']]
     for name in names:
         if not _NAME.match(name) or '..' in name:
-            raise files.PgsslFileError('Refusing the request name %r: it names the file '
-                                       'DIR/NAME.crt, so letters, digits, "_", "@", "-" and '
-                                       'single dots only.' % (name,))
+            raise files.PgsslFileError(
+                'Refusing the request name %r: it names the file '
+                'DIR/NAME.crt, so letters, digits, "_", "@", "-" and '
+                'single dots only.' % (name,)
+            )
     if len(set(names)) != len(names):
         raise files.PgsslFileError('Two requests have the same name.')
     result = {'changed': False, 'certificates': {}, 'errors': {}}
     if not p['requests']:
         return result
-    base = {'ca_cert_path': p['ca_cert_path'], 'ca_key_path': p['ca_key_path'],
-            'ca_key_passphrase': p['ca_key_passphrase'], 'profile': p['profile'],
-            'valid_days': p['valid_days'], 'renew_before_days': p['renew_before_days'],
-            'allow_ed25519_signer': False, 'allow_weak_signer': False, 'backup': False,
-            'mode': p['mode']}
+    base = {
+        'ca_cert_path': p['ca_cert_path'],
+        'ca_key_path': p['ca_key_path'],
+        'ca_key_passphrase': p['ca_key_passphrase'],
+        'profile': p['profile'],
+        'valid_days': p['valid_days'],
+        'renew_before_days': p['renew_before_days'],
+        'allow_ed25519_signer': False,
+        'allow_weak_signer': False,
+        'backup': False,
+        'mode': p['mode'],
+    }
     base['signer'] = certsteps._signer(Step(module, base).params)
     for request in p['requests']:
-        params = dict(base, path=os.path.join(p['dir'], request['name'] + '.crt'),
-                      csr_content=request['csr'], common_name=request['common_name'],
-                      subject_alt_names=request['subject_alt_names'], force=request['force'])
+        params = dict(
+            base,
+            path=os.path.join(p['dir'], request['name'] + '.crt'),
+            csr_content=request['csr'],
+            common_name=request['common_name'],
+            subject_alt_names=request['subject_alt_names'],
+            force=request['force'],
+        )
         try:
             got = certsteps.certificate(Step(module, params))
         except PgsslError as exc:
@@ -196,12 +276,14 @@ def sign(module):
             continue
         result['changed'] = result['changed'] or got['changed']
         result['certificates'][request['name']] = dict(
-            (k, got.get(k)) for k in ('certificate', 'changed', 'reasons', 'fingerprint_sha256',
-                                      'not_after', 'subject_alt_names'))
+            (k, got.get(k))
+            for k in ('certificate', 'changed', 'reasons', 'fingerprint_sha256', 'not_after', 'subject_alt_names')
+        )
     return result
 
 
 # --------------------------------------------------------------------------- install
+
 
 def _write_plain(module, path, data, owner, group, mode, backup):
     """A public file (CRL): written when its bytes differ, attributes set either way."""
@@ -225,8 +307,7 @@ def _passphrase_file(module, p):
     existing = files.read_bytes(path, 'passphrase file', secret=True, owners=[0])
     changed = existing != data
     if changed and not module.check_mode:
-        files.write_atomic(path, data, mode=0o640, uid=0, gid=files.resolve_gid(p['group']),
-                           secret=True)
+        files.write_atomic(path, data, mode=0o640, uid=0, gid=files.resolve_gid(p['group']), secret=True)
     if not changed or not module.check_mode:
         changed = files.apply_attributes(step, path, changed, secret=True)
     return changed
@@ -235,27 +316,49 @@ def _passphrase_file(module, p):
 def _install_pair(module, p, result):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _certsteps as certsteps
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _keysteps as keysteps
+
     owners = {'owner': p['owner'], 'group': p['group'], 'mode': '0644'}
     cert_file = p['cert_path'] + ('.next' if p['new_key'] else '')
     if not (p['chain_contents'] or p['chain_paths']):
         if not module.check_mode:
-            raise files.PgsslFileError('No certificate to install (chain_contents or '
-                                       'chain_paths).')
+            raise files.PgsslFileError('No certificate to install (chain_contents or chain_paths).')
         result['changed'] = True  # check mode: the certificate is not signed yet
         result['certificate'] = '(new certificate)'
         return
-    chain = certsteps.chain(Step(module, dict(
-        owners, path=cert_file, certificates=p['chain_paths'], contents=p['chain_contents'],
-        ca_path=p['chain_ca_path'], ca_contents=p['chain_ca_contents'], kind='chain', include_root=False, keep_expired=False,
-        require_complete=p['chain_require_complete'], system_trust=p['chain_system_trust'],
-        backup=not p['new_key'])))
+    chain = certsteps.chain(
+        Step(
+            module,
+            dict(
+                owners,
+                path=cert_file,
+                certificates=p['chain_paths'],
+                contents=p['chain_contents'],
+                ca_path=p['chain_ca_path'],
+                ca_contents=p['chain_ca_contents'],
+                kind='chain',
+                include_root=False,
+                keep_expired=False,
+                require_complete=p['chain_require_complete'],
+                system_trust=p['chain_system_trust'],
+                backup=not p['new_key'],
+            ),
+        )
+    )
     _diffs(result, chain)
     result['changed'] = result['changed'] or chain['changed']
     result['chain'] = chain['chain']
     if p['new_key'] and not (module.check_mode and chain['changed']):
-        activated = keysteps.activate(Step(module, {
-            'key_path': p['key_path'], 'certificate_path': p['cert_path'],
-            'passphrase': p['key_passphrase'], 'backup': True}))
+        activated = keysteps.activate(
+            Step(
+                module,
+                {
+                    'key_path': p['key_path'],
+                    'certificate_path': p['cert_path'],
+                    'passphrase': p['key_passphrase'],
+                    'backup': True,
+                },
+            )
+        )
         result['changed'] = result['changed'] or activated['changed']
         result['activated'] = activated['activated']
 
@@ -266,6 +369,7 @@ def install(module):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _confsteps as confsteps
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
+
     result = {'changed': False, 'reloaded': False}
     if p['key_passphrase']:
         result['changed'] = _passphrase_file(module, p)
@@ -273,26 +377,53 @@ def install(module):
     test_hook('cert')
     owners = {'owner': p['owner'], 'group': p['group'], 'mode': '0644'}
     if p['ca_file_content']:
-        bundle = certsteps.chain(Step(module, dict(
-            owners, path=p['ca_file'], certificates=[], contents=[p['ca_file_content']],
-            ca_path=[], kind='bundle', include_root=False, keep_expired=False,
-            require_complete=False, system_trust=False, backup=True)))
+        bundle = certsteps.chain(
+            Step(
+                module,
+                dict(
+                    owners,
+                    path=p['ca_file'],
+                    certificates=[],
+                    contents=[p['ca_file_content']],
+                    ca_path=[],
+                    kind='bundle',
+                    include_root=False,
+                    keep_expired=False,
+                    require_complete=False,
+                    system_trust=False,
+                    backup=True,
+                ),
+            )
+        )
         _diffs(result, bundle)
         result['changed'] = result['changed'] or bundle['changed']
     test_hook('ca')
     if p['crl_content']:
-        result['changed'] = _write_plain(module, p['crl_file'], p['crl_content'].encode('ascii'),
-                                         p['owner'], p['group'], '0644', True) or result['changed']
-    conf = confsteps.conf(Step(module, {'path': p['config_file'], 'settings': p['settings'],
-                                        'remove_overrides': False, 'backup': True}))
+        result['changed'] = (
+            _write_plain(module, p['crl_file'], p['crl_content'].encode('ascii'), p['owner'], p['group'], '0644', True)
+            or result['changed']
+        )
+    conf = confsteps.conf(
+        Step(module, {'path': p['config_file'], 'settings': p['settings'], 'remove_overrides': False, 'backup': True})
+    )
     _diffs(result, conf)
     result['changed'] = result['changed'] or conf['changed']
     result['settings_changes'] = conf['changes']
     test_hook('conf')
-    hba = confsteps.hba(Step(module, {
-        'path': p['hba_file'], 'pg_version': p['pg_version'], 'rules': p['hba_rules'],
-        'require_ssl': p['require_ssl'], 'require_ssl_scope': [],
-        'purge_managed': p['purge_managed'], 'backup': True}))
+    hba = confsteps.hba(
+        Step(
+            module,
+            {
+                'path': p['hba_file'],
+                'pg_version': p['pg_version'],
+                'rules': p['hba_rules'],
+                'require_ssl': p['require_ssl'],
+                'require_ssl_scope': [],
+                'purge_managed': p['purge_managed'],
+                'backup': True,
+            },
+        )
+    )
     _diffs(result, hba)
     result['changed'] = result['changed'] or hba['changed']
     result['hba_actions'] = hba['actions']
@@ -315,11 +446,18 @@ def install(module):
 
 
 def _reload_params(p, check_mode):
-    params = dict((k, p[k]) for k in p if k.startswith('login_') or k in (
-        'connect_timeout', 'server_user', 'tls_host', 'tls_hostaddr', 'tls_port', 'timeout'))
+    params = dict(
+        (k, p[k])
+        for k in p
+        if k.startswith('login_')
+        or k in ('connect_timeout', 'server_user', 'tls_host', 'tls_hostaddr', 'tls_port', 'timeout')
+    )
     # in check mode nothing was written: the certificate to expect is not there yet
-    params.update(expected_certificate_path=None if check_mode else p['cert_path'],
-                  expected_settings=p['settings'], validate_only=False)
+    params.update(
+        expected_certificate_path=None if check_mode else p['cert_path'],
+        expected_settings=p['settings'],
+        validate_only=False,
+    )
     return params
 
 
@@ -328,12 +466,23 @@ def _proof(module, p):
     CA to verify with is given as text; libpq reads it from a private temporary file."""
     import tempfile
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _verifystep as verifystep
-    params = {'host': p['tls_host'] or p['login_host'], 'hostaddr': p['tls_hostaddr'],
-              'port': p['tls_port'] or p['login_port'], 'dbname': p['proof_dbname'],
-              'user': p['proof_user'], 'password': p['proof_password'],
-              'sslrootcert': p['proof_sslrootcert'], 'sslmodes': list(_SSLMODES),
-              'policy': p['proof_policy'], 'expect': {}, 'probe_only': not p['proof_password'],
-              'probe_certificate': True, 'connect_timeout': 5, 'environment': {}}
+
+    params = {
+        'host': p['tls_host'] or p['login_host'],
+        'hostaddr': p['tls_hostaddr'],
+        'port': p['tls_port'] or p['login_port'],
+        'dbname': p['proof_dbname'],
+        'user': p['proof_user'],
+        'password': p['proof_password'],
+        'sslrootcert': p['proof_sslrootcert'],
+        'sslmodes': list(_SSLMODES),
+        'policy': p['proof_policy'],
+        'expect': {},
+        'probe_only': not p['proof_password'],
+        'probe_certificate': True,
+        'connect_timeout': 5,
+        'environment': {},
+    }
     handle = None
     try:
         if p['proof_sslrootcert_content']:

@@ -15,17 +15,41 @@ OUTCOMES = ('ssl', 'plain', 'reject', 'any')
 # What each named policy expects per sslmode.
 POLICIES = {
     # the server refuses TCP without TLS: disable fails, every other mode ends up on TLS
-    'ssl_required': {'disable': 'reject', 'allow': 'ssl', 'prefer': 'ssl', 'require': 'ssl',
-                     'verify-ca': 'ssl', 'verify-full': 'ssl'},
+    'ssl_required': {
+        'disable': 'reject',
+        'allow': 'ssl',
+        'prefer': 'ssl',
+        'require': 'ssl',
+        'verify-ca': 'ssl',
+        'verify-full': 'ssl',
+    },
     # TLS offered and plain allowed (host rules): what a stock server with ssl=on does
-    'ssl_optional': {'disable': 'plain', 'allow': 'plain', 'prefer': 'ssl', 'require': 'ssl',
-                     'verify-ca': 'ssl', 'verify-full': 'ssl'},
+    'ssl_optional': {
+        'disable': 'plain',
+        'allow': 'plain',
+        'prefer': 'ssl',
+        'require': 'ssl',
+        'verify-ca': 'ssl',
+        'verify-full': 'ssl',
+    },
     # TLS required, and the certificate must pass the client's full verification
-    'verify_full_only': {'disable': 'reject', 'allow': 'any', 'prefer': 'any', 'require': 'any',
-                         'verify-ca': 'ssl', 'verify-full': 'ssl'},
+    'verify_full_only': {
+        'disable': 'reject',
+        'allow': 'any',
+        'prefer': 'any',
+        'require': 'any',
+        'verify-ca': 'ssl',
+        'verify-full': 'ssl',
+    },
     # no TLS at all
-    'ssl_off': {'disable': 'plain', 'allow': 'plain', 'prefer': 'plain', 'require': 'reject',
-                'verify-ca': 'reject', 'verify-full': 'reject'},
+    'ssl_off': {
+        'disable': 'plain',
+        'allow': 'plain',
+        'prefer': 'plain',
+        'require': 'reject',
+        'verify-ca': 'reject',
+        'verify-full': 'reject',
+    },
     'none': {},
 }
 
@@ -38,15 +62,13 @@ def expectations(policy=None, expect=None, modes=SSLMODES):
     wanted = {}
     if policy:
         if policy not in POLICIES:
-            raise VerifyError('Unknown policy %r: use one of %s.' % (policy,
-                                                                     ', '.join(sorted(POLICIES))))
+            raise VerifyError('Unknown policy %r: use one of %s.' % (policy, ', '.join(sorted(POLICIES))))
         wanted.update(POLICIES[policy])
     for mode, outcome in (expect or {}).items():
         if mode not in SSLMODES:
             raise VerifyError('Unknown sslmode %r in expect: use %s.' % (mode, ', '.join(SSLMODES)))
         if outcome not in OUTCOMES:
-            raise VerifyError('Unknown expectation %r for %s: use %s.' % (outcome, mode,
-                                                                          ', '.join(OUTCOMES)))
+            raise VerifyError('Unknown expectation %r for %s: use %s.' % (outcome, mode, ', '.join(OUTCOMES)))
         wanted[mode] = outcome
     return dict((m, wanted[m]) for m in modes if m in wanted and wanted[m] != 'any')
 
@@ -66,8 +88,7 @@ def unmet(results, wanted):
             continue
         got = outcome_of(res)
         if got != expected:
-            failures.append({'mode': mode, 'expected': expected, 'got': got,
-                             'error': res.get('error')})
+            failures.append({'mode': mode, 'expected': expected, 'got': got, 'error': res.get('error')})
     return failures
 
 
@@ -76,23 +97,40 @@ def unmet(results, wanted):
 # revoked and unknown CA apart from the certificate the server served.
 _FAILURES = (
     # the client's own options do not go together (libpq refuses before it connects)
-    ('client_option_conflict', ('may not be used with sslnegotiation',
-                                'invalid ssl protocol version range',
-                                'invalid sslnegotiation value', 'invalid sslcertmode value')),
+    (
+        'client_option_conflict',
+        (
+            'may not be used with sslnegotiation',
+            'invalid ssl protocol version range',
+            'invalid sslnegotiation value',
+            'invalid sslcertmode value',
+        ),
+    ),
     # sslcertmode=require, and the server did not ask for a client certificate
-    ('client_certificate_not_requested',
-     ('server accepted connection without a valid ssl certificate',
-      'server did not request an ssl certificate')),
-    ('protocol_version', ('alert protocol version', 'unsupported protocol',
-                          'no protocols available', 'wrong ssl version')),
+    (
+        'client_certificate_not_requested',
+        ('server accepted connection without a valid ssl certificate', 'server did not request an ssl certificate'),
+    ),
+    (
+        'protocol_version',
+        ('alert protocol version', 'unsupported protocol', 'no protocols available', 'wrong ssl version'),
+    ),
     ('hostname_mismatch', ('does not match host name',)),
     ('certificate_verify_failed', ('certificate verify failed',)),
     ('no_root_certificate', ('root certificate file',)),
     ('no_ssl_on_server', ('server does not support ssl',)),
     ('hba_rejected', ('pg_hba.conf rejects connection', 'no pg_hba.conf entry')),
     ('auth_failed', ('authentication failed',)),
-    ('unreachable', ('connection refused', 'timeout expired', 'could not translate host name',
-                     'no route to host', 'network is unreachable')),
+    (
+        'unreachable',
+        (
+            'connection refused',
+            'timeout expired',
+            'could not translate host name',
+            'no route to host',
+            'network is unreachable',
+        ),
+    ),
 )
 
 
@@ -107,8 +145,9 @@ def failure_code(message, direct=False):
     for code, words in _FAILURES:
         if any(word in text for word in words):
             return code
-    if direct and ('unexpected eof' in text or 'ssl syscall error' in text
-                   or 'server closed the connection unexpectedly' in text):
+    if direct and (
+        'unexpected eof' in text or 'ssl syscall error' in text or 'server closed the connection unexpectedly' in text
+    ):
         return 'direct_not_supported'
     return 'error'
 

@@ -18,9 +18,20 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _verify as
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed, require_psycopg
 
 
-_CERT_FACTS = ('subject', 'subject_string', 'subject_alt_names', 'issuer', 'issuer_string',
-               'serial_number', 'not_before', 'not_after', 'days_left', 'fingerprint_sha256',
-               'key_type', 'key_size')
+_CERT_FACTS = (
+    'subject',
+    'subject_string',
+    'subject_alt_names',
+    'issuer',
+    'issuer_string',
+    'serial_number',
+    'not_before',
+    'not_after',
+    'days_left',
+    'fingerprint_sha256',
+    'key_type',
+    'key_size',
+)
 
 
 # A path that does not exist: keeps libpq from picking up ~/.postgresql/* of whoever runs the
@@ -29,12 +40,27 @@ _NOWHERE = '/nonexistent/pgssl.postgresql/none'
 
 
 def _base_params(p):
-    params = {'host': p['host'], 'port': p['port'], 'dbname': p['dbname'], 'user': p['user'],
-              'connect_timeout': p['connect_timeout'], 'application_name': 'pgssl.verify',
-              'sslcert': p['sslcert'] or _NOWHERE, 'sslkey': p['sslkey'] or _NOWHERE,
-              'sslrootcert': p['sslrootcert'] or _NOWHERE}
-    for key in ('hostaddr', 'password', 'sslpassword', 'sslcrl', 'sslnegotiation',
-                'sslcertmode', 'ssl_min_protocol_version', 'ssl_max_protocol_version'):
+    params = {
+        'host': p['host'],
+        'port': p['port'],
+        'dbname': p['dbname'],
+        'user': p['user'],
+        'connect_timeout': p['connect_timeout'],
+        'application_name': 'pgssl.verify',
+        'sslcert': p['sslcert'] or _NOWHERE,
+        'sslkey': p['sslkey'] or _NOWHERE,
+        'sslrootcert': p['sslrootcert'] or _NOWHERE,
+    }
+    for key in (
+        'hostaddr',
+        'password',
+        'sslpassword',
+        'sslcrl',
+        'sslnegotiation',
+        'sslcertmode',
+        'ssl_min_protocol_version',
+        'ssl_max_protocol_version',
+    ):
         if p[key]:
             params[key] = p[key]
     return params
@@ -43,8 +69,12 @@ def _base_params(p):
 # Where distributions keep the bundle of trusted roots. The OpenSSL inside the psycopg-binary
 # wheel looks in its own build directory, so sslrootcert=system finds nothing there unless
 # SSL_CERT_FILE points at one of these.
-SYSTEM_BUNDLES = ('/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt',
-                  '/etc/ssl/ca-bundle.pem', '/etc/ssl/cert.pem')
+SYSTEM_BUNDLES = (
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+    '/etc/ssl/ca-bundle.pem',
+    '/etc/ssl/cert.pem',
+)
 
 
 def system_bundle():
@@ -56,8 +86,15 @@ def system_bundle():
 
 def try_mode(psycopg, params, mode):
     start = time.monotonic()
-    res = {'connected': False, 'ssl': False, 'protocol': None, 'cipher': None, 'bits': None,
-           'client_dn': None, 'error': None}
+    res = {
+        'connected': False,
+        'ssl': False,
+        'protocol': None,
+        'cipher': None,
+        'bits': None,
+        'client_dn': None,
+        'error': None,
+    }
     try:
         conn = psycopg.connect(sslmode=mode, autocommit=True, **params)
     except psycopg.Error as exc:
@@ -71,14 +108,12 @@ def try_mode(psycopg, params, mode):
             # the server's own view of this connection's TLS session
             try:
                 with conn.cursor() as cur:
-                    cur.execute('SELECT version, cipher, bits, client_dn FROM pg_stat_ssl '
-                                'WHERE pid = pg_backend_pid()')
+                    cur.execute('SELECT version, cipher, bits, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
                     row = cur.fetchone()
                 if row:
                     res['protocol'], res['cipher'], res['bits'], res['client_dn'] = row
             except psycopg.Error as exc:
-                res['error'] = 'connected, but pg_stat_ssl could not be read: %s' % (
-                    pgconn.clean_error(exc))
+                res['error'] = 'connected, but pg_stat_ssl could not be read: %s' % (pgconn.clean_error(exc))
     finally:
         conn.close()
     res['elapsed_ms'] = int((time.monotonic() - start) * 1000)
@@ -87,9 +122,13 @@ def try_mode(psycopg, params, mode):
 
 def probe(p):
     try:
-        found = pgconn.probe_tls(p['host'], p['port'], hostaddr=p['hostaddr'],
-                                 timeout=p['connect_timeout'],
-                                 direct=p['sslnegotiation'] == 'direct')
+        found = pgconn.probe_tls(
+            p['host'],
+            p['port'],
+            hostaddr=p['hostaddr'],
+            timeout=p['connect_timeout'],
+            direct=p['sslnegotiation'] == 'direct',
+        )
     except pgconn.PgsslConnError as exc:
         return False, None, str(exc)
     if not found['ssl']:
@@ -108,20 +147,24 @@ def probe_chain(p):
         return {'verified': None, 'error': 'no sslrootcert to verify against'}
     cafile = system_bundle() if root == 'system' else root
     try:
-        pgconn.probe_tls(p['host'], p['port'], hostaddr=p['hostaddr'],
-                         timeout=p['connect_timeout'], cafile=cafile,
-                         direct=p['sslnegotiation'] == 'direct')
+        pgconn.probe_tls(
+            p['host'],
+            p['port'],
+            hostaddr=p['hostaddr'],
+            timeout=p['connect_timeout'],
+            cafile=cafile,
+            direct=p['sslnegotiation'] == 'direct',
+        )
     except pgconn.PgsslConnError as exc:
         return {'verified': False, 'error': str(exc)}
-    except (OSError, ValueError) as exc:    # an unreadable or empty CA file
+    except (OSError, ValueError) as exc:  # an unreadable or empty CA file
         return {'verified': False, 'error': 'cannot use %s: %s' % (cafile, exc)}
     return {'verified': True, 'error': None}
 
 
 def verify(module):
     p = module.params
-    wanted = verify_core.expectations(p['policy'] if p['policy'] != 'none' else None,
-                                      p['expect'], p['sslmodes'])
+    wanted = verify_core.expectations(p['policy'] if p['policy'] != 'none' else None, p['expect'], p['sslmodes'])
     result = {'changed': False, 'expectations': wanted, 'unmet': []}
     if p['probe_only'] or p['probe_certificate']:
         ssl_on, cert, error = probe(p)
@@ -135,11 +178,15 @@ def verify(module):
     if p['probe_plain']:
         try:
             result['plain_tcp'] = pgconn.probe_plain(
-                p['host'], p['port'], hostaddr=p['hostaddr'], user=p['user'], dbname=p['dbname'],
-                timeout=p['connect_timeout'])
+                p['host'],
+                p['port'],
+                hostaddr=p['hostaddr'],
+                user=p['user'],
+                dbname=p['dbname'],
+                timeout=p['connect_timeout'],
+            )
         except pgconn.PgsslConnError as exc:
-            result['plain_tcp'] = {'accepted': None, 'answer': None, 'sqlstate': None,
-                                   'message': str(exc)}
+            result['plain_tcp'] = {'accepted': None, 'answer': None, 'sqlstate': None, 'message': str(exc)}
     if p['probe_only']:
         return result
     psycopg = require_psycopg(module)
@@ -153,13 +200,11 @@ def verify(module):
         result['ssl_cert_file'] = os.environ['SSL_CERT_FILE']
     try:
         params = _base_params(p)
-        result['modes'] = dict((mode, try_mode(psycopg, params, mode))
-                               for mode in p['sslmodes'])
+        result['modes'] = dict((mode, try_mode(psycopg, params, mode)) for mode in p['sslmodes'])
         for res in result['modes'].values():
             res['outcome'] = verify_core.outcome_of(res)
             if res['error'] and not res['connected']:
-                res['code'] = verify_core.failure_code(res['error'],
-                                                       p['sslnegotiation'] == 'direct')
+                res['code'] = verify_core.failure_code(res['error'], p['sslnegotiation'] == 'direct')
         _refine_codes(p, result)
     finally:
         os.environ.clear()
@@ -168,21 +213,27 @@ def verify(module):
     for item in result['unmet']:
         item['code'] = result['modes'][item['mode']].get('code')
     if result['unmet']:
-        raise TaskFailed('Unmet sslmode expectations: %s' % '; '.join(
-            '%s expected %s, got %s%s' % (u['mode'], u['expected'], u['got'],
-                                          (' (%s: %s)' % (u['code'], u['error'])) if u['error'] else '')
-            for u in result['unmet']), **result)
+        raise TaskFailed(
+            'Unmet sslmode expectations: %s'
+            % '; '.join(
+                '%s expected %s, got %s%s'
+                % (u['mode'], u['expected'], u['got'], (' (%s: %s)' % (u['code'], u['error'])) if u['error'] else '')
+                for u in result['unmet']
+            ),
+            **result,
+        )
     return result
 
 
 def _refine_codes(p, result):
-    """"certificate verify failed" says no more: tell expired, not yet valid, revoked and
+    """ "certificate verify failed" says no more: tell expired, not yet valid, revoked and
     unknown CA apart from the certificate the server served (and the CRL, when given)."""
     failed = [r for r in result['modes'].values() if r.get('code') == 'certificate_verify_failed']
     if not failed:
         return
     import datetime
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+
     revoked = []
     if p['sslcrl']:
         try:
@@ -193,5 +244,4 @@ def _refine_codes(p, result):
             pass
     now = crypto.iso(datetime.datetime.now(datetime.timezone.utc))
     for res in failed:
-        res['code'] = verify_core.refine_verify_failure(result.get('served_certificate'), now,
-                                                        revoked)
+        res['code'] = verify_core.refine_verify_failure(result.get('served_certificate'), now, revoked)

@@ -134,13 +134,21 @@ def run(module):
     if p['create']:
         made = _make_private_dirs(ca_dir, module.check_mode)
         if module.check_mode and files.stat_file(ca_dir) is None:
-            return {'changed': True, 'phase': 'none', 'previous_phase': 'none',
-                    'signing_dir': ca_dir, 'trust_dirs': [ca_dir], 'current': None,
-                    'next': None, 'archived': None}
+            return {
+                'changed': True,
+                'phase': 'none',
+                'previous_phase': 'none',
+                'signing_dir': ca_dir,
+                'trust_dirs': [ca_dir],
+                'current': None,
+                'next': None,
+                'archived': None,
+            }
     if files.stat_file(ca_dir) is None:
         if p['phase'] not in (None, 'finish'):
-            raise rollover.CaRolloverError('The CA directory %s does not exist; run the ca role '
-                                           'first.' % ca_dir, 'no_ca')
+            raise rollover.CaRolloverError(
+                'The CA directory %s does not exist; run the ca role first.' % ca_dir, 'no_ca'
+            )
         before = {'phase': 'none', 'current': None, 'next': None}
         after = dict(before)
         after['signing_dir'], after['trust_dirs'] = rollover.layout(ca_dir, 'none')
@@ -157,9 +165,16 @@ def run(module):
             after['signing_dir'], after['trust_dirs'] = rollover.layout(ca_dir, after['phase'])
         else:
             after = rollover.state(ca_dir)
-    return {'changed': changed or made, 'phase': after['phase'], 'previous_phase': before['phase'],
-            'signing_dir': after['signing_dir'], 'trust_dirs': after['trust_dirs'],
-            'current': after['current'], 'next': after['next'], 'archived': archived}
+    return {
+        'changed': changed or made,
+        'phase': after['phase'],
+        'previous_phase': before['phase'],
+        'signing_dir': after['signing_dir'],
+        'trust_dirs': after['trust_dirs'],
+        'current': after['current'],
+        'next': after['next'],
+        'archived': archived,
+    }
 
 
 def main():

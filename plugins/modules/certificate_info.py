@@ -217,9 +217,11 @@ def run(module):
         anchors.extend(crypto.load_certificates(p['ca_content'], 'ca_content'))
     key = key_stat = server_uid = None
     if p['privatekey_path']:
-        key = crypto.load_private_key(files.read_input(p['privatekey_path'], None, 'key file'),
-                                      p['privatekey_passphrase'],
-                                      'The private key %s' % p['privatekey_path'])
+        key = crypto.load_private_key(
+            files.read_input(p['privatekey_path'], None, 'key file'),
+            p['privatekey_passphrase'],
+            'The private key %s' % p['privatekey_path'],
+        )
         if p['server_user']:
             try:
                 server_uid = pwd.getpwnam(p['server_user']).pw_uid
@@ -227,25 +229,34 @@ def run(module):
                 raise files.PgsslFileError('Unknown server_user %r.' % p['server_user'])
             st = files.stat_file(p['privatekey_path'])
             key_stat = (st.st_mode, st.st_uid)
-    result = crypto.analyze(certs, anchors=anchors, key=key, hostnames=p['hostnames'],
-                            key_stat=key_stat, server_uid=server_uid,
-                            warn_days=p['expiry_warn_days'])
+    result = crypto.analyze(
+        certs,
+        anchors=anchors,
+        key=key,
+        hostnames=p['hostnames'],
+        key_stat=key_stat,
+        server_uid=server_uid,
+        warn_days=p['expiry_warn_days'],
+    )
     if b'PRIVATE KEY-----' in data:
-        result['problems'].append({
-            'code': 'private_key_in_file',
-            'message': '%s also holds a private key (not shown); certificate files are often '
-                       'readable by everyone, so keep the key in its own private file' % where})
+        result['problems'].append(
+            {
+                'code': 'private_key_in_file',
+                'message': '%s also holds a private key (not shown); certificate files are often '
+                'readable by everyone, so keep the key in its own private file' % where,
+            }
+        )
     result['changed'] = False
     unknown = [c for c in p['fail_on'] if c != 'any' and c not in crypto.PROBLEM_CODES]
     if unknown:
-        raise crypto.PgsslCryptoError('Unknown fail_on code(s): %s. Known: any, %s.'
-                                      % (', '.join(unknown), ', '.join(crypto.PROBLEM_CODES)))
-    failing = [pr for pr in result['problems']
-               if 'any' in p['fail_on'] or pr['code'] in p['fail_on']]
+        raise crypto.PgsslCryptoError(
+            'Unknown fail_on code(s): %s. Known: any, %s.' % (', '.join(unknown), ', '.join(crypto.PROBLEM_CODES))
+        )
+    failing = [pr for pr in result['problems'] if 'any' in p['fail_on'] or pr['code'] in p['fail_on']]
     if failing:
-        raise TaskFailed('Certificate problems: %s'
-                         % '; '.join('%s: %s' % (f['code'], f['message']) for f in failing),
-                         **result)
+        raise TaskFailed(
+            'Certificate problems: %s' % '; '.join('%s: %s' % (f['code'], f['message']) for f in failing), **result
+        )
     return result
 
 

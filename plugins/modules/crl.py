@@ -116,7 +116,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ca_signer_argspec, execute
 
 
-_PEM_CRL = re.compile(br'-----BEGIN X509 CRL-----.+?-----END X509 CRL-----\s*', re.S)
+_PEM_CRL = re.compile(rb'-----BEGIN X509 CRL-----.+?-----END X509 CRL-----\s*', re.S)
 
 
 def _serial(text):
@@ -138,9 +138,11 @@ def _other_crls(paths, now):
         for block in found:
             crl = crypto.load_crl(block)
             if _next_update(crl) <= now:
-                raise crypto.PgsslCryptoError('The CRL %s (%s) is past its next update; renew '
-                                              'it first.' % (path, crypto.name_to_string(
-                                                  crl.issuer)), 'crl_expired')
+                raise crypto.PgsslCryptoError(
+                    'The CRL %s (%s) is past its next update; renew '
+                    'it first.' % (path, crypto.name_to_string(crl.issuer)),
+                    'crl_expired',
+                )
             blocks.append(crypto.dump_crl(crl))
     return b''.join(blocks)
 
@@ -153,15 +155,15 @@ def _next_update(crl):
 
 def run(module):
     p = module.params
-    ca_cert = crypto.load_certificate(files.read_input(p['ca_cert_path'], None, 'CA certificate'),
-                                      'The CA certificate')
-    ca_key = crypto.load_private_key(files.read_input(p['ca_key_path'], None, 'CA key',
-                                                      secret=True),
-                                     p['ca_key_passphrase'], 'The CA key')
+    ca_cert = crypto.load_certificate(files.read_input(p['ca_cert_path'], None, 'CA certificate'), 'The CA certificate')
+    ca_key = crypto.load_private_key(
+        files.read_input(p['ca_key_path'], None, 'CA key', secret=True), p['ca_key_passphrase'], 'The CA key'
+    )
     crypto.check_signer(ca_cert, ca_key, allow_ed25519=True)
     if p['next_update_days'] < 1:
-        raise crypto.PgsslCryptoError('next_update_days must be 1 or more (got %d).'
-                                      % p['next_update_days'], 'bad_next_update')
+        raise crypto.PgsslCryptoError(
+            'next_update_days must be 1 or more (got %d).' % p['next_update_days'], 'bad_next_update'
+        )
     wanted = sorted(set(_serial(s) for s in p['revoked_serials']))
     now = crypto.utcnow()
     others = _other_crls(p['other_crls'], now)
@@ -182,18 +184,15 @@ def run(module):
             reasons.append('no_crl_number')
         if crypto.crl_serials(current) != wanted:
             reasons.append('serials_changed')
-        if current.issuer != ca_cert.subject or \
-                not current.is_signature_valid(ca_cert.public_key()):
+        if current.issuer != ca_cert.subject or not current.is_signature_valid(ca_cert.public_key()):
             reasons.append('issuer_changed')
         if _next_update(current) - now <= datetime.timedelta(days=p['renew_before_days']):
             reasons.append('expiring')
-    result = {'changed': bool(reasons), 'reasons': reasons,
-              'revoked_serials': [str(s) for s in wanted]}
+    result = {'changed': bool(reasons), 'reasons': reasons, 'revoked_serials': [str(s) for s in wanted]}
     crl = current
     if reasons:
         number = (crypto.crl_number(current) or 0) + 1 if current is not None else 1
-        crl = crypto.build_crl(ca_cert, ca_key, wanted, p['next_update_days'], now,
-                               number=number)
+        crl = crypto.build_crl(ca_cert, ca_key, wanted, p['next_update_days'], now, number=number)
     data = crypto.dump_crl(crl) + others if crl is not None else None
     if not reasons and data != raw:
         reasons.append('other_crls_changed')
@@ -212,8 +211,10 @@ def run(module):
         result['crl_number'] = crypto.crl_number(crl)
     if module._diff:
         before = [str(s) for s in crypto.crl_serials(current)] if current is not None else []
-        result['diff'] = {'before': {'revoked_serials': before},
-                          'after': {'revoked_serials': result['revoked_serials']}}
+        result['diff'] = {
+            'before': {'revoked_serials': before},
+            'after': {'revoked_serials': result['revoked_serials']},
+        }
     return result
 
 

@@ -157,9 +157,11 @@ def main():
         timeout=dict(type='int', default=15),
         validate_only=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('expected_certificate_path',
-                                                'expected_fingerprint')])
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[('expected_certificate_path', 'expected_fingerprint')],
+    )
     execute(module, steps.reload_as_server_user, needs=('cryptography', 'psycopg'))
 
 

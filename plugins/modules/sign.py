@@ -127,13 +127,18 @@ def main():
     argument_spec = ca_signer_argspec()
     argument_spec.update(
         dir=dict(type='path', required=True),
-        requests=dict(type='list', elements='dict', required=True, options=dict(
-            name=dict(type='str', required=True),
-            csr=dict(type='str', required=True),
-            common_name=dict(type='str', required=True),
-            subject_alt_names=dict(type='list', elements='str', default=[]),
-            force=dict(type='bool', default=False),
-        )),
+        requests=dict(
+            type='list',
+            elements='dict',
+            required=True,
+            options=dict(
+                name=dict(type='str', required=True),
+                csr=dict(type='str', required=True),
+                common_name=dict(type='str', required=True),
+                subject_alt_names=dict(type='list', elements='str', default=[]),
+                force=dict(type='bool', default=False),
+            ),
+        ),
         profile=dict(type='str', default='server', choices=['server', 'client']),
         valid_days=dict(type='int', default=397),
         renew_before_days=dict(type='int', default=30),

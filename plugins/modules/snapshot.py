@@ -131,8 +131,7 @@ def run(module):
         raise files.PgsslFileError('state=%s needs the id of the snapshot.' % state)
     if state == 'restore':
         restored, removed = snapshot.restore(p['dir'], p['id'], module.check_mode)
-        return {'changed': bool(restored or removed), 'id': p['id'], 'restored': restored,
-                'removed': removed}
+        return {'changed': bool(restored or removed), 'id': p['id'], 'restored': restored, 'removed': removed}
     changed = files.stat_file(os.path.join(p['dir'], p['id'])) is not None
     if changed and not module.check_mode:
         snapshot.drop(p['dir'], p['id'])

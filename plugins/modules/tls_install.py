@@ -349,10 +349,8 @@ def main():
         settings=dict(type='dict', required=True),
         hba_file=dict(type='path', required=True),
         pg_version=dict(type='int'),
-        hba_rules=dict(type='list', elements='dict', default=[],
-                       options=confsteps.hba_rule_spec()),
-        require_ssl=dict(type='str', default='none',
-                         choices=['none', 'convert', 'reject', 'both']),
+        hba_rules=dict(type='list', elements='dict', default=[], options=confsteps.hba_rule_spec()),
+        require_ssl=dict(type='str', default='none', choices=['none', 'convert', 'reject', 'both']),
         purge_managed=dict(type='bool', default=False),
         reload=dict(type='str', default='changed', choices=['changed', 'always', 'never']),
         server_user=dict(type='str'),
@@ -366,16 +364,21 @@ def main():
         proof_dbname=dict(type='str', default='postgres'),
         proof_sslrootcert=dict(type='str'),
         proof_sslrootcert_content=dict(type='str'),
-        proof_policy=dict(type='str', default='ssl_required',
-                          choices=['none', 'ssl_required', 'ssl_optional', 'verify_full_only',
-                                   'ssl_off']),
+        proof_policy=dict(
+            type='str',
+            default='ssl_required',
+            choices=['none', 'ssl_required', 'ssl_optional', 'verify_full_only', 'ssl_off'],
+        ),
         snapshot_dir=dict(type='path', default='/var/lib/pgssl-postgresql/snapshots'),
         snapshot_id=dict(type='str'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_together=[('key_passphrase', 'passphrase_file'), ('ca_file', 'ca_file_content'),
-                           ('crl_file', 'crl_content')],
+        required_together=[
+            ('key_passphrase', 'passphrase_file'),
+            ('ca_file', 'ca_file_content'),
+            ('crl_file', 'crl_content'),
+        ],
         supports_check_mode=True,
     )
     execute(module, unit.install, needs=('cryptography', 'psycopg'))

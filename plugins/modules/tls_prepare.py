@@ -188,8 +188,9 @@ def main():
         key_content=dict(type='str', no_log=True),
         key_src_passphrase=dict(type='str', no_log=True),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('key_src', 'key_content')])
+    module = AnsibleModule(
+        argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[('key_src', 'key_content')]
+    )
     execute(module, unit.prepare)
 
 

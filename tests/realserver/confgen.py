@@ -18,9 +18,22 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # --------------------------------------------------------------------------- postgresql.conf
 
-CONF_NAMES = ['work_mem', 'WORK_MEM', 'ssl_ciphers', 'search_path', 'log_line_prefix',
-              'statement_timeout', 'application_name', 'DateStyle', 'pgssl.fuzz', 'Pg.Fuzz_2',
-              'ssl', 'ssl_min_protocol_version', 'include_if_exists', 'ssl_cert_file']
+CONF_NAMES = [
+    'work_mem',
+    'WORK_MEM',
+    'ssl_ciphers',
+    'search_path',
+    'log_line_prefix',
+    'statement_timeout',
+    'application_name',
+    'DateStyle',
+    'pgssl.fuzz',
+    'Pg.Fuzz_2',
+    'ssl',
+    'ssl_min_protocol_version',
+    'include_if_exists',
+    'ssl_cert_file',
+]
 BAD_NAMES = ['1abc', 'a-b', '$x', 'a.b.c', "'quoted'", 'ä_name']
 ODD = ['\f', '\v', '\x85', '\u2028', '\u00a0']
 
@@ -34,12 +47,33 @@ def _conf_value(rng):
     if kind == 2:
         return rng.choice(['on', 'off', 'TRUE', 'no', 'Yes', '1'])
     if kind == 3:
-        return rng.choice(['/etc/x.crt', 'abc.def', 'a-b:c/d', 'HIGH:!aNULL', 'x_y.z/w',
-                           'ab$c', 'é'])
+        return rng.choice(['/etc/x.crt', 'abc.def', 'a-b:c/d', 'HIGH:!aNULL', 'x_y.z/w', 'ab$c', 'é'])
     if kind in (4, 5, 6, 7, 8):
-        body = ''.join(rng.choice(["a", "b", " ", "''", "\\'", "\\n", "\\\\", "\\101", "\\x",
-                                   "#", "\\t", "%m", "\"", "é", "\\7", "\\0a", "\r", "\t"])
-                       for _i in range(rng.randrange(0, 7)))
+        body = ''.join(
+            rng.choice(
+                [
+                    "a",
+                    "b",
+                    " ",
+                    "''",
+                    "\\'",
+                    "\\n",
+                    "\\\\",
+                    "\\101",
+                    "\\x",
+                    "#",
+                    "\\t",
+                    "%m",
+                    "\"",
+                    "é",
+                    "\\7",
+                    "\\0a",
+                    "\r",
+                    "\t",
+                ]
+            )
+            for _i in range(rng.randrange(0, 7))
+        )
         return "'%s'" % body
     if kind == 9:
         return "'unterminated"
@@ -57,21 +91,20 @@ def conf_line(rng, include_names=()):
     if roll == 0:
         return ''
     if roll == 1:
-        return rng.choice(['# comment', '#ssl = on', '   # indented', '# x\fssl = on',
-                           '# x\vwork_mem = 1kB', '# quote \' " \\'])
+        return rng.choice(
+            ['# comment', '#ssl = on', '   # indented', '# x\fssl = on', '# x\vwork_mem = 1kB', '# quote \' " \\']
+        )
     if roll == 2:
         return rng.choice([' ', '\t', '\r', ' \t '])
     if roll == 3 and include_names:
-        directive = rng.choice(['include', 'include_if_exists', 'INCLUDE_IF_EXISTS',
-                                'include_dir'])
+        directive = rng.choice(['include', 'include_if_exists', 'INCLUDE_IF_EXISTS', 'include_dir'])
         target = rng.choice(include_names)
         forms = ["'%s'" % target, target, "= '%s'" % target]
         return '%s %s' % (directive, rng.choice(forms))
     name = rng.choice(CONF_NAMES if rng.random() < 0.9 else BAD_NAMES)
     sep = rng.choice([' = ', '=', ' ', '\t=\t', ' =', '= ', '  =  ', '\r=\r', ' ' + rng.choice(ODD) + ' '])
     value = _conf_value(rng)
-    tail = rng.choice(['', '', '', ' # trailing', '#x', '\t# t\fu', ' ' + rng.choice(ODD),
-                       ' extra', '\r'])
+    tail = rng.choice(['', '', '', ' # trailing', '#x', '\t# t\fu', ' ' + rng.choice(ODD), ' extra', '\r'])
     lead = rng.choice(['', '', ' ', '\t'])
     return lead + name + sep + value + tail
 
@@ -87,10 +120,30 @@ def conf_file(rng, include_names=()):
 
 # --------------------------------------------------------------------------- pg_hba.conf
 
+
 def _names(rng, field, major):
-    pool = ['all', 'all', 'db1', '"all"', '"my db"', 'a"b c"d', '"a""b"', 'x#y', '"x#y"',
-            'sameuser', 'samerole', 'replication', '"replication"', '+grp', '"+grp"', 'app',
-            '/^app.*$', '"/^app"', 'postgres', 'Mixed']
+    pool = [
+        'all',
+        'all',
+        'db1',
+        '"all"',
+        '"my db"',
+        'a"b c"d',
+        '"a""b"',
+        'x#y',
+        '"x#y"',
+        'sameuser',
+        'samerole',
+        'replication',
+        '"replication"',
+        '+grp',
+        '"+grp"',
+        'app',
+        '/^app.*$',
+        '"/^app"',
+        'postgres',
+        'Mixed',
+    ]
     if field == 'user':
         pool = [p for p in pool if p not in ('sameuser', 'samerole', 'replication')]
     picks = [rng.choice(pool) for _i in range(1 if rng.random() < 0.7 else rng.randrange(2, 4))]
@@ -107,16 +160,25 @@ def _address(rng):
         net = ipaddress.IPv6Address(rng.getrandbits(128))
         return '%s/%d' % (net, rng.choice([0, 64, 128, rng.randrange(0, 129)]))
     if roll == 6:
-        mask = rng.choice(['255.255.255.0', '255.0.255.0', '0.0.0.0', '255.255.255.255',
-                           'ffff::'])
+        mask = rng.choice(['255.255.255.0', '255.0.255.0', '0.0.0.0', '255.255.255.255', 'ffff::'])
         return '%s %s' % (ipaddress.IPv4Address(rng.getrandbits(32)), mask)
     if roll == 7:
         return rng.choice(['all', 'samehost', 'samenet', '"all"'])
     if roll == 8:
         return rng.choice(['db1.example.com', '.example.com', 'DB2.Example.COM', 'localhost'])
     if roll == 9:
-        return rng.choice(['127.1/32', '10.0.0.1/33', '1.2.3.4/x', 'db.example.com/24',
-                           '127.0.0.1', '::1', '0x7f.1/32', '010.0.0.1/32'])
+        return rng.choice(
+            [
+                '127.1/32',
+                '10.0.0.1/33',
+                '1.2.3.4/x',
+                'db.example.com/24',
+                '127.0.0.1',
+                '::1',
+                '0x7f.1/32',
+                '010.0.0.1/32',
+            ]
+        )
     if roll == 10:
         return '127.0.0.1/32'
     if roll == 11:
@@ -129,30 +191,45 @@ def hba_line(rng, major, include_names=()):
     if roll == 0:
         return ''
     if roll == 1:
-        return rng.choice(['# comment', '   # indented "quote', '# ends in backslash \\',
-                           '# x\fhost all all all trust', '\t'])
+        return rng.choice(
+            ['# comment', '   # indented "quote', '# ends in backslash \\', '# x\fhost all all all trust', '\t']
+        )
     if roll == 2 and include_names:
-        return '%s %s' % (rng.choice(['include', 'include_if_exists', 'include_dir']),
-                          rng.choice(include_names))
-    typ = rng.choice(['local', 'host', 'hostssl', 'hostssl', 'hostnossl', 'hostgssenc',
-                      'hostnogssenc'] + (['HOST', 'hots', '"host"'] if rng.random() < 0.1
-                                         else []))
+        return '%s %s' % (rng.choice(['include', 'include_if_exists', 'include_dir']), rng.choice(include_names))
+    typ = rng.choice(
+        ['local', 'host', 'hostssl', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc']
+        + (['HOST', 'hots', '"host"'] if rng.random() < 0.1 else [])
+    )
     fields = [typ, _names(rng, 'database', major), _names(rng, 'user', major)]
     if typ != 'local' or rng.random() < 0.05:
         fields.append(_address(rng))
-    method = rng.choice(['trust', 'reject', 'scram-sha-256', 'md5', 'password', 'cert', 'ident',
-                         'peer'] + (['Trust', 'krb5', 'trust\v', 'reject\f'] if rng.random() < 0.1
-                                    else []))
+    method = rng.choice(
+        ['trust', 'reject', 'scram-sha-256', 'md5', 'password', 'cert', 'ident', 'peer']
+        + (['Trust', 'krb5', 'trust\v', 'reject\f'] if rng.random() < 0.1 else [])
+    )
     if method in ('cert',) and typ != 'hostssl' and rng.random() < 0.8:
         method = 'scram-sha-256'
     if method == 'peer' and typ != 'local' and rng.random() < 0.8:
         method = 'trust'
     fields.append(method)
     if rng.random() < 0.3:
-        opts = [rng.choice(['map=m1', 'clientcert=verify-full', 'clientcert=verify-ca',
-                            'clientcert=1', 'clientname=CN', 'clientname=DN', '"map=a b"',
-                            'map="x y"', 'noequals', 'foo=bar'])
-                for _i in range(rng.randrange(1, 3))]
+        opts = [
+            rng.choice(
+                [
+                    'map=m1',
+                    'clientcert=verify-full',
+                    'clientcert=verify-ca',
+                    'clientcert=1',
+                    'clientname=CN',
+                    'clientname=DN',
+                    '"map=a b"',
+                    'map="x y"',
+                    'noequals',
+                    'foo=bar',
+                ]
+            )
+            for _i in range(rng.randrange(1, 3))
+        ]
         fields.append(rng.choice([' ', ',']).join(opts))
     seps = [rng.choice([' ', '\t', '  ', ' \t', '\r ']) for _field in fields]
     out = ''
@@ -160,8 +237,7 @@ def hba_line(rng, major, include_names=()):
         if out and rng.random() < 0.06:
             out += ' \\\n  '  # continuation
         out += (sep if out else rng.choice(['', '', ' '])) + field
-    out += rng.choice(['', '', '', '  # trailing', '#c', ' # with "quote', '\r', ' \\',
-                       ' ' + rng.choice(ODD)])
+    out += rng.choice(['', '', '', '  # trailing', '#c', ' # with "quote', '\r', ' \\', ' ' + rng.choice(ODD)])
     return out
 
 
@@ -175,17 +251,20 @@ def hba_file(rng, major, include_names=()):
 
 # --------------------------------------------------------------------------- readings
 
+
 def _import_cores():
     coll = os.path.join(ROOT, '.cache', 'collections')
     if coll not in sys.path:
         sys.path.insert(0, coll)
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf, _pghba
+
     return _pgconf, _pghba
 
 
 def server_conf_reading(conn, config_dir):
-    rows = conn.execute('SELECT sourcefile, sourceline, name, setting, error '
-                        'FROM pg_file_settings ORDER BY seqno').fetchall()
+    rows = conn.execute(
+        'SELECT sourcefile, sourceline, name, setting, error FROM pg_file_settings ORDER BY seqno'
+    ).fetchall()
     settings, errors = [], []
     for sourcefile, line, name, setting, error in rows:
         if sourcefile and sourcefile.endswith('postgresql.auto.conf'):
@@ -212,8 +291,13 @@ def module_conf_reading(path):
             if lines and lines[-1].number == number and lines[-1].eol == '':
                 number -= 1
         positions.append((where, number))
-    return ([(f, n, name, value.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace'))
-             for f, n, name, value in found], positions)
+    return (
+        [
+            (f, n, name, value.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace'))
+            for f, n, name, value in found
+        ],
+        positions,
+    )
 
 
 _SSL_OFF = 'hostssl record cannot match because SSL is disabled'
@@ -245,8 +329,7 @@ def server_hba_reading(conn, major):
             errors.append((str(fname), line))
             continue
         opts = sorted(o for o in (options or []) if o.split('=')[0] in ('map', 'clientcert'))
-        out.append((fname, line, typ, tuple(dbs), tuple(users), _net(address, netmask), method,
-                    tuple(opts)))
+        out.append((fname, line, typ, tuple(dbs), tuple(users), _net(address, netmask), method, tuple(opts)))
     return out, sorted(errors)
 
 
@@ -260,8 +343,7 @@ def module_hba_reading(path, major):
             continue
         addr = None
         if rec.addr is not None:
-            addr = (rec.addr.family, rec.addr.addr, rec.addr.mask) if rec.addr.kind == 'ip' \
-                else rec.addr.text.lower()
+            addr = (rec.addr.family, rec.addr.addr, rec.addr.mask) if rec.addr.kind == 'ip' else rec.addr.text.lower()
         opts = dict((k, v) for k, v in rec.options if k in ('map', 'clientcert'))
         if rec.method == 'cert':
             opts['clientcert'] = 'verify-full'
@@ -269,9 +351,18 @@ def module_hba_reading(path, major):
             del opts['clientcert']
         if opts.get('clientcert') == '1':
             opts['clientcert'] = 'verify-ca'
-        out.append((fname, rec.number, rec.type, tuple(_token(n) for n in rec.dbs),
-                    tuple(_token(n) for n in rec.usrs), addr, rec.method,
-                    tuple(sorted('%s=%s' % kv for kv in opts.items()))))
+        out.append(
+            (
+                fname,
+                rec.number,
+                rec.type,
+                tuple(_token(n) for n in rec.dbs),
+                tuple(_token(n) for n in rec.usrs),
+                addr,
+                rec.method,
+                tuple(sorted('%s=%s' % kv for kv in opts.items())),
+            )
+        )
     return out, sorted(errors)
 
 
@@ -283,6 +374,7 @@ def _token(name):
 
 # --------------------------------------------------------------------------- running
 
+
 def _write(path, text, like):
     st = os.stat(like)
     with open(path, 'wb') as handle:
@@ -293,13 +385,18 @@ def _write(path, text, like):
 def run_conf_cases(fleet, name, seed, count):
     """Generate ``count`` postgresql.conf cases; returns a list of mismatches (empty = pass)."""
     import psycopg
+
     host = fleet.host(name)
     rng = random.Random('%s-conf-%s' % (seed, name))
     path = host['config_file']
     confdir = host['config_dir']
     incdir = os.path.join(confdir, 'fz.d')
-    extra = [os.path.join(confdir, 'fz-a.conf'), os.path.join(incdir, 'b.conf'),
-             os.path.join(incdir, 'a.conf'), os.path.join(incdir, 'c.txt')]
+    extra = [
+        os.path.join(confdir, 'fz-a.conf'),
+        os.path.join(incdir, 'b.conf'),
+        os.path.join(incdir, 'a.conf'),
+        os.path.join(incdir, 'c.txt'),
+    ]
     saved = open(path, 'rb').read()
     mismatches = []
     conn = psycopg.connect(**fleet.conninfo(name, sslmode='prefer'), autocommit=True)
@@ -313,8 +410,7 @@ def run_conf_cases(fleet, name, seed, count):
             expected = server_conf_reading(conn, confdir)
             got = module_conf_reading(path)
             if expected != got:
-                mismatches.append({'case': case, 'text': text, 'server': expected,
-                                   'module': got})
+                mismatches.append({'case': case, 'text': text, 'server': expected, 'module': got})
     finally:
         with open(path, 'wb') as handle:
             handle.write(saved)
@@ -328,6 +424,7 @@ def run_conf_cases(fleet, name, seed, count):
 
 def run_hba_cases(fleet, name, seed, count):
     import psycopg
+
     host = fleet.host(name)
     major = int(host['version'])
     rng = random.Random('%s-hba-%s' % (seed, name))
@@ -345,8 +442,7 @@ def run_hba_cases(fleet, name, seed, count):
             expected = server_hba_reading(conn, major)
             got = module_hba_reading(path, major)
             if expected != got:
-                mismatches.append({'case': case, 'text': text, 'server': expected,
-                                   'module': got})
+                mismatches.append({'case': case, 'text': text, 'server': expected, 'module': got})
     finally:
         with open(path, 'wb') as handle:
             handle.write(saved)
@@ -356,12 +452,38 @@ def run_hba_cases(fleet, name, seed, count):
     return mismatches
 
 
-HOSTILE_VALUES = ["it's", 'back\\slash', "a'b''c", 'hash # not a comment', 'tab\there',
-                  'é ü', 'HIGH:!aNULL', '', ' lead and trail ', "'", '\\', 'x\\', "\\'",
-                  '%m [%p] ', 'on', '64MB', '-1', '0x10', '1.5', '/etc/ssl/a b.crt']
+HOSTILE_VALUES = [
+    "it's",
+    'back\\slash',
+    "a'b''c",
+    'hash # not a comment',
+    'tab\there',
+    'é ü',
+    'HIGH:!aNULL',
+    '',
+    ' lead and trail ',
+    "'",
+    '\\',
+    'x\\',
+    "\\'",
+    '%m [%p] ',
+    'on',
+    '64MB',
+    '-1',
+    '0x10',
+    '1.5',
+    '/etc/ssl/a b.crt',
+]
 REFUSED_VALUES = ["HIGH'\nssl = off\n#", 'a\x00b', 'cr\rhere', 'nl\n', 'bell\x07']
-WRITE_NAMES = ['ssl_ciphers', 'search_path', 'log_line_prefix', 'application_name',
-               'pgssl.fuzz', 'ssl_min_protocol_version', 'work_mem']
+WRITE_NAMES = [
+    'ssl_ciphers',
+    'search_path',
+    'log_line_prefix',
+    'application_name',
+    'pgssl.fuzz',
+    'ssl_min_protocol_version',
+    'work_mem',
+]
 
 
 def _valid_conf(rng):
@@ -377,6 +499,7 @@ def run_conf_writes(fleet, name, seed, count):
     """pg_conf's editor on generated files with hostile values: the server reads back exactly
     the value that was set, and the written file has no error; control characters are refused."""
     import psycopg
+
     pgconf, _h = _import_cores()
     host = fleet.host(name)
     rng = random.Random('%s-confw-%s' % (seed, name))
@@ -387,16 +510,14 @@ def run_conf_writes(fleet, name, seed, count):
     try:
         for case in range(count):
             text = _valid_conf(rng)
-            settings = dict((rng.choice(WRITE_NAMES), rng.choice(HOSTILE_VALUES))
-                            for _i in range(rng.randrange(1, 4)))
+            settings = dict((rng.choice(WRITE_NAMES), rng.choice(HOSTILE_VALUES)) for _i in range(rng.randrange(1, 4)))
             if rng.random() < 0.2:
                 settings[rng.choice(WRITE_NAMES)] = rng.choice(REFUSED_VALUES)
                 try:
                     pgconf.set_settings(pgconf.parse(text), settings)
                 except pgconf.PgConfError:
                     continue
-                mismatches.append({'case': case, 'text': text, 'server': 'refusal',
-                                   'module': settings})
+                mismatches.append({'case': case, 'text': text, 'server': 'refusal', 'module': settings})
                 continue
             new, _changes = pgconf.set_settings(pgconf.parse(text), settings)
             out = pgconf.render(new)
@@ -405,8 +526,7 @@ def run_conf_writes(fleet, name, seed, count):
             effective = dict((n, v) for _f, _l, n, v in read)
             wanted = dict((n.lower(), v) for n, v in settings.items())
             if errors or any(effective.get(n) != v for n, v in wanted.items()):
-                mismatches.append({'case': case, 'text': out, 'server': (read, errors),
-                                   'module': wanted})
+                mismatches.append({'case': case, 'text': out, 'server': (read, errors), 'module': wanted})
     finally:
         with open(path, 'wb') as handle:
             handle.write(saved)
@@ -414,27 +534,59 @@ def run_conf_writes(fleet, name, seed, count):
     return mismatches
 
 
-USER_POOL = ['app', 'my user', 'a"b', 'x#y', 'a,b', '+grp', '"all"', 'all', '/^re.*$', 'é',
-             'tab\tname', 'back\\slash', '@at', 'replication']
+USER_POOL = [
+    'app',
+    'my user',
+    'a"b',
+    'x#y',
+    'a,b',
+    '+grp',
+    '"all"',
+    'all',
+    '/^re.*$',
+    'é',
+    'tab\tname',
+    'back\\slash',
+    '@at',
+    'replication',
+]
 DB_POOL = ['all', 'appdb', 'my db', 'replication', 'sameuser', '"replication"', 'd#b', '/^x']
-ADDR_POOL = ['10.0.0.0/8', '127.0.0.1', '10.1.2.3/16', '192.168.0.0 255.255.0.0',
-             '172.16.0.0/255.240.0.0', '::1', 'fe80::/10', 'all', 'samenet', 'samehost',
-             'db1.example.com', '.example.com', '0.0.0.0/0', '::/0', '127.0.0.0/8']
+ADDR_POOL = [
+    '10.0.0.0/8',
+    '127.0.0.1',
+    '10.1.2.3/16',
+    '192.168.0.0 255.255.0.0',
+    '172.16.0.0/255.240.0.0',
+    '::1',
+    'fe80::/10',
+    'all',
+    'samenet',
+    'samehost',
+    'db1.example.com',
+    '.example.com',
+    '0.0.0.0/0',
+    '::/0',
+    '127.0.0.0/8',
+]
 
 
 def _rule_spec(rng):
     typ = rng.choice(['hostssl', 'hostssl', 'host', 'hostnossl', 'local', 'hostgssenc'])
-    spec = {'type': typ, 'databases': [rng.choice(DB_POOL)],
-            'users': [rng.choice(USER_POOL) for _i in range(rng.randrange(1, 3))]}
+    spec = {
+        'type': typ,
+        'databases': [rng.choice(DB_POOL)],
+        'users': [rng.choice(USER_POOL) for _i in range(rng.randrange(1, 3))],
+    }
     if typ != 'local':
         spec['address'] = rng.choice(ADDR_POOL)
-    methods = {'hostssl': ['cert', 'scram-sha-256', 'reject', 'md5'],
-               'local': ['peer', 'trust', 'reject', 'scram-sha-256']}
+    methods = {
+        'hostssl': ['cert', 'scram-sha-256', 'reject', 'md5'],
+        'local': ['peer', 'trust', 'reject', 'scram-sha-256'],
+    }
     spec['method'] = rng.choice(methods.get(typ, ['scram-sha-256', 'reject', 'trust', 'md5']))
     opts = {}
     if typ == 'hostssl' and rng.random() < 0.4:
-        opts['clientcert'] = 'verify-full' if spec['method'] == 'cert' else \
-            rng.choice(['verify-full', 'verify-ca'])
+        opts['clientcert'] = 'verify-full' if spec['method'] == 'cert' else rng.choice(['verify-full', 'verify-ca'])
     if spec['method'] in ('cert', 'peer') and rng.random() < 0.4:
         opts['map'] = rng.choice(['m1', 'my map', 'x#y'])
     if opts:
@@ -456,6 +608,7 @@ def run_hba_writes(fleet, name, seed, count):
     """pg_hba's editor on generated files with generated rules: the written file loads with no
     error row, the server reads the same rules as the module, and every managed rule is there."""
     import psycopg
+
     _c, pghba = _import_cores()
     host = fleet.host(name)
     major = int(host['version'])
@@ -471,8 +624,7 @@ def run_hba_writes(fleet, name, seed, count):
             specs = [_rule_spec(rng) for _i in range(rng.randrange(1, 4))]
             require = rng.choice(['none', 'reject', 'reject', 'convert', 'both'])
             try:
-                lines, _actions, present = pghba.plan(text, specs, major, require, None,
-                                                      rng.random() < 0.5)
+                lines, _actions, present = pghba.plan(text, specs, major, require, None, rng.random() < 0.5)
             except pghba.PgHbaError:
                 continue
             out = pghba.render(lines)
@@ -482,17 +634,14 @@ def run_hba_writes(fleet, name, seed, count):
             got = module_hba_reading(path, major)
             lines_back = pghba.parse(out, major)
             keys = set(r.key() for r in pghba.rules(lines_back))
-            if expected != got or expected[1] or \
-                    any(rule.key() not in keys for rule in present):
-                mismatches.append({'case': case, 'text': out, 'server': expected,
-                                   'module': got})
+            if expected != got or expected[1] or any(rule.key() not in keys for rule in present):
+                mismatches.append({'case': case, 'text': out, 'server': expected, 'module': got})
     finally:
         with open(path, 'wb') as handle:
             handle.write(saved)
         conn.close()
     if written < count // 3:
-        mismatches.append({'case': 'all', 'text': '', 'server': 'too few files written',
-                           'module': written})
+        mismatches.append({'case': 'all', 'text': '', 'server': 'too few files written', 'module': written})
     return mismatches
 
 
@@ -505,20 +654,23 @@ def main():
     sys.path.insert(0, os.path.join(ROOT, 'tests', 'harness'))
     import pgfleet
     from conftest import HOSTS
+
     fleet = pgfleet.Fleet(args.fleet)
     total, failed = 0, 0
     for name, (ip, version) in sorted(HOSTS.items()):
         fleet.up(name, ip, version)
-        for kind, runner in (('postgresql.conf', run_conf_cases), ('pg_hba.conf', run_hba_cases),
-                             ('pg_conf writes', run_conf_writes),
-                             ('pg_hba writes', run_hba_writes)):
+        for kind, runner in (
+            ('postgresql.conf', run_conf_cases),
+            ('pg_hba.conf', run_hba_cases),
+            ('pg_conf writes', run_conf_writes),
+            ('pg_hba writes', run_hba_writes),
+        ):
             bad = runner(fleet, name, args.seed, args.cases)
             total += args.cases
             failed += len(bad)
             print('PG %s %-16s %d cases, %d mismatches' % (version, kind, args.cases, len(bad)))
             for item in bad[:3]:
-                print('  case %(case)s: %(text)r\n    server %(server)r\n    module %(module)r'
-                      % item)
+                print('  case %(case)s: %(text)r\n    server %(server)r\n    module %(module)r' % item)
     print('fuzz: %d cases, %d mismatches, seed %s' % (total, failed, args.seed))
     return 1 if failed else 0
 

@@ -20,15 +20,13 @@ if not os.path.exists(_LINK):
     os.symlink(ROOT, _LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
-os.environ['PYTHONPATH'] = os.pathsep.join(
-    p for p in (COLLECTIONS, os.environ.get('PYTHONPATH')) if p)
+os.environ['PYTHONPATH'] = os.pathsep.join(p for p in (COLLECTIONS, os.environ.get('PYTHONPATH')) if p)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration', 'targets', 'setup_pki', 'files'))
 
 import pgfleet  # noqa: E402
 
 # name -> (address, major version); PG 15 in the Debian layout, 18 and 16 from PyPI wheels
-HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18'),
-         'db13': ('127.0.0.13', '16')}
+HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18'), 'db13': ('127.0.0.13', '16')}
 
 
 @pytest.fixture(scope='session')
@@ -60,11 +58,21 @@ def run_playbook(name, pin_interpreter=True, **extra):
     os.chmod(varfile, 0o600)
     try:
         proc = subprocess.run(
-            [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i',
-             'localhost,', '-c', 'local', os.path.join(HERE, 'playbooks', name),
-             '-e', '@' + varfile]
+            [
+                os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                '-i',
+                'localhost,',
+                '-c',
+                'local',
+                os.path.join(HERE, 'playbooks', name),
+                '-e',
+                '@' + varfile,
+            ]
             + (['-e', 'ansible_python_interpreter=' + sys.executable] if pin_interpreter else []),
-            capture_output=True, text=True, check=False)
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         os.unlink(varfile)
     if proc.returncode != 0:
@@ -82,8 +90,13 @@ def run_module(name, check=False, diff=False, environ=None, **args):
     payload.update(_ansible_check_mode=check, _ansible_diff=diff)
     proc = subprocess.run(
         [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
-        input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), capture_output=True, text=True,
-        check=False, cwd='/', env=environ)
+        input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd='/',
+        env=environ,
+    )
     try:
         result = json.loads(proc.stdout)
     except ValueError:
@@ -98,10 +111,10 @@ def pristine(fleet):
 
     def keep(name):
         host = fleet.host(name)
-        files = [host['config_file'], host['hba_file'],
-                 os.path.join(host['data_dir'], 'postgresql.auto.conf')]
+        files = [host['config_file'], host['hba_file'], os.path.join(host['data_dir'], 'postgresql.auto.conf')]
         saved[name] = dict((f, open(f, 'rb').read()) for f in files)
         return host
+
     yield keep
     for name, files in saved.items():
         for path, data in files.items():
@@ -112,8 +125,11 @@ def pristine(fleet):
 
 def configure_ssl(fleet, name, cert, key, ca=None):
     """Test scaffolding (pg_conf arrives later): point the server at files and reload."""
-    sql = ["ALTER SYSTEM SET ssl = on;", "ALTER SYSTEM SET ssl_cert_file = '%s';" % cert,
-           "ALTER SYSTEM SET ssl_key_file = '%s';" % key]
+    sql = [
+        "ALTER SYSTEM SET ssl = on;",
+        "ALTER SYSTEM SET ssl_cert_file = '%s';" % cert,
+        "ALTER SYSTEM SET ssl_key_file = '%s';" % key,
+    ]
     if ca:
         sql.append("ALTER SYSTEM SET ssl_ca_file = '%s';" % ca)
     sql.append('SELECT pg_reload_conf();')

@@ -21,8 +21,7 @@ SECRET = b'-----BEGIN PRIVATE KEY-----\nVICTIM-SECRET-KEY-MATERIAL\n-----END PRI
 
 
 def as_user(user, *cmd):
-    return subprocess.run(['runuser', '-u', user, '--'] + list(cmd), capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(['runuser', '-u', user, '--'] + list(cmd), capture_output=True, text=True, check=False)
 
 
 def digest(path):
@@ -50,8 +49,7 @@ def arena():
     os.chmod(passwd, 0o644)
     home = os.path.join(BASE, 'home')
     if subprocess.run(['id', ATTACKER], capture_output=True, check=False).returncode != 0:
-        subprocess.run(['useradd', '--no-create-home', '--home-dir', home, '--shell',
-                        '/bin/sh', ATTACKER], check=True)
+        subprocess.run(['useradd', '--no-create-home', '--home-dir', home, '--shell', '/bin/sh', ATTACKER], check=True)
     os.makedirs(home)
     user = pwd.getpwnam(ATTACKER)
     os.chown(home, user.pw_uid, user.pw_gid)
@@ -63,8 +61,7 @@ def arena():
     os.chown(ssl, pg.pw_uid, pg.pw_gid)
     os.chmod(ssl, 0o750)
     before = {p: digest(p) for p in (key, passwd)}
-    yield {'key': key, 'passwd': passwd, 'home': home, 'ssl': ssl, 'victim': victim,
-           'uid': user.pw_uid}
+    yield {'key': key, 'passwd': passwd, 'home': home, 'ssl': ssl, 'victim': victim, 'uid': user.pw_uid}
     # whatever happened, the victim files are as they were
     assert {p: digest(p) for p in (key, passwd)} == before
     assert sorted(os.listdir(victim)) == ['passwd', 'server.key']
@@ -87,11 +84,14 @@ def failed_clearly(result, *words):
 def test_client_key_link_to_another_key_is_not_copied(arena):
     dot = os.path.join(arena['home'], '.postgresql')
     assert as_user(ATTACKER, 'mkdir', '-m', '0700', dot).returncode == 0
-    assert as_user(ATTACKER, 'ln', '-s', arena['key'],
-                   os.path.join(dot, 'postgresql.key')).returncode == 0
+    assert as_user(ATTACKER, 'ln', '-s', arena['key'], os.path.join(dot, 'postgresql.key')).returncode == 0
     # what the client role did as root before: read the key, keep it, copy it to the pk8
-    result = run_module('private_key', path=os.path.join(dot, 'postgresql.key'),
-                        pk8_path=os.path.join(dot, 'postgresql.pk8'), owner=ATTACKER)
+    result = run_module(
+        'private_key',
+        path=os.path.join(dot, 'postgresql.key'),
+        pk8_path=os.path.join(dot, 'postgresql.pk8'),
+        owner=ATTACKER,
+    )
     failed_clearly(result, 'symbolic link')
     assert not os.path.exists(os.path.join(dot, 'postgresql.pk8'))
     attacker_reads_no_secret(arena)
@@ -103,8 +103,12 @@ def test_client_key_hard_link_or_foreign_file_is_refused(arena):
     # protected_hardlinks stops the attacker from linking a file it cannot read; root plants
     # the link to stand for a system without that protection
     os.link(arena['key'], os.path.join(dot, 'postgresql.key'))
-    result = run_module('private_key', path=os.path.join(dot, 'postgresql.key'),
-                        pk8_path=os.path.join(dot, 'postgresql.pk8'), owner=ATTACKER)
+    result = run_module(
+        'private_key',
+        path=os.path.join(dot, 'postgresql.key'),
+        pk8_path=os.path.join(dot, 'postgresql.pk8'),
+        owner=ATTACKER,
+    )
     failed_clearly(result, 'hard links', 'owned by uid')
     assert not os.path.exists(os.path.join(dot, 'postgresql.pk8'))
     os.unlink(os.path.join(dot, 'postgresql.key'))
@@ -114,10 +118,13 @@ def test_client_key_hard_link_or_foreign_file_is_refused(arena):
 def test_symlinked_client_directory_is_refused(arena):
     dot = os.path.join(arena['home'], '.postgresql')
     assert as_user(ATTACKER, 'ln', '-s', arena['victim'], dot).returncode == 0
-    for module, args in (('private_key', {'path': os.path.join(dot, 'postgresql.key')}),
-                         ('certificate_chain', {'path': os.path.join(dot, 'root.crt'),
-                                                'kind': 'bundle',
-                                                'certificates': [arena['passwd']]})):
+    for module, args in (
+        ('private_key', {'path': os.path.join(dot, 'postgresql.key')}),
+        (
+            'certificate_chain',
+            {'path': os.path.join(dot, 'root.crt'), 'kind': 'bundle', 'certificates': [arena['passwd']]},
+        ),
+    ):
         failed_clearly(run_module(module, **args), 'symbolic link', 'no valid PEM')
     attacker_reads_no_secret(arena)
 
@@ -131,14 +138,23 @@ def test_links_at_files_the_role_writes_are_refused_not_followed(arena, name):
     ca_dir = os.path.join(BASE, 'ca')
     os.makedirs(ca_dir, mode=0o700)
     run_module('private_key', path=os.path.join(ca_dir, 'ca.key'))
-    run_module('certificate', path=os.path.join(ca_dir, 'ca.crt'),
-               privatekey_path=os.path.join(ca_dir, 'ca.key'), common_name='CA', profile='ca')
+    run_module(
+        'certificate',
+        path=os.path.join(ca_dir, 'ca.crt'),
+        privatekey_path=os.path.join(ca_dir, 'ca.key'),
+        common_name='CA',
+        profile='ca',
+    )
     if name == 'postgresql.pk8':
-        result = run_module('private_key', path=os.path.join(dot, 'postgresql.key'),
-                            pk8_path=target, owner=ATTACKER)
+        result = run_module('private_key', path=os.path.join(dot, 'postgresql.key'), pk8_path=target, owner=ATTACKER)
     else:
-        result = run_module('certificate_chain', path=target, kind='bundle',
-                            certificates=[os.path.join(ca_dir, 'ca.crt')], owner=ATTACKER)
+        result = run_module(
+            'certificate_chain',
+            path=target,
+            kind='bundle',
+            certificates=[os.path.join(ca_dir, 'ca.crt')],
+            owner=ATTACKER,
+        )
     # the existing file is read first (is it already right?): a link there is refused
     failed_clearly(result, 'symbolic link')
     assert os.readlink(target) == arena['passwd']
@@ -155,11 +171,16 @@ def test_server_user_links_in_the_ssl_directory(arena):
     run_module('private_key', path=key, owner='postgres')
     # links named like backups: pruning and backups never follow or remove their targets
     for n in range(5):
-        assert as_user('postgres', 'ln', '-s', arena['passwd'],
-                       '%s.20200101T00000000000%d.0000000%d~' % (key, n, n)).returncode == 0
+        assert (
+            as_user(
+                'postgres', 'ln', '-s', arena['passwd'], '%s.20200101T00000000000%d.0000000%d~' % (key, n, n)
+            ).returncode
+            == 0
+        )
     for _round in range(4):
-        result = run_module('private_key', path=key, owner='postgres', type='rsa',
-                            size=2048, regenerate='always', backup=True)
+        result = run_module(
+            'private_key', path=key, owner='postgres', type='rsa', size=2048, regenerate='always', backup=True
+        )
         assert not result.get('failed'), result
         backup = result['backup_file']
         st = os.lstat(backup)
@@ -167,15 +188,17 @@ def test_server_user_links_in_the_ssl_directory(arena):
     # snapshot of a planted link is refused
     crt = os.path.join(ssl, 'server.crt')
     assert as_user('postgres', 'ln', '-s', arena['passwd'], crt).returncode == 0
-    failed_clearly(run_module('snapshot', state='save', dir=os.path.join(BASE, 'snaps'),
-                              paths=[crt]), 'not a regular file', 'symbolic link')
+    failed_clearly(
+        run_module('snapshot', state='save', dir=os.path.join(BASE, 'snaps'), paths=[crt]),
+        'not a regular file',
+        'symbolic link',
+    )
 
 
 def test_config_file_link_is_refused(arena):
     hba = os.path.join(os.path.dirname(arena['ssl']), 'pg_hba.conf')
     assert as_user('postgres', 'ln', '-s', arena['passwd'], hba).returncode == 0
-    failed_clearly(run_module('pg_hba', path=hba, require_ssl='reject', pg_version=16),
-                   'symbolic link')
+    failed_clearly(run_module('pg_hba', path=hba, require_ssl='reject', pg_version=16), 'symbolic link')
     conf = os.path.join(os.path.dirname(arena['ssl']), 'postgresql.conf')
     assert as_user('postgres', 'ln', '-s', arena['passwd'], conf).returncode == 0
     failed_clearly(run_module('pg_conf', path=conf, settings={'ssl': True}), 'symbolic link')
@@ -184,5 +207,5 @@ def test_config_file_link_is_refused(arena):
 def test_key_owned_by_someone_else_is_refused(arena):
     key = os.path.join(arena['ssl'], 'server.key')
     run_module('private_key', path=key, owner='postgres')
-    os.chown(key, arena['uid'], -1)   # a file the attacker owns, at the server key's name
+    os.chown(key, arena['uid'], -1)  # a file the attacker owns, at the server key's name
     failed_clearly(run_module('private_key', path=key, owner='postgres'), 'owned by uid')

@@ -45,8 +45,14 @@ def test_module_made_certificate_passes_verify_full(fleet, workdir, name):
     host_dir = os.path.join(workdir, 'host')
     os.makedirs(ca_dir, mode=0o700)
     os.makedirs(host_dir, mode=0o755)
-    run_playbook('issue_server_cert.yml', ca_dir=ca_dir, host_dir=host_dir, fqdn=host['fqdn'],
-                 ip=host['ip'], ca_passphrase='realserver-ca-passphrase')
+    run_playbook(
+        'issue_server_cert.yml',
+        ca_dir=ca_dir,
+        host_dir=host_dir,
+        fqdn=host['fqdn'],
+        ip=host['ip'],
+        ca_passphrase='realserver-ca-passphrase',
+    )
     cert_path = os.path.join(host_dir, 'server.crt')
     with open(cert_path, 'rb') as handle:
         cert = crypto.load_certificate(handle.read())
@@ -56,16 +62,14 @@ def test_module_made_certificate_passes_verify_full(fleet, workdir, name):
         wait_served(host['fqdn'], host['ip'], crypto.cert_fingerprint(cert))
 
         with connect(fleet, name, sslmode='verify-full', sslrootcert=ca_file) as conn:
-            row = conn.execute('SELECT ssl, version FROM pg_stat_ssl '
-                               'WHERE pid = pg_backend_pid()').fetchone()
+            row = conn.execute('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()').fetchone()
             assert row[0] is True
             assert row[1] in ('TLSv1.2', 'TLSv1.3')
             assert conn.info.server_version // 10000 == int(host['version'])
 
         # a name the certificate does not carry is refused by libpq
         with pytest.raises(psycopg.OperationalError) as err:
-            connect(fleet, name, host='db99.pgssl.test', sslmode='verify-full',
-                    sslrootcert=ca_file).close()
+            connect(fleet, name, host='db99.pgssl.test', sslmode='verify-full', sslrootcert=ca_file).close()
         assert 'does not match host name' in str(err.value)
 
         # an unrelated CA is refused too
@@ -79,8 +83,7 @@ def test_module_made_certificate_passes_verify_full(fleet, workdir, name):
         assert 'certificate verify failed' in str(err.value)
 
         # a strict client (X509 strict flags, as Python 3.13's default context) accepts it
-        probe = pgconn.probe_tls(host['fqdn'], 5432, hostaddr=host['ip'], cafile=ca_file,
-                                 strict=True)
+        probe = pgconn.probe_tls(host['fqdn'], 5432, hostaddr=host['ip'], cafile=ca_file, strict=True)
         assert probe['ssl'] and probe['protocol'] in ('TLSv1.2', 'TLSv1.3')
     finally:
         reset_ssl(fleet, name)
@@ -114,8 +117,9 @@ def test_repaired_lets_encrypt_like_chain_verifies_against_new_root_only(fleet, 
         while True:
             try:
                 with connect(fleet, name, sslmode='verify-full', sslrootcert=new_root) as conn:
-                    assert conn.execute('SELECT ssl FROM pg_stat_ssl '
-                                        'WHERE pid = pg_backend_pid()').fetchone()[0] is True
+                    assert (
+                        conn.execute('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()').fetchone()[0] is True
+                    )
                 break
             except psycopg.OperationalError:
                 if time.time() > deadline:

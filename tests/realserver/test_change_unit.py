@@ -25,57 +25,96 @@ def _ca(workdir):
     os.makedirs(os.path.join(ca_dir, 'issued'), mode=0o700)
     os.chmod(workdir, 0o755)
     ok(run_module('private_key', path=os.path.join(ca_dir, 'ca.key'), passphrase='ca-pass'))
-    ok(run_module('certificate', path=os.path.join(ca_dir, 'ca.crt'),
-                  privatekey_path=os.path.join(ca_dir, 'ca.key'), privatekey_passphrase='ca-pass',
-                  common_name='Unit Test CA', profile='ca'))
+    ok(
+        run_module(
+            'certificate',
+            path=os.path.join(ca_dir, 'ca.crt'),
+            privatekey_path=os.path.join(ca_dir, 'ca.key'),
+            privatekey_passphrase='ca-pass',
+            common_name='Unit Test CA',
+            profile='ca',
+        )
+    )
     return ca_dir
 
 
 def _paths(workdir):
     ssl = os.path.join(workdir, 'ssl')
-    return {'ssl_dir': ssl, 'key': ssl + '/server.key', 'cert': ssl + '/server.crt',
-            'csr': ssl + '/server.csr', 'ca': ssl + '/root.crt', 'snap': workdir + '/snap'}
+    return {
+        'ssl_dir': ssl,
+        'key': ssl + '/server.key',
+        'cert': ssl + '/server.crt',
+        'csr': ssl + '/server.csr',
+        'ca': ssl + '/root.crt',
+        'snap': workdir + '/snap',
+    }
 
 
 def _prepare_args(host, paths, **extra):
-    extra.setdefault('ca_bundle', open(os.path.join(os.path.dirname(paths['ssl_dir']), 'ca',
-                                                    'ca.crt')).read())
-    cluster = ('%s/%s' % (host['version'], host['name']) if host['layout'] == 'debian'
-               else host['data_dir'])
-    args = dict(cluster=cluster, ssl_dir=paths['ssl_dir'], snapshot_dir=paths['snap'],
-                common_name=host['fqdn'], sans=[host['fqdn'], host['ip']],
-                require_ssl='reject', purge_managed=True,
-                hba_rules=[{'address': '10.20.0.0/16', 'users': ['app']}],
-                extra_settings={'ssl_min_protocol_version': 'TLSv1.2'})
+    extra.setdefault('ca_bundle', open(os.path.join(os.path.dirname(paths['ssl_dir']), 'ca', 'ca.crt')).read())
+    cluster = '%s/%s' % (host['version'], host['name']) if host['layout'] == 'debian' else host['data_dir']
+    args = dict(
+        cluster=cluster,
+        ssl_dir=paths['ssl_dir'],
+        snapshot_dir=paths['snap'],
+        common_name=host['fqdn'],
+        sans=[host['fqdn'], host['ip']],
+        require_ssl='reject',
+        purge_managed=True,
+        hba_rules=[{'address': '10.20.0.0/16', 'users': ['app']}],
+        extra_settings={'ssl_min_protocol_version': 'TLSv1.2'},
+    )
     args.update(extra)
     return args
 
 
 def _request(host, prepared):
-    return {'name': host['fqdn'], 'csr': prepared['csr'], 'common_name': host['fqdn'],
-            'subject_alt_names': [host['fqdn'], host['ip']]}
+    return {
+        'name': host['fqdn'],
+        'csr': prepared['csr'],
+        'common_name': host['fqdn'],
+        'subject_alt_names': [host['fqdn'], host['ip']],
+    }
 
 
 def _sign_args(ca_dir, requests):
-    return dict(dir=ca_dir + '/issued', ca_cert_path=ca_dir + '/ca.crt',
-                ca_key_path=ca_dir + '/ca.key', ca_key_passphrase='ca-pass', requests=requests)
+    return dict(
+        dir=ca_dir + '/issued',
+        ca_cert_path=ca_dir + '/ca.crt',
+        ca_key_path=ca_dir + '/ca.key',
+        ca_key_passphrase='ca-pass',
+        requests=requests,
+    )
 
 
 def _install_args(host, paths, ca_dir, prepared, certificate, **extra):
     ca_pem = open(ca_dir + '/ca.crt').read()
     args = dict(
-        owner='postgres', group='postgres', key_path=paths['key'], cert_path=paths['cert'],
-        new_key=prepared['new_key'], chain_contents=[certificate], chain_ca_contents=[ca_pem],
-        chain_require_complete=True, ca_file=paths['ca'], ca_file_content=ca_pem,
-        config_file=host['config_file'], hba_file=host['hba_file'],
+        owner='postgres',
+        group='postgres',
+        key_path=paths['key'],
+        cert_path=paths['cert'],
+        new_key=prepared['new_key'],
+        chain_contents=[certificate],
+        chain_ca_contents=[ca_pem],
+        chain_require_complete=True,
+        ca_file=paths['ca'],
+        ca_file_content=ca_pem,
+        config_file=host['config_file'],
+        hba_file=host['hba_file'],
         pg_version=int(host['version']),
         settings=prepared['settings'],
-        hba_rules=[{'address': '10.20.0.0/16', 'users': ['app']}], require_ssl='reject',
+        hba_rules=[{'address': '10.20.0.0/16', 'users': ['app']}],
+        require_ssl='reject',
         purge_managed=True,
         # over the unix socket as postgres: this test runs as root, so from a child process
-        login_unix_socket=host['socket_dir'], server_user=host['server_user'],
-        tls_host=host['fqdn'], tls_hostaddr=host['ip'],
-        snapshot_dir=prepared.get('snapshot_dir') or paths['snap'], snapshot_id=prepared.get('id'))
+        login_unix_socket=host['socket_dir'],
+        server_user=host['server_user'],
+        tls_host=host['fqdn'],
+        tls_hostaddr=host['ip'],
+        snapshot_dir=prepared.get('snapshot_dir') or paths['snap'],
+        snapshot_id=prepared.get('id'),
+    )
     args.update(extra)
     return args
 
@@ -120,13 +159,15 @@ def test_prepare_sign_install(fleet, pristine, workdir, name):
     assert again['certificates'][host['fqdn']]['certificate'] == got['certificate']
 
     before = _digests(watched)
-    check = ok(run_module('tls_install', check=True, diff=True,
-                          **_install_args(host, paths, ca_dir, prepared, got['certificate'])))
+    check = ok(
+        run_module(
+            'tls_install', check=True, diff=True, **_install_args(host, paths, ca_dir, prepared, got['certificate'])
+        )
+    )
     assert check['changed'] and not check['reloaded'] and _digests(watched) == before
     assert check['diff']
 
-    done = ok(run_module('tls_install',
-                         **_install_args(host, paths, ca_dir, prepared, got['certificate'])))
+    done = ok(run_module('tls_install', **_install_args(host, paths, ca_dir, prepared, got['certificate'])))
     assert done['changed'] and done['reloaded']
     assert done['served_fingerprint'] == got['fingerprint_sha256'] == served(host)
     assert not os.path.exists(paths['key'] + '.next')  # the staged pair is in place
@@ -137,31 +178,63 @@ def test_prepare_sign_install(fleet, pristine, workdir, name):
     # the next status call finds nothing due, and an install changes nothing, not reloading
     again = ok(run_module('tls_prepare', **_prepare_args(host, paths)))
     assert not again['due'] and not again['changed'] and 'id' not in again, again['reasons']
-    again = ok(run_module('tls_install', **_install_args(host, paths, ca_dir, dict(
-        prepared, new_key=False, id=None), got['certificate'])))
+    again = ok(
+        run_module(
+            'tls_install',
+            **_install_args(host, paths, ca_dir, dict(prepared, new_key=False, id=None), got['certificate']),
+        )
+    )
     assert not again['changed'] and not again['reloaded']
 
     # plain TCP is refused now, TLS with the CA verifies
-    result = ok(run_module('verify', host=host['fqdn'], hostaddr=host['ip'],
-                           password=host['password'], sslrootcert=ca_dir + '/ca.crt',
-                           policy='ssl_required'))
+    result = ok(
+        run_module(
+            'verify',
+            host=host['fqdn'],
+            hostaddr=host['ip'],
+            password=host['password'],
+            sslrootcert=ca_dir + '/ca.crt',
+            policy='ssl_required',
+        )
+    )
     assert result['served_certificate']['fingerprint_sha256'] == got['fingerprint_sha256']
     assert result['modes']['disable']['code'] == 'hba_rejected'
     # why each refusal happened, as a stable code (libpq says only "certificate verify failed")
-    codes = ok(run_module('verify', host='wrong.pgssl.test', hostaddr=host['ip'],
-                          password=host['password'], sslrootcert=ca_dir + '/ca.crt',
-                          sslmodes=['verify-ca', 'verify-full']))['modes']
+    codes = ok(
+        run_module(
+            'verify',
+            host='wrong.pgssl.test',
+            hostaddr=host['ip'],
+            password=host['password'],
+            sslrootcert=ca_dir + '/ca.crt',
+            sslmodes=['verify-ca', 'verify-full'],
+        )
+    )['modes']
     assert codes['verify-ca']['outcome'] == 'ssl'
     assert codes['verify-full']['code'] == 'hostname_mismatch'
     other = _ca(os.path.join(workdir, 'other'))
-    codes = ok(run_module('verify', host=host['fqdn'], hostaddr=host['ip'],
-                          password=host['password'], sslrootcert=other + '/ca.crt',
-                          sslmodes=['require', 'verify-ca']))['modes']
+    codes = ok(
+        run_module(
+            'verify',
+            host=host['fqdn'],
+            hostaddr=host['ip'],
+            password=host['password'],
+            sslrootcert=other + '/ca.crt',
+            sslmodes=['require', 'verify-ca'],
+        )
+    )['modes']
     # libpq checks the chain in require too when a root certificate file is given
     assert codes['verify-ca']['code'] == codes['require']['code'] == 'unknown_ca'
-    codes = ok(run_module('verify', host=host['fqdn'], hostaddr=host['ip'],
-                          password='not-the-password', sslrootcert=ca_dir + '/ca.crt',
-                          sslmodes=['verify-full']))['modes']
+    codes = ok(
+        run_module(
+            'verify',
+            host=host['fqdn'],
+            hostaddr=host['ip'],
+            password='not-the-password',
+            sslrootcert=ca_dir + '/ca.crt',
+            sslmodes=['verify-full'],
+        )
+    )['modes']
     assert codes['verify-full']['code'] == 'auth_failed'
 
 
@@ -178,26 +251,38 @@ def test_refusals_change_no_file(fleet, pristine, workdir, name):
     before = _digests(watched)
 
     # a value with a newline would add a line of its own to postgresql.conf
-    bad = run_module('tls_install', **_install_args(
-        host, paths, ca_dir, dict(prepared, new_key=False, id=None,
-                                  settings={'ssl': True, 'ssl_ciphers': "HIGH'\nssl = off"}),
-        cert))
+    bad = run_module(
+        'tls_install',
+        **_install_args(
+            host,
+            paths,
+            ca_dir,
+            dict(prepared, new_key=False, id=None, settings={'ssl': True, 'ssl_ciphers': "HIGH'\nssl = off"}),
+            cert,
+        ),
+    )
     assert bad.get('failed') and 'control character' in bad['msg']
     # a certificate of another CA does not chain to the CA
     other = crypto.generate_private_key(crypto.normalize_key_request('ecdsa', curve='P-256'))
-    foreign, _warn = crypto.issue_certificate(other.public_key(), {'CN': host['fqdn']},
-                                              crypto.normalize_sans([host['fqdn']]), 'server', other,
-                                              valid_days=30)
-    bad = run_module('tls_install', **_install_args(
-        host, paths, ca_dir, dict(prepared, new_key=False, id=None),
-        crypto.dump_certificate(foreign).decode()))
+    foreign, _warn = crypto.issue_certificate(
+        other.public_key(), {'CN': host['fqdn']}, crypto.normalize_sans([host['fqdn']]), 'server', other, valid_days=30
+    )
+    bad = run_module(
+        'tls_install',
+        **_install_args(
+            host, paths, ca_dir, dict(prepared, new_key=False, id=None), crypto.dump_certificate(foreign).decode()
+        ),
+    )
     assert bad.get('failed')
     assert _digests(watched) == before
 
     # the key is replaced while the run stands between the status check and the first change
     marker = os.path.join(workdir, 'stop')
-    proc = _background('tls_prepare', dict(_prepare_args(host, paths, renew_before_days=100000)),
-                       {'PGSSL_TEST_STOP_AFTER': 'status', 'PGSSL_TEST_STOP_MARKER': marker})
+    proc = _background(
+        'tls_prepare',
+        dict(_prepare_args(host, paths, renew_before_days=100000)),
+        {'PGSSL_TEST_STOP_AFTER': 'status', 'PGSSL_TEST_STOP_MARKER': marker},
+    )
     for _tick in range(300):
         if os.path.exists(marker):
             break
@@ -220,8 +305,13 @@ def _background(name, args, extra_env):
     payload = json.dumps({'ANSIBLE_MODULE_ARGS': args})
     proc = subprocess.Popen(
         [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd='/', env=dict(os.environ, **extra_env))
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd='/',
+        env=dict(os.environ, **extra_env),
+    )
     proc.stdin.write(payload)
     proc.stdin.close()
     return proc
@@ -233,8 +323,14 @@ def test_one_hostile_request_fails_only_its_host(workdir):
     for index, asked in enumerate((['db1.pgssl.test'], ['db2.pgssl.test', 'evil.example.com'])):
         key = crypto.generate_private_key(crypto.normalize_key_request('ecdsa', curve='P-256'))
         csr = crypto.build_csr(key, {'CN': asked[0]}, crypto.normalize_sans(asked), 'server')
-        requests.append({'name': 'db%d' % (index + 1), 'csr': crypto.dump_csr(csr).decode(),
-                         'common_name': asked[0], 'subject_alt_names': asked[:1]})
+        requests.append(
+            {
+                'name': 'db%d' % (index + 1),
+                'csr': crypto.dump_csr(csr).decode(),
+                'common_name': asked[0],
+                'subject_alt_names': asked[:1],
+            }
+        )
     signed = ok(run_module('sign', **_sign_args(ca_dir, requests)))
     assert list(signed['certificates']) == ['db1']
     assert 'evil.example.com' in signed['errors']['db2']

@@ -27,8 +27,9 @@ NAME = 'db11'
 def _pgjdbc_jar():
     jar = os.environ.get('PGSSL_PGJDBC_JAR')
     if not jar:
-        found = sorted(glob.glob(os.path.expanduser(
-            '~/.m2/repository/org/postgresql/postgresql/*/postgresql-*[0-9].jar')))
+        found = sorted(
+            glob.glob(os.path.expanduser('~/.m2/repository/org/postgresql/postgresql/*/postgresql-*[0-9].jar'))
+        )
         jar = found[-1] if found else None
     assert jar and os.path.exists(jar), 'pgjdbc jar missing: run "make clients" (make test does)'
     return jar
@@ -39,8 +40,7 @@ def client_user():
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run(['useradd', '--home-dir', HOME, '--shell', '/usr/sbin/nologin', USER],
-                       check=True)
+        subprocess.run(['useradd', '--home-dir', HOME, '--shell', '/usr/sbin/nologin', USER], check=True)
     shutil.rmtree(HOME, ignore_errors=True)
     os.makedirs(HOME)
     entry = pwd.getpwnam(USER)
@@ -58,17 +58,27 @@ def server(fleet, workdir, pristine):
     host_dir = os.path.join(workdir, 'host')
     os.makedirs(ca_dir, mode=0o700)
     os.makedirs(host_dir, mode=0o755)
-    run_playbook('issue_server_cert.yml', ca_dir=ca_dir, host_dir=host_dir, fqdn=host['fqdn'],
-                 ip=host['ip'], ca_passphrase=CA_PASSPHRASE)
+    run_playbook(
+        'issue_server_cert.yml',
+        ca_dir=ca_dir,
+        host_dir=host_dir,
+        fqdn=host['fqdn'],
+        ip=host['ip'],
+        ca_passphrase=CA_PASSPHRASE,
+    )
     with open(host['hba_file']) as handle:
         hba = handle.read()
     with open(host['hba_file'], 'w') as handle:
         handle.write('hostssl all %s 0.0.0.0/0 cert\n' % USER + hba)
-    fleet.psql(NAME, "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN duplicate_object THEN "
-                     "NULL; END $$;" % USER)
+    fleet.psql(NAME, "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;" % USER)
     shutil.copy(os.path.join(ca_dir, 'ca.crt'), os.path.join(host_dir, 'ca.crt'))
-    configure_ssl(fleet, NAME, os.path.join(host_dir, 'server.crt'),
-                  os.path.join(host_dir, 'server.key'), ca=os.path.join(host_dir, 'ca.crt'))
+    configure_ssl(
+        fleet,
+        NAME,
+        os.path.join(host_dir, 'server.crt'),
+        os.path.join(host_dir, 'server.key'),
+        ca=os.path.join(host_dir, 'ca.crt'),
+    )
     os.makedirs(os.path.join(ca_dir, 'issued'), mode=0o700)  # the ca role makes it
     host = dict(host, ca_dir=ca_dir)
     return host
@@ -78,9 +88,14 @@ def _role(host, **user):
     entry = dict(os_user=USER, db_user=USER, key_passphrase=PASSWORD)
     entry.update(user)
     out = run_playbook(
-        'client_role.yml', pin_interpreter=False, client_users=[entry], client_ca_dir=host['ca_dir'],
-        client_ca_passphrase=CA_PASSPHRASE, client_service_sslpassword=True,
-        client_services=[dict(name='db11', host=host['fqdn'], hostaddr=host['ip'])])
+        'client_role.yml',
+        pin_interpreter=False,
+        client_users=[entry],
+        client_ca_dir=host['ca_dir'],
+        client_ca_passphrase=CA_PASSPHRASE,
+        client_service_sslpassword=True,
+        client_services=[dict(name='db11', host=host['fqdn'], hostaddr=host['ip'])],
+    )
     assert PASSWORD not in out and CA_PASSPHRASE not in out
     return int(re.search(r'localhost\s*:.*changed=(\d+)', out).group(1))
 
@@ -89,17 +104,33 @@ def _psql_as_user(sql, **env):
     """psql run as the client user, who reads ~/.pg_service.conf (service=db11)."""
     entry = pwd.getpwnam(USER)
     return subprocess.run(
-        [shutil.which('psql'), 'service=db11', '-AtX', '-c', sql], capture_output=True,
-        text=True, check=False, user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
-        env=dict({'HOME': HOME, 'PATH': '/usr/bin:/bin'}, **env), cwd='/')
+        [shutil.which('psql'), 'service=db11', '-AtX', '-c', sql],
+        capture_output=True,
+        text=True,
+        check=False,
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=[],
+        env=dict({'HOME': HOME, 'PATH': '/usr/bin:/bin'}, **env),
+        cwd='/',
+    )
 
 
 def _java(host, jar, classes, **props):
     lines = ''.join('%s=%s\n' % item for item in props.items())
     return subprocess.run(
-        ['java', '-cp', os.pathsep.join([jar, classes]), 'PgLogin',
-         'jdbc:postgresql://%s:%s/postgres' % (host['ip'], host['port'])],
-        input=lines, capture_output=True, text=True, check=False)
+        [
+            'java',
+            '-cp',
+            os.pathsep.join([jar, classes]),
+            'PgLogin',
+            'jdbc:postgresql://%s:%s/postgres' % (host['ip'], host['port']),
+        ],
+        input=lines,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_encrypted_client_key_logs_in_with_psql_psycopg_and_pgjdbc(server, client_user):
@@ -108,8 +139,12 @@ def test_encrypted_client_key_logs_in_with_psql_psycopg_and_pgjdbc(server, clien
     assert _role(server) == 0, 'second run of the client role changed something'
 
     pgdir = os.path.join(HOME, '.postgresql')
-    for name, mode in (('postgresql.key', 0o600), ('postgresql.pk8', 0o600),
-                       ('postgresql.crt', 0o644), ('root.crt', 0o644)):
+    for name, mode in (
+        ('postgresql.key', 0o600),
+        ('postgresql.pk8', 0o600),
+        ('postgresql.crt', 0o644),
+        ('root.crt', 0o644),
+    ):
         st = os.lstat(os.path.join(pgdir, name))
         assert (st.st_uid, st.st_gid) == (client_user.pw_uid, client_user.pw_gid), name
         assert st.st_mode & 0o777 == mode, name
@@ -126,14 +161,20 @@ def test_encrypted_client_key_logs_in_with_psql_psycopg_and_pgjdbc(server, clien
     assert proc.stdout.strip() == 't|/CN=%s' % USER
 
     # psycopg (its own libpq) with sslpassword, and without it: the key does not open
-    common = dict(host=server['fqdn'], hostaddr=server['ip'], port=server['port'],
-                  dbname='postgres', user=USER, sslmode='verify-full',
-                  sslrootcert=os.path.join(pgdir, 'root.crt'),
-                  sslcert=os.path.join(pgdir, 'postgresql.crt'),
-                  sslkey=os.path.join(pgdir, 'postgresql.key'), connect_timeout=5)
+    common = dict(
+        host=server['fqdn'],
+        hostaddr=server['ip'],
+        port=server['port'],
+        dbname='postgres',
+        user=USER,
+        sslmode='verify-full',
+        sslrootcert=os.path.join(pgdir, 'root.crt'),
+        sslcert=os.path.join(pgdir, 'postgresql.crt'),
+        sslkey=os.path.join(pgdir, 'postgresql.key'),
+        connect_timeout=5,
+    )
     with psycopg.connect(sslpassword=PASSWORD, **common) as conn:
-        row = conn.execute('SELECT client_dn FROM pg_stat_ssl '
-                           'WHERE pid = pg_backend_pid()').fetchone()
+        row = conn.execute('SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()').fetchone()
     assert row[0] == '/CN=%s' % USER
     with pytest.raises(psycopg.OperationalError) as err:
         psycopg.connect(sslpassword='not the password', **common).close()
@@ -141,10 +182,14 @@ def test_encrypted_client_key_logs_in_with_psql_psycopg_and_pgjdbc(server, clien
 
     # pgjdbc with the encrypted PKCS#8 DER copy and sslpassword
     with tempfile.TemporaryDirectory(prefix='pgssl-java-') as classes:
-        subprocess.run(['javac', '-d', classes, os.path.join(HERE, 'clients', 'PgLogin.java')],
-                       check=True)
-        props = dict(user=USER, sslmode='verify-full', sslrootcert=common['sslrootcert'],
-                     sslcert=common['sslcert'], sslkey=os.path.join(pgdir, 'postgresql.pk8'))
+        subprocess.run(['javac', '-d', classes, os.path.join(HERE, 'clients', 'PgLogin.java')], check=True)
+        props = dict(
+            user=USER,
+            sslmode='verify-full',
+            sslrootcert=common['sslrootcert'],
+            sslcert=common['sslcert'],
+            sslkey=os.path.join(pgdir, 'postgresql.pk8'),
+        )
         proc = _java(server, jar, classes, sslpassword=PASSWORD, **props)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.strip() == 'ssl=t dn=/CN=%s' % USER
@@ -179,9 +224,13 @@ def test_service_entry_with_a_line_break_is_refused_before_any_file(server, clie
     if os.path.exists(service_file):
         os.unlink(service_file)
     with pytest.raises(AssertionError) as err:
-        run_playbook('client_role.yml', pin_interpreter=False,
-                     client_users=[dict(os_user=USER, db_user=USER)],
-                     client_ca_dir=server['ca_dir'], client_ca_passphrase=CA_PASSPHRASE,
-                     client_services=[dict(name='db11', host=server['fqdn'] + '\nsslmode=disable')])
+        run_playbook(
+            'client_role.yml',
+            pin_interpreter=False,
+            client_users=[dict(os_user=USER, db_user=USER)],
+            client_ca_dir=server['ca_dir'],
+            client_ca_passphrase=CA_PASSPHRASE,
+            client_services=[dict(name='db11', host=server['fqdn'] + '\nsslmode=disable')],
+        )
     assert 'line break' in str(err.value)
     assert not os.path.exists(service_file)

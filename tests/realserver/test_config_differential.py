@@ -23,15 +23,18 @@ CASES = int(os.environ.get('PGSSL_FUZZ_CASES', '150'))
 def _report(bad):
     lines = []
     for item in bad[:3]:
-        lines.append('case %s: %r\n  server: %r\n  module: %r'
-                     % (item['case'], item['text'], item['server'], item['module']))
+        lines.append(
+            'case %s: %r\n  server: %r\n  module: %r' % (item['case'], item['text'], item['server'], item['module'])
+        )
     return '%d mismatches (seed %s)\n%s' % (len(bad), SEED, '\n'.join(lines))
 
 
 @pytest.mark.parametrize('name', sorted(HOSTS))
-@pytest.mark.parametrize('runner', [confgen.run_conf_cases, confgen.run_hba_cases,
-                                    confgen.run_conf_writes, confgen.run_hba_writes],
-                         ids=['conf-read', 'hba-read', 'conf-write', 'hba-write'])
+@pytest.mark.parametrize(
+    'runner',
+    [confgen.run_conf_cases, confgen.run_hba_cases, confgen.run_conf_writes, confgen.run_hba_writes],
+    ids=['conf-read', 'hba-read', 'conf-write', 'hba-write'],
+)
 def test_reading_equals_the_server(fleet, name, runner):
     bad = runner(fleet, name, SEED, CASES)
     assert bad == [], _report(bad)

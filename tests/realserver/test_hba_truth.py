@@ -22,8 +22,15 @@ ROLE_HBA = {'require_ssl': 'reject', 'purge_managed': True}
 
 def _attempt(host, hostaddr, sslmode, replication=False):
     """(connected, error) of a real connection attempt as postgres with its password."""
-    params = dict(host=hostaddr, port=5432, user='postgres', dbname='postgres',
-                  password=host['password'], sslmode=sslmode, connect_timeout=5)
+    params = dict(
+        host=hostaddr,
+        port=5432,
+        user='postgres',
+        dbname='postgres',
+        password=host['password'],
+        sslmode=sslmode,
+        connect_timeout=5,
+    )
     if replication:
         params['replication'] = 'true'
     try:
@@ -41,13 +48,18 @@ def _prepare(host, variant):
         incdir = os.path.join(os.path.dirname(path), 'hba.d')
         os.makedirs(incdir, exist_ok=True)
         with open(os.path.join(incdir, 'open.conf'), 'w') as handle:
-            handle.write('host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n'
-                         'host replication all 0.0.0.0/0 scram-sha-256\n'
-                         'host replication all ::/0 scram-sha-256\n')
+            handle.write(
+                'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n'
+                'host replication all 0.0.0.0/0 scram-sha-256\n'
+                'host replication all ::/0 scram-sha-256\n'
+            )
         text = 'include_dir hba.d\n' + text
     elif variant == 'replication_lines':
-        text = text.replace('\nlocal', '\nhost replication all 0.0.0.0/0 scram-sha-256\n'
-                            'host replication all ::/0 scram-sha-256\nlocal', 1)
+        text = text.replace(
+            '\nlocal',
+            '\nhost replication all 0.0.0.0/0 scram-sha-256\nhost replication all ::/0 scram-sha-256\nlocal',
+            1,
+        )
     with open(path, 'w') as handle:
         handle.write(text)
 
@@ -61,13 +73,11 @@ def _cleanup(host):
 
 
 # include_dir in pg_hba.conf exists from PostgreSQL 16 on
-CASES = [(n, v) for n in ALL_HOSTS for v in VARIANTS
-         if v != 'include_dir_first' or int(HOSTS[n][1]) >= 16]
+CASES = [(n, v) for n in ALL_HOSTS for v in VARIANTS if v != 'include_dir_first' or int(HOSTS[n][1]) >= 16]
 
 
 @pytest.mark.parametrize('name,variant', CASES)
-def test_plain_tcp_refused_for_logins_and_replication_v4_and_v6(
-        fleet, pristine, workdir, name, variant):
+def test_plain_tcp_refused_for_logins_and_replication_v4_and_v6(fleet, pristine, workdir, name, variant):
     host = pristine(name)
     pki = issue(workdir, host)
     ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki)))
@@ -84,8 +94,7 @@ def test_plain_tcp_refused_for_logins_and_replication_v4_and_v6(
             assert _attempt(host, addr, 'disable')[0], (addr, 'plain login should work before')
             assert _attempt(host, addr, 'disable', replication=True)[0], addr
 
-        result = ok(run_module('pg_hba', path=host['hba_file'], pg_version=int(host['version']),
-                               **ROLE_HBA))
+        result = ok(run_module('pg_hba', path=host['hba_file'], pg_version=int(host['version']), **ROLE_HBA))
         assert result['changed']
         ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
         for addr in (host['ip'], '::1'):
@@ -94,10 +103,8 @@ def test_plain_tcp_refused_for_logins_and_replication_v4_and_v6(
                 assert not connected, (addr, replication)
                 assert 'no encryption' in error, error
                 # and TLS still gets in the same way
-                assert _attempt(host, addr, 'require', replication) == (True, None), \
-                    (addr, replication)
-        again = ok(run_module('pg_hba', path=host['hba_file'], pg_version=int(host['version']),
-                              **ROLE_HBA))
+                assert _attempt(host, addr, 'require', replication) == (True, None), (addr, replication)
+        again = ok(run_module('pg_hba', path=host['hba_file'], pg_version=int(host['version']), **ROLE_HBA))
         assert not again['changed']
     finally:
         with open(host['hba_file'], 'w') as handle:
@@ -115,17 +122,24 @@ def test_wide_cidr_cert_rule_logs_in_with_the_certificate_alone(fleet, pristine,
     key, crt, _serial = client_cert(workdir, pki, 'app')
     root = os.path.join(pki['dir'], 'root.crt')
     ok(run_module('certificate_chain', path=root, kind='bundle', certificates=[pki['ca']]))
-    ok(run_module('pg_conf', path=host['config_file'],
-                  settings=ssl_settings(pki, ssl_ca_file=root)))
+    ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki, ssl_ca_file=root)))
     # the stock file has "host all all 127.0.0.1/32 scram-sha-256": it overlaps the /8 rule
-    rules = [{'type': 'hostssl', 'databases': ['all'], 'users': ['app'],
-              'address': '127.0.0.0/8', 'method': 'cert'}]
-    placed = ok(run_module('pg_hba', path=host['hba_file'], rules=rules,
-                           pg_version=int(host['version']), **ROLE_HBA))
+    rules = [{'type': 'hostssl', 'databases': ['all'], 'users': ['app'], 'address': '127.0.0.0/8', 'method': 'cert'}]
+    placed = ok(run_module('pg_hba', path=host['hba_file'], rules=rules, pg_version=int(host['version']), **ROLE_HBA))
     assert placed['changed'] and placed['partly_shadowed'] == []
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
-    res = ok(run_module('verify', sslmodes=['verify-full'], user='app', sslcert=crt, sslkey=key,
-                        host=host['fqdn'], hostaddr=host['ip'], sslrootcert=pki['ca']))
+    res = ok(
+        run_module(
+            'verify',
+            sslmodes=['verify-full'],
+            user='app',
+            sslcert=crt,
+            sslkey=key,
+            host=host['fqdn'],
+            hostaddr=host['ip'],
+            sslrootcert=pki['ca'],
+        )
+    )
     mode = res['modes']['verify-full']
     assert mode['connected'], mode
     assert mode['client_dn'] == '/CN=app'

@@ -29,32 +29,56 @@ def issue(workdir, host, name='server', days=90, force=False):
         os.makedirs(path, mode=mode, exist_ok=True)
     ca_key, ca_crt = os.path.join(ca_dir, 'ca.key'), os.path.join(ca_dir, 'ca.crt')
     ok(run_module('private_key', path=ca_key))
-    ok(run_module('certificate', path=ca_crt, privatekey_path=ca_key, common_name='Test CA',
-                  profile='ca'))
+    ok(run_module('certificate', path=ca_crt, privatekey_path=ca_key, common_name='Test CA', profile='ca'))
     key = os.path.join(ssl_dir, name + '.key')
     ok(run_module('private_key', path=key, owner='postgres', group='postgres'))
-    csr = ok(run_module('csr', privatekey_path=key, common_name=host['fqdn'],
-                        subject_alt_names=[host['fqdn'], host['ip']]))
+    csr = ok(
+        run_module('csr', privatekey_path=key, common_name=host['fqdn'], subject_alt_names=[host['fqdn'], host['ip']])
+    )
     crt = os.path.join(ssl_dir, name + '.crt')
-    cert = ok(run_module('certificate', path=crt, csr_content=csr['csr'], ca_cert_path=ca_crt,
-                         ca_key_path=ca_key, valid_days=days, force=force, owner='postgres',
-                         mode='0644'))
-    return {'ca_key': ca_key, 'ca': ca_crt, 'key': key, 'crt': crt,
-            'fingerprint': cert['fingerprint_sha256'], 'dir': ssl_dir}
+    cert = ok(
+        run_module(
+            'certificate',
+            path=crt,
+            csr_content=csr['csr'],
+            ca_cert_path=ca_crt,
+            ca_key_path=ca_key,
+            valid_days=days,
+            force=force,
+            owner='postgres',
+            mode='0644',
+        )
+    )
+    return {
+        'ca_key': ca_key,
+        'ca': ca_crt,
+        'key': key,
+        'crt': crt,
+        'fingerprint': cert['fingerprint_sha256'],
+        'dir': ssl_dir,
+    }
 
 
 def client_cert(workdir, pki, user):
     key = os.path.join(workdir, 'ca', user + '.key')
     crt = os.path.join(workdir, 'ca', user + '.crt')
     ok(run_module('private_key', path=key))
-    cert = ok(run_module('certificate', path=crt, privatekey_path=key, common_name=user,
-                         profile='client', ca_cert_path=pki['ca'], ca_key_path=pki['ca_key']))
+    cert = ok(
+        run_module(
+            'certificate',
+            path=crt,
+            privatekey_path=key,
+            common_name=user,
+            profile='client',
+            ca_cert_path=pki['ca'],
+            ca_key_path=pki['ca_key'],
+        )
+    )
     return key, crt, int(cert['serial_number'])
 
 
 def login(host):
-    return {'login_host': host['ip'], 'login_password': host['password'],
-            'tls_host': host['fqdn']}
+    return {'login_host': host['ip'], 'login_password': host['password'], 'tls_host': host['fqdn']}
 
 
 def verify_args(host, pki=None, **extra):
@@ -66,8 +90,12 @@ def verify_args(host, pki=None, **extra):
 
 
 def ssl_settings(pki, **extra):
-    settings = {'ssl': True, 'ssl_cert_file': pki['crt'], 'ssl_key_file': pki['key'],
-                'ssl_min_protocol_version': 'TLSv1.2'}
+    settings = {
+        'ssl': True,
+        'ssl_cert_file': pki['crt'],
+        'ssl_key_file': pki['key'],
+        'ssl_min_protocol_version': 'TLSv1.2',
+    }
     settings.update(extra)
     return settings
 
@@ -92,8 +120,10 @@ def test_ssl_on_from_off_with_reload_only(fleet, pristine, workdir, name):
     assert all(not m['ssl'] for m in before['modes'].values() if m['connected'])
     pki = issue(workdir, host)
 
-    args = {'cluster': os.path.dirname(host['config_file']) if host['layout'] == 'debian'
-            else host['data_dir'], 'settings': ssl_settings(pki)}
+    args = {
+        'cluster': os.path.dirname(host['config_file']) if host['layout'] == 'debian' else host['data_dir'],
+        'settings': ssl_settings(pki),
+    }
     if host['layout'] == 'debian':
         args['cluster'] = '%s/%s' % (host['version'], name)
     check = ok(run_module('pg_conf', check=True, diff=True, **args))
@@ -106,8 +136,7 @@ def test_ssl_on_from_off_with_reload_only(fleet, pristine, workdir, name):
     assert not again['changed']
     assert not ok(run_module('pg_conf', **args))['changed']
 
-    would = ok(run_module('reload', check=True, expected_certificate_path=pki['crt'],
-                          **login(host)))
+    would = ok(run_module('reload', check=True, expected_certificate_path=pki['crt'], **login(host)))
     assert would['changed'] and not would['reloaded'] and served(host) is None
     reloaded = ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
     assert reloaded['reloaded'] and reloaded['served_fingerprint'] == pki['fingerprint']
@@ -129,8 +158,7 @@ def test_hostssl_only_refuses_plain_tcp(fleet, pristine, workdir, name):
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
     hba_before = open(host['hba_file']).read()
     # the stock file has "host all all 127.0.0.1/32 ..." lines: a first-match trap
-    result = ok(run_module('pg_hba', path=host['hba_file'], require_ssl='both',
-                           pg_version=int(host['version'])))
+    result = ok(run_module('pg_hba', path=host['hba_file'], require_ssl='both', pg_version=int(host['version'])))
     assert result['changed']
     assert not ok(run_module('pg_hba', path=host['hba_file'], require_ssl='both'))['changed']
     hba_after = open(host['hba_file']).read()
@@ -141,43 +169,57 @@ def test_hostssl_only_refuses_plain_tcp(fleet, pristine, workdir, name):
     res = run_module('verify', policy='ssl_required', **verify_args(host, pki))
     assert not res.get('failed'), res
     assert res['modes']['disable']['connected'] is False
-    assert 'no encryption' in res['modes']['disable']['error'] or \
-        'reject' in res['modes']['disable']['error']
+    assert 'no encryption' in res['modes']['disable']['error'] or 'reject' in res['modes']['disable']['error']
     for mode in ('allow', 'prefer', 'require', 'verify-ca', 'verify-full'):
         assert res['modes'][mode]['ssl'] is True, (mode, res['modes'][mode])
     # the expectations fail loudly when unmet
     wrong = run_module('verify', policy='ssl_optional', **verify_args(host, pki))
     assert wrong['failed'] and {'mode': 'disable', 'expected': 'plain', 'got': 'reject'} in [
-        dict((k, u[k]) for k in ('mode', 'expected', 'got')) for u in wrong['unmet']]
+        dict((k, u[k]) for k in ('mode', 'expected', 'got')) for u in wrong['unmet']
+    ]
 
 
 @pytest.mark.parametrize('name', ALL_HOSTS)
 def test_client_certificates_and_revocation(fleet, pristine, workdir, name):
     host = pristine(name)
     pki = issue(workdir, host)
-    fleet.psql(name, "DROP ROLE IF EXISTS app; DROP ROLE IF EXISTS other;\n"
-                     "CREATE ROLE app LOGIN; CREATE ROLE other LOGIN PASSWORD 'other-pw';")
+    fleet.psql(
+        name,
+        "DROP ROLE IF EXISTS app; DROP ROLE IF EXISTS other;\n"
+        "CREATE ROLE app LOGIN; CREATE ROLE other LOGIN PASSWORD 'other-pw';",
+    )
     app_key, app_crt, app_serial = client_cert(workdir, pki, 'app')
     oth_key, oth_crt, _s = client_cert(workdir, pki, 'other')
     root = os.path.join(pki['dir'], 'root.crt')  # the CA directory itself stays private
     ok(run_module('certificate_chain', path=root, kind='bundle', certificates=[pki['ca']]))
-    ok(run_module('pg_conf', path=host['config_file'],
-                  settings=ssl_settings(pki, ssl_ca_file=root)))
+    ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki, ssl_ca_file=root)))
     rules = [
-        {'type': 'hostssl', 'databases': ['all'], 'users': ['app'], 'address': '127.0.0.1/32',
-         'method': 'cert'},
-        {'type': 'hostssl', 'databases': ['all'], 'users': ['other'],
-         'address': '127.0.0.1/32', 'method': 'scram-sha-256',
-         'options': {'clientcert': 'verify-full'}},
+        {'type': 'hostssl', 'databases': ['all'], 'users': ['app'], 'address': '127.0.0.1/32', 'method': 'cert'},
+        {
+            'type': 'hostssl',
+            'databases': ['all'],
+            'users': ['other'],
+            'address': '127.0.0.1/32',
+            'method': 'scram-sha-256',
+            'options': {'clientcert': 'verify-full'},
+        },
     ]
     placed = ok(run_module('pg_hba', path=host['hba_file'], rules=rules))
     assert placed['changed'] and placed['shadowed'] == []
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
 
     def connect(user, key, crt, password=None):
-        return run_module('verify', sslmodes=['verify-full'], user=user, sslcert=crt,
-                          sslkey=key, password=password, host=host['fqdn'],
-                          hostaddr=host['ip'], sslrootcert=pki['ca'])
+        return run_module(
+            'verify',
+            sslmodes=['verify-full'],
+            user=user,
+            sslcert=crt,
+            sslkey=key,
+            password=password,
+            host=host['fqdn'],
+            hostaddr=host['ip'],
+            sslrootcert=pki['ca'],
+        )
 
     good = ok(connect('app', app_key, app_crt))['modes']['verify-full']
     assert good['connected'] and good['client_dn'] == '/CN=app'
@@ -202,8 +244,14 @@ def test_client_certificates_and_revocation(fleet, pristine, workdir, name):
     assert not revoked['connected'] and 'revoked' in revoked['error']
 
 
-BROKEN = ['garbage_certificate', 'mismatched_key', 'key_mode_0644', 'unknown_setting',
-          'bad_hba_line', 'expired_certificate']
+BROKEN = [
+    'garbage_certificate',
+    'mismatched_key',
+    'key_mode_0644',
+    'unknown_setting',
+    'bad_hba_line',
+    'expired_certificate',
+]
 
 
 @pytest.mark.parametrize('case', BROKEN)
@@ -234,8 +282,15 @@ def test_reload_refuses_broken_configuration(fleet, pristine, workdir, name, cas
         ca_key = crypto.load_private_key(open(pki['ca_key'], 'rb').read())
         key = crypto.load_private_key(open(pki['key'], 'rb').read())
         old, _w = crypto.issue_certificate(
-            key.public_key(), {'CN': host['fqdn']}, ['DNS:' + host['fqdn']], 'server', ca_key,
-            issuer_cert=ca, valid_days=1, now=crypto.utcnow() - crypto.datetime.timedelta(days=3))
+            key.public_key(),
+            {'CN': host['fqdn']},
+            ['DNS:' + host['fqdn']],
+            'server',
+            ca_key,
+            issuer_cert=ca,
+            valid_days=1,
+            now=crypto.utcnow() - crypto.datetime.timedelta(days=3),
+        )
         expired = os.path.join(pki['dir'], 'expired.crt')
         with open(expired, 'wb') as handle:
             handle.write(crypto.dump_certificate(old))
@@ -255,10 +310,14 @@ def test_reload_refuses_broken_configuration(fleet, pristine, workdir, name, cas
     time.sleep(0.5)
     assert served(host) == pki['fingerprint']  # still the previous certificate
     # after the bad change is undone, the server restarts cleanly
-    ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(
-        pki, ssl_cert_file=pki['crt'], pgssl_no_such_setting=None)))
-    lines = [l for l in open(host['hba_file']).read().splitlines(True)
-             if 'clientcert=1' not in l]
+    ok(
+        run_module(
+            'pg_conf',
+            path=host['config_file'],
+            settings=ssl_settings(pki, ssl_cert_file=pki['crt'], pgssl_no_such_setting=None),
+        )
+    )
+    lines = [l for l in open(host['hba_file']).read().splitlines(True) if 'clientcert=1' not in l]
     with open(host['hba_file'], 'w') as handle:
         handle.write(''.join(lines))
     restarted, output = fleet.restart(name)
@@ -275,11 +334,9 @@ def test_alter_system_override_is_detected(fleet, pristine, workdir, name):
     refused = run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki))
     assert refused.get('failed') and 'postgresql.auto.conf' in refused['msg']
     assert 'ALTER SYSTEM' in refused['msg']
-    fixed = ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki),
-                          remove_overrides=True))
+    fixed = ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki), remove_overrides=True))
     assert fixed['changed'] and fixed['overrides'][0]['name'] == 'ssl_cert_file'
-    assert 'ssl_cert_file' not in open(os.path.join(host['data_dir'],
-                                                    'postgresql.auto.conf')).read()
+    assert 'ssl_cert_file' not in open(os.path.join(host['data_dir'], 'postgresql.auto.conf')).read()
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
 
 
@@ -292,8 +349,7 @@ def test_renewal_reload_proves_new_fingerprint(fleet, pristine, workdir, name):
     renewed = issue(workdir, host, force=True)
     assert renewed['fingerprint'] != pki['fingerprint']
     # nothing changed in postgresql.conf: same paths, new content
-    assert not ok(run_module('pg_conf', path=host['config_file'],
-                             settings=ssl_settings(renewed)))['changed']
+    assert not ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(renewed)))['changed']
     result = ok(run_module('reload', expected_fingerprint=renewed['fingerprint'], **login(host)))
     assert result['served_fingerprint'] == renewed['fingerprint']
     # a wrong expectation is refused before reloading
@@ -308,17 +364,23 @@ def test_verify_is_read_only_and_masks_the_password(fleet, pristine, workdir):
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
     res = ok(run_module('verify', check=True, **verify_args(host, pki)))
     assert not res['changed'] and set(res['modes']) == set(
-        ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
+        ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
+    )
     probe = ok(run_module('verify', probe_only=True, host=host['fqdn'], hostaddr=host['ip']))
-    assert 'modes' not in probe and probe['served_certificate']['fingerprint_sha256'] == \
-        pki['fingerprint']
+    assert 'modes' not in probe and probe['served_certificate']['fingerprint_sha256'] == pki['fingerprint']
     assert probe['served_certificate']['days_left'] in (89, 90)
     # the password never appears in what the module returns
     assert host['password'] not in repr(res)
     with pytest.raises(psycopg.OperationalError):
-        psycopg.connect(host='db99.pgssl.test', hostaddr=host['ip'], sslmode='verify-full',
-                        sslrootcert=pki['ca'], user='postgres', password=host['password'],
-                        dbname='postgres').close()
+        psycopg.connect(
+            host='db99.pgssl.test',
+            hostaddr=host['ip'],
+            sslmode='verify-full',
+            sslrootcert=pki['ca'],
+            user='postgres',
+            password=host['password'],
+            dbname='postgres',
+        ).close()
 
 
 @pytest.mark.parametrize('name', ['db11', 'db12'])
@@ -327,13 +389,11 @@ def test_verify_speaks_todays_libpq(fleet, pristine, workdir, name):
     sslrootcert=system, each judged by the real server and libpq."""
     host = pristine(name)
     pki = issue(workdir, host)
-    ok(run_module('pg_conf', path=host['config_file'],
-                  settings=ssl_settings(pki, ssl_min_protocol_version='TLSv1.3')))
+    ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki, ssl_min_protocol_version='TLSv1.3')))
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
     strong = ['require', 'verify-ca', 'verify-full']
 
-    direct = run_module('verify', sslnegotiation='direct', sslmodes=strong,
-                        **verify_args(host, pki))
+    direct = run_module('verify', sslnegotiation='direct', sslmodes=strong, **verify_args(host, pki))
     if int(host['version']) >= 17:
         ok(direct)
         assert all(direct['modes'][m]['ssl'] for m in strong)
@@ -341,24 +401,29 @@ def test_verify_speaks_todays_libpq(fleet, pristine, workdir, name):
     else:
         assert all(direct['modes'][m]['code'] == 'direct_not_supported' for m in strong), direct
         assert 'probe_error' in direct and 'served_certificate' not in direct
-    weak = run_module('verify', sslnegotiation='direct', sslmodes=['prefer'],
-                      **verify_args(host, pki))
+    weak = run_module('verify', sslnegotiation='direct', sslmodes=['prefer'], **verify_args(host, pki))
     assert weak['modes']['prefer']['code'] == 'client_option_conflict'
 
     # the server takes TLS 1.3 only: a client capped at 1.2 is refused in the handshake
-    capped = run_module('verify', ssl_max_protocol_version='TLSv1.2', sslmodes=['require'],
-                        expect={'require': 'reject'}, **verify_args(host, pki))
+    capped = run_module(
+        'verify',
+        ssl_max_protocol_version='TLSv1.2',
+        sslmodes=['require'],
+        expect={'require': 'reject'},
+        **verify_args(host, pki),
+    )
     assert ok(capped)['modes']['require']['code'] == 'protocol_version', capped
     # no ssl_ca_file on the server, so it asks for no client certificate
-    certmode = run_module('verify', sslcertmode='require', sslmodes=['require'],
-                          **verify_args(host, pki))
-    assert certmode['modes']['require']['code'] == 'client_certificate_not_requested', \
-        certmode['modes']['require']['error']
+    certmode = run_module('verify', sslcertmode='require', sslmodes=['require'], **verify_args(host, pki))
+    assert certmode['modes']['require']['code'] == 'client_certificate_not_requested', certmode['modes']['require'][
+        'error'
+    ]
     # the system store does not hold the fleet's private CA
     # (with no SSL_CERT_FILE around, as on a stock host: the module finds the bundle itself)
     bare = dict((k, v) for k, v in os.environ.items() if not k.startswith(('SSL_CERT', 'NIX_SSL')))
-    system = run_module('verify', sslmodes=['verify-full'], environ=bare,
-                        **verify_args(host, None, sslrootcert='system'))
+    system = run_module(
+        'verify', sslmodes=['verify-full'], environ=bare, **verify_args(host, None, sslrootcert='system')
+    )
     assert system['ssl_cert_file'] == '/etc/ssl/certs/ca-certificates.crt'
     assert system['modes']['verify-full']['code'] == 'unknown_ca', system
 
@@ -368,18 +433,25 @@ def test_reload_logs_in_with_a_client_certificate(fleet, pristine, workdir):
     name = 'db13'
     host = pristine(name)
     pki = issue(workdir, host)
-    fleet.psql(name, "DROP ROLE IF EXISTS pgsslcertadmin; CREATE ROLE pgsslcertadmin LOGIN "
-                     "SUPERUSER;")
+    fleet.psql(name, "DROP ROLE IF EXISTS pgsslcertadmin; CREATE ROLE pgsslcertadmin LOGIN SUPERUSER;")
     key = os.path.join(workdir, 'ca', 'admin.key')
     crt = os.path.join(workdir, 'ca', 'admin.crt')
     ok(run_module('private_key', path=key, passphrase='admin key pass'))
-    ok(run_module('certificate', path=crt, privatekey_path=key, privatekey_passphrase='admin key pass',
-                  common_name='pgsslcertadmin', profile='client', ca_cert_path=pki['ca'],
-                  ca_key_path=pki['ca_key']))
+    ok(
+        run_module(
+            'certificate',
+            path=crt,
+            privatekey_path=key,
+            privatekey_passphrase='admin key pass',
+            common_name='pgsslcertadmin',
+            profile='client',
+            ca_cert_path=pki['ca'],
+            ca_key_path=pki['ca_key'],
+        )
+    )
     server_ca = os.path.join(pki['dir'], 'ca.crt')  # the server cannot read the CA directory
     shutil.copy(pki['ca'], server_ca)
-    ok(run_module('pg_conf', path=host['config_file'],
-                  settings=ssl_settings(pki, ssl_ca_file=server_ca)))
+    ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki, ssl_ca_file=server_ca)))
     with open(host['hba_file']) as handle:
         hba = handle.read()
     with open(host['hba_file'], 'w') as handle:
@@ -388,14 +460,21 @@ def test_reload_logs_in_with_a_client_certificate(fleet, pristine, workdir):
     deadline = time.time() + 15
     while served(host) != pki['fingerprint'] and time.time() < deadline:
         time.sleep(0.2)  # the reload is asynchronous
-    cert_login = {'login_host': host['ip'], 'login_user': 'pgsslcertadmin', 'tls_host': host['fqdn'],
-                  'login_sslmode': 'verify-ca', 'login_sslrootcert': pki['ca'],
-                  'login_sslcert': crt, 'login_sslkey': key}
+    cert_login = {
+        'login_host': host['ip'],
+        'login_user': 'pgsslcertadmin',
+        'tls_host': host['fqdn'],
+        'login_sslmode': 'verify-ca',
+        'login_sslrootcert': pki['ca'],
+        'login_sslcert': crt,
+        'login_sslkey': key,
+    }
     # without the key's passphrase libpq cannot use the key, and the cert rule refuses the login
     refused = run_module('reload', **cert_login)
     assert refused.get('failed') and 'admin key pass' not in repr(refused)
-    done = ok(run_module('reload', expected_certificate_path=pki['crt'],
-                         login_sslpassword='admin key pass', **cert_login))
+    done = ok(
+        run_module('reload', expected_certificate_path=pki['crt'], login_sslpassword='admin key pass', **cert_login)
+    )
     assert done['reloaded'] and done['served_fingerprint'] == pki['fingerprint']
     assert 'admin key pass' not in repr(done)
 
@@ -408,8 +487,7 @@ def test_audit_probes_need_no_credentials(fleet, pristine, workdir):
     pki = issue(workdir, host)
     ok(run_module('pg_conf', path=host['config_file'], settings=ssl_settings(pki)))
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
-    probe = dict(host=host['fqdn'], hostaddr=host['ip'], probe_only=True, probe_plain=True,
-                 probe_chain=True)
+    probe = dict(host=host['fqdn'], hostaddr=host['ip'], probe_only=True, probe_plain=True, probe_chain=True)
     before = ok(run_module('verify', sslrootcert=pki['ca'], **probe))
     assert before['plain_tcp']['accepted'] is True and before['plain_tcp']['answer'] == 'authentication'
     assert before['served_chain'] == {'verified': True, 'error': None}
@@ -420,8 +498,9 @@ def test_audit_probes_need_no_credentials(fleet, pristine, workdir):
     assert 'no encryption' in after['plain_tcp']['message']
     # what libpq itself says about the same plain connection
     with pytest.raises(psycopg.OperationalError) as err:
-        psycopg.connect(host=host['ip'], sslmode='disable', user='postgres', dbname='postgres',
-                        password=host['password']).close()
+        psycopg.connect(
+            host=host['ip'], sslmode='disable', user='postgres', dbname='postgres', password=host['password']
+        ).close()
     assert 'no encryption' in str(err.value)
     # another CA, or a name the certificate does not carry: the chain does not verify
     other = os.path.join(workdir, 'other-ca.crt')

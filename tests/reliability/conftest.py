@@ -98,28 +98,42 @@ class Fleet(object):
     def setup(self):
         for name, ip, version in self.specs:
             self.pg.up(name, ip, version)
-        subprocess.run(['useradd', '--system', '--home-dir', CLIENT_HOME, '--create-home',
-                        '--shell', '/usr/sbin/nologin', CLIENT_USER], capture_output=True, check=False)
+        subprocess.run(
+            [
+                'useradd',
+                '--system',
+                '--home-dir',
+                CLIENT_HOME,
+                '--create-home',
+                '--shell',
+                '/usr/sbin/nologin',
+                CLIENT_USER,
+            ],
+            capture_output=True,
+            check=False,
+        )
         os.chmod(CLIENT_HOME, 0o755)
         for name in self.names:
-            self.pg.psql(name, "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN "
-                               "duplicate_object THEN NULL; END $$;" % CLIENT_USER)
-        hosts = ''.join('    %s.pgssl.test: {ansible_host: %s}\n' % (n, ip)
-                        for n, ip, _v in self.specs)
+            self.pg.psql(
+                name,
+                "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;" % CLIENT_USER,
+            )
+        hosts = ''.join('    %s.pgssl.test: {ansible_host: %s}\n' % (n, ip) for n, ip, _v in self.specs)
         with open(self.inventory, 'w') as handle:
-            handle.write(INVENTORY % {'hosts': hosts, 'user': CLIENT_USER, 'base': BASE,
-                                      'become_python': BECOME_PYTHON})
+            handle.write(
+                INVENTORY % {'hosts': hosts, 'user': CLIENT_USER, 'base': BASE, 'become_python': BECOME_PYTHON}
+            )
 
     def faketime_python(self):
         """A Python that sees the clock two days ahead (for the clock-skew fault)."""
-        lib = subprocess.run(['sh', '-c', 'dpkg -L libfaketime | grep "libfaketime.so.1$"'],
-                             capture_output=True, text=True, check=False).stdout.split()
+        lib = subprocess.run(
+            ['sh', '-c', 'dpkg -L libfaketime | grep "libfaketime.so.1$"'], capture_output=True, text=True, check=False
+        ).stdout.split()
         if not lib:
             raise RuntimeError('libfaketime is missing (make reliability installs it)')
         path = BASE + '-faketime-python'
         with open(path, 'w') as handle:
-            handle.write('#!/bin/sh\nexec env LD_PRELOAD=%s FAKETIME=+2d %s "$@"\n'
-                         % (lib[0], sys.executable))
+            handle.write('#!/bin/sh\nexec env LD_PRELOAD=%s FAKETIME=+2d %s "$@"\n' % (lib[0], sys.executable))
         os.chmod(path, 0o755)
         return path
 
@@ -136,8 +150,9 @@ class Fleet(object):
             cmd[1:1] = ['--limit', limit]
         env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0')
         if background:
-            return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, env=env, start_new_session=True)
+            return subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
+            )
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         os.unlink(varfile)
         return proc.returncode, proc.stdout + proc.stderr
@@ -146,6 +161,7 @@ class Fleet(object):
         """SHA-256 of the certificate the server serves now (None without TLS or when down)."""
         host = self.host(name)
         from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+
         try:
             probe = pgconn.probe_tls(name + '.pgssl.test', 5432, hostaddr=host['ip'], timeout=5)
         except pgconn.PgsslConnError:
@@ -157,9 +173,10 @@ class Fleet(object):
     def tls_files(self, name):
         host = self.host(name)
         ssl = os.path.join(host['config_dir'], 'ssl')
-        return [os.path.join(ssl, b) for b in ('server.key', 'server.crt', 'root.crt',
-                                               'root.crl')] + \
-            [host['config_file'], host['hba_file']]
+        return [os.path.join(ssl, b) for b in ('server.key', 'server.crt', 'root.crt', 'root.crl')] + [
+            host['config_file'],
+            host['hba_file'],
+        ]
 
     def checksums(self, name):
         out = {}
@@ -167,8 +184,7 @@ class Fleet(object):
             try:
                 st = os.lstat(path)
                 with open(path, 'rb') as handle:
-                    out[path] = (hashlib.sha256(handle.read()).hexdigest(), st.st_mode,
-                                 st.st_uid, st.st_gid)
+                    out[path] = (hashlib.sha256(handle.read()).hexdigest(), st.st_mode, st.st_uid, st.st_gid)
             except OSError:
                 out[path] = None
         return out
@@ -218,13 +234,33 @@ class Load(object):
 
     def _bench(self, name):
         host = self.fleet.host(name)
-        conninfo = ('host=%s.pgssl.test hostaddr=%s dbname=postgres user=%s sslmode=verify-full'
-                    % (name, host['ip'], CLIENT_USER))
+        conninfo = 'host=%s.pgssl.test hostaddr=%s dbname=postgres user=%s sslmode=verify-full' % (
+            name,
+            host['ip'],
+            CLIENT_USER,
+        )
         while not os.path.exists(self.stop_file):
-            proc = subprocess.run(self._as_user([pgbench_path(), '-n', '-C', '-c', str(self.clients),
-                                                 '-j', '2', '-T', '2', '-f', self.script,
-                                                 conninfo]),
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                self._as_user(
+                    [
+                        pgbench_path(),
+                        '-n',
+                        '-C',
+                        '-c',
+                        str(self.clients),
+                        '-j',
+                        '2',
+                        '-T',
+                        '2',
+                        '-f',
+                        self.script,
+                        conninfo,
+                    ]
+                ),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             made = re.search(r'actually processed: (\d+)', proc.stdout)
             failed = len(re.findall(r'aborted', proc.stderr))
             more = re.search(r'number of failed transactions: (\d+)', proc.stdout)
@@ -253,8 +289,7 @@ class Load(object):
         with open(os.path.join(HERE, 'sampler.py')) as src, open(sampler, 'w') as dst:
             dst.write(src.read())
         os.chmod(sampler, 0o644)
-        self.sampler = subprocess.Popen(self._as_user([BECOME_PYTHON, sampler, self.samples,
-                                                       self.stop_file] + specs))
+        self.sampler = subprocess.Popen(self._as_user([BECOME_PYTHON, sampler, self.samples, self.stop_file] + specs))
         time.sleep(1)
         return self
 

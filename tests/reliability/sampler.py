@@ -23,8 +23,9 @@ def sample(host, addr, out, lock, stop):
         start = time.time()
         began = time.perf_counter()
         try:
-            with psycopg.connect(host=host, hostaddr=addr, dbname='postgres', sslmode='verify-full',
-                                 connect_timeout=10) as conn:
+            with psycopg.connect(
+                host=host, hostaddr=addr, dbname='postgres', sslmode='verify-full', connect_timeout=10
+            ) as conn:
                 elapsed = (time.perf_counter() - began) * 1000.0
                 conn.execute('SELECT 1')
             line = '%.6f %s %.3f ok -\n' % (start, host, elapsed)

@@ -26,6 +26,7 @@ def _target(fleet):
 
 def _pair_ok(fleet, name):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+
     ssl = os.path.join(fleet.host(name)['config_dir'], 'ssl')
     cert = crypto.load_certificates(open(os.path.join(ssl, 'server.crt'), 'rb').read())[0]
     key = crypto.load_private_key(open(os.path.join(ssl, 'server.key'), 'rb').read())
@@ -41,8 +42,7 @@ def _paused(fleet, name, step, action, extra=None):
             os.unlink(path)
     args = dict(FORCED, server__inject_stop=step, server__inject_stop_marker=marker)
     args.update(extra or {})
-    proc = fleet.run('pgssl.postgresql.renew', args, limit=name + '.pgssl.test',
-                     background=True)
+    proc = fleet.run('pgssl.postgresql.renew', args, limit=name + '.pgssl.test', background=True)
     deadline = time.time() + 300
     while not os.path.exists(marker):
         assert proc.poll() is None, proc.stdout.read()[-4000:]
@@ -66,15 +66,22 @@ def _converges(fleet, name, extra=None):
 
 
 def _row(fault, name, error, served_kept, restart_ok, files_ok, converged):
-    record('fault', fault=fault, host=name, error=error[:300], served_kept=served_kept,
-           restart_ok=restart_ok, files_ok=files_ok, converged=converged)
+    record(
+        'fault',
+        fault=fault,
+        host=name,
+        error=error[:300],
+        served_kept=served_kept,
+        restart_ok=restart_ok,
+        files_ok=files_ok,
+        converged=converged,
+    )
 
 
 def _error_line(out, name):
     """The message an operator reads: the role's own summary when there is one."""
     lines = [ln.strip() for ln in out.splitlines()]
-    for marker in ('TLS setup of %s' % name, 'Not reloading', 'UNREACHABLE', 'Module failed',
-                   'fatal: ['):
+    for marker in ('TLS setup of %s' % name, 'Not reloading', 'UNREACHABLE', 'Module failed', 'fatal: ['):
         for line in lines:
             if marker in line:
                 start = line.find('TLS setup of')
@@ -86,8 +93,7 @@ STEPS = ['key', 'cert', 'ca', 'conf', 'hba', 'reload']
 SUBSET_STEPS = ('key', 'conf')
 
 
-@pytest.mark.parametrize('step', [s if s in SUBSET_STEPS else pytest.param(s, marks=pytest.mark.full)
-                                  for s in STEPS])
+@pytest.mark.parametrize('step', [s if s in SUBSET_STEPS else pytest.param(s, marks=pytest.mark.full) for s in STEPS])
 def test_run_killed_after_each_step(rfleet, step):
     name = _target(rfleet)
     # after "key", the run has a new key to install (another curve): the interesting case
@@ -98,8 +104,15 @@ def test_run_killed_after_each_step(rfleet, step):
     pair = _pair_ok(rfleet, name)
     restart = rfleet.restart_ok(name)
     converged = _converges(rfleet, name)
-    _row('run killed (SIGKILL) after the %s step, then re-run' % step, name, 'killed', served is not None,
-         restart, pair, converged)
+    _row(
+        'run killed (SIGKILL) after the %s step, then re-run' % step,
+        name,
+        'killed',
+        served is not None,
+        restart,
+        pair,
+        converged,
+    )
     assert served and pair and restart
     assert rfleet.served(name) is not None and _pair_ok(rfleet, name)
 
@@ -118,8 +131,7 @@ def _refused(fleet, fault, name, act, cause, undo=None, step='validate', extra=N
     after_files = fleet.checksums(name)
     restart = fleet.restart_ok(name)
     converged = _converges(fleet, name)
-    _row(fault, name, error, served == before_served, restart, after_files == before_files,
-         converged)
+    _row(fault, name, error, served == before_served, restart, after_files == before_files, converged)
     assert rc != 0
     assert name in out and cause in out, out[-5000:]
     assert served == before_served and after_files == before_files
@@ -133,14 +145,12 @@ def _refused_run(fleet, fault, name, extra, cause, around=None):
     before_files = fleet.checksums(name)
     before_served = fleet.served(name)
     with (around or contextlib.nullcontext)():
-        rc, out = fleet.run('pgssl.postgresql.renew', dict(FORCED, **extra),
-                            limit=name + '.pgssl.test')
+        rc, out = fleet.run('pgssl.postgresql.renew', dict(FORCED, **extra), limit=name + '.pgssl.test')
         after_files = fleet.checksums(name)
         served = fleet.served(name)
     restart = fleet.restart_ok(name)
     converged = _converges(fleet, name)
-    _row(fault, name, _error_line(out, name), served == before_served, restart,
-         after_files == before_files, converged)
+    _row(fault, name, _error_line(out, name), served == before_served, restart, after_files == before_files, converged)
     assert rc != 0 and name in out and cause in out, out[-4000:]
     assert served == before_served and after_files == before_files and restart
 
@@ -153,8 +163,7 @@ def test_pg_hba_made_invalid_before_the_reload(rfleet):
         with open(hba, 'a') as handle:
             handle.write('hostssl all all 10.0.0.0/99 scram-sha-256\n')
 
-    _refused(rfleet, 'pg_hba.conf made invalid by someone else before the reload', name, act,
-             'pg_hba.conf')
+    _refused(rfleet, 'pg_hba.conf made invalid by someone else before the reload', name, act, 'pg_hba.conf')
 
 
 def test_server_stopped_between_validation_and_reload(rfleet):
@@ -169,8 +178,15 @@ def test_server_stopped_between_validation_and_reload(rfleet):
     restart = rfleet.restart_ok(name)  # starts it: the files on disk must load
     served = rfleet.served(name)
     converged = _converges(rfleet, name)
-    _row('server stopped between validation and reload', name, _error_line(out, name),
-         served is not None, restart, after_files == before_files, converged)
+    _row(
+        'server stopped between validation and reload',
+        name,
+        _error_line(out, name),
+        served is not None,
+        restart,
+        after_files == before_files,
+        converged,
+    )
     assert rc != 0 and name in out and 'if it is stopped, start it' in out, out[-4000:]
     assert after_files == before_files and restart and served
 
@@ -183,6 +199,7 @@ def test_key_replaced_between_status_and_install(rfleet):
 
     def act(_proc):
         from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+
         other = crypto.generate_private_key(crypto.normalize_key_request('ecdsa', curve='P-256'))
         with open(key, 'wb') as handle:  # same file, same owner and mode: another process
             handle.write(crypto.dump_private_key(other))
@@ -191,8 +208,15 @@ def test_key_replaced_between_status_and_install(rfleet):
         with open(key, 'wb') as handle:
             handle.write(original)
 
-    _refused(rfleet, 'the key replaced by another between status and install', name, act,
-             'replaced by another process', undo, step='status')
+    _refused(
+        rfleet,
+        'the key replaced by another between status and install',
+        name,
+        act,
+        'replaced by another process',
+        undo,
+        step='status',
+    )
 
 
 @pytest.mark.full
@@ -208,8 +232,15 @@ def test_server_down_at_start_others_proceed(rfleet):
     other_after = rfleet.served(other)
     restart = rfleet.restart_ok(down)
     converged = _converges(rfleet, down)
-    _row('server down at start (the other hosts proceed)', down, _error_line(out, down),
-         other_after is not None, restart, after_files == before_files, converged)
+    _row(
+        'server down at start (the other hosts proceed)',
+        down,
+        _error_line(out, down),
+        other_after is not None,
+        restart,
+        after_files == before_files,
+        converged,
+    )
     assert rc != 0 and down in out and 'if it is stopped, start it' in out, out[-4000:]
     assert other_after and other_after != other_before  # the others were renewed
     assert after_files == before_files and restart
@@ -233,8 +264,7 @@ def test_read_only_ssl_directory(rfleet):
 
 @pytest.mark.full
 def test_ca_node_unreachable(rfleet):
-    _refused_run(rfleet, 'CA node unreachable', _target(rfleet), {'pgssl_ca_node': 'ca-offline'},
-                 'UNREACHABLE')
+    _refused_run(rfleet, 'CA node unreachable', _target(rfleet), {'pgssl_ca_node': 'ca-offline'}, 'UNREACHABLE')
 
 
 @pytest.mark.full
@@ -254,16 +284,28 @@ def test_alter_system_override_mid_run(rfleet):
 @pytest.mark.full
 def test_clock_skew_makes_the_new_certificate_not_yet_valid(rfleet):
     rfleet.faketime_python()
-    _refused_run(rfleet, 'clock skew: the CA node two days ahead, the new certificate not yet '
-                 'valid', _target(rfleet), {'pgssl_ca_node': 'ca-skewed'}, 'not yet valid')
+    _refused_run(
+        rfleet,
+        'clock skew: the CA node two days ahead, the new certificate not yet valid',
+        _target(rfleet),
+        {'pgssl_ca_node': 'ca-skewed'},
+        'not yet valid',
+    )
 
 
 @pytest.mark.full
 def test_broken_ssl_passphrase_command(rfleet):
-    extra = {'server_key_passphrase': 'reliability-key-passphrase',
-             'server_extra_settings': {'ssl_passphrase_command': '/bin/false'}}
-    _refused_run(rfleet, 'a broken ssl_passphrase_command (the encrypted key cannot be loaded)',
-                 _target(rfleet), extra, 'did not take the new SSL configuration')
+    extra = {
+        'server_key_passphrase': 'reliability-key-passphrase',
+        'server_extra_settings': {'ssl_passphrase_command': '/bin/false'},
+    }
+    _refused_run(
+        rfleet,
+        'a broken ssl_passphrase_command (the encrypted key cannot be loaded)',
+        _target(rfleet),
+        extra,
+        'did not take the new SSL configuration',
+    )
 
 
 @pytest.mark.full
@@ -276,16 +318,22 @@ def test_full_filesystem_under_the_ssl_directory(rfleet):
     def full():
         subprocess.run(['rm', '-rf', keep], check=True)
         subprocess.run(['cp', '-a', ssl, keep], check=True)
-        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl],
-                       check=True)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl], check=True)
         try:
             subprocess.run(['cp', '-a', keep + '/.', ssl], check=True)
             # fill what is left
-            subprocess.run(['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'],
-                           capture_output=True, check=False)
+            subprocess.run(
+                ['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'], capture_output=True, check=False
+            )
             yield
         finally:
             subprocess.run(['umount', ssl], check=True)
 
-    _refused_run(rfleet, 'full filesystem under the ssl directory (a 64 KiB tmpfs, filled)', name,
-                 {}, 'No space left on device', full)
+    _refused_run(
+        rfleet,
+        'full filesystem under the ssl directory (a 64 KiB tmpfs, filled)',
+        name,
+        {},
+        'No space left on device',
+        full,
+    )

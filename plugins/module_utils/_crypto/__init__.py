@@ -23,7 +23,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     not_after,
     not_before,
     utcnow,
-    version_tuple)
+    version_tuple,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.keys import (  # noqa: F401
     CURVES,
     KEY_TYPES,
@@ -38,7 +39,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.keys impo
     plan_private_key,
     public_key_fingerprint,
     public_key_pem,
-    same_public_key)
+    same_public_key,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.names import (  # noqa: F401
     PROFILES,
     build_name,
@@ -49,7 +51,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.names imp
     profile_extensions,
     profile_of,
     san_extension,
-    sans_of)
+    sans_of,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.issue import (  # noqa: F401
     MIN_RSA_BITS,
     WEAK_HASHES,
@@ -74,12 +77,14 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.issue imp
     load_csr,
     new_serial,
     renewal_seconds,
-    weaknesses)
+    weaknesses,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.chain import (  # noqa: F401
     build_bundle,
     build_chain,
     dedupe,
-    verify_path)
+    verify_path,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.crl import (  # noqa: F401
     build_crl,
     check_serials,
@@ -88,8 +93,10 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.crl impor
     dump_crl,
     load_crl,
     load_crls,
-    pem_blocks)
+    pem_blocks,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.inspect import (  # noqa: F401
     PROBLEM_CODES,
     analyze,
-    hostname_matches)
+    hostname_matches,
+)

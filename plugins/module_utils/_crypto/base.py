@@ -38,12 +38,16 @@ try:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     HAS_CRYPTOGRAPHY = True
     import cryptography as _cryptography_package
+
     if version_tuple(_cryptography_package.__version__) < version_tuple(MIN_CRYPTOGRAPHY):
         HAS_CRYPTOGRAPHY = False
         CRYPTOGRAPHY_IMPORT_ERROR = 'cryptography %s is installed; %s or later is needed.' % (
-            _cryptography_package.__version__, MIN_CRYPTOGRAPHY)
+            _cryptography_package.__version__,
+            MIN_CRYPTOGRAPHY,
+        )
 except ImportError:  # pragma: no cover - exercised by the sanity import test
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
@@ -53,11 +57,34 @@ except ImportError:  # pragma: no cover - exercised by the sanity import test
 
 # what the other parts of this package take from here (the cryptography names come through
 # this file so that the import is guarded once)
-__all__ = ['x509', 'InvalidSignature', 'UnsupportedAlgorithm', 'hashes', 'serialization', 'ec',
-           'ed25519', 'padding', 'rsa', 'ExtendedKeyUsageOID', 'NameOID', 'HAS_CRYPTOGRAPHY',
-           'CRYPTOGRAPHY_IMPORT_ERROR', 'MIN_CRYPTOGRAPHY', 'PgsslCryptoError', 'version_tuple',
-           'BACKDATE_SECONDS', 'utcnow', 'not_before', 'not_after', 'iso', '_aware', '_to_bytes',
-           '_hexcolon', '_signature_hash', '_ext']
+__all__ = [
+    'x509',
+    'InvalidSignature',
+    'UnsupportedAlgorithm',
+    'hashes',
+    'serialization',
+    'ec',
+    'ed25519',
+    'padding',
+    'rsa',
+    'ExtendedKeyUsageOID',
+    'NameOID',
+    'HAS_CRYPTOGRAPHY',
+    'CRYPTOGRAPHY_IMPORT_ERROR',
+    'MIN_CRYPTOGRAPHY',
+    'PgsslCryptoError',
+    'version_tuple',
+    'BACKDATE_SECONDS',
+    'utcnow',
+    'not_before',
+    'not_after',
+    'iso',
+    '_aware',
+    '_to_bytes',
+    '_hexcolon',
+    '_signature_hash',
+    '_ext',
+]
 
 
 class PgsslCryptoError(PgsslError):

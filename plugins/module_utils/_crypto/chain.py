@@ -14,15 +14,14 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     not_after,
     not_before,
     PgsslCryptoError,
-    utcnow)
+    utcnow,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.names import name_to_string
-from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.issue import (
-    is_ca,
-    is_issued_by,
-    is_self_signed)
+from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.issue import is_ca, is_issued_by, is_self_signed
 
 
 # --------------------------------------------------------------------------- chains
+
 
 def dedupe(certs):
     """(unique certificates in input order, duplicates dropped)."""
@@ -56,8 +55,11 @@ def _find_leaf(certs):
     if len(pick) != 1:
         raise PgsslCryptoError(
             'Cannot tell which certificate is the leaf: %s. Give exactly one end-entity '
-            'certificate.' % ', '.join(name_to_string(c.subject) for c in pick) if pick else
-            'No certificate to build a chain from.', 'chain_leaf')
+            'certificate.' % ', '.join(name_to_string(c.subject) for c in pick)
+            if pick
+            else 'No certificate to build a chain from.',
+            'chain_leaf',
+        )
     return pick[0]
 
 
@@ -76,15 +78,16 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
     if _expired(leaf, now):
         raise PgsslCryptoError(
             'The certificate %s itself is expired or not yet valid (%s to %s); no chain can make '
-            'it acceptable.' % (name_to_string(leaf.subject), iso(not_before(leaf)),
-                                iso(not_after(leaf))), 'leaf_expired')
+            'it acceptable.' % (name_to_string(leaf.subject), iso(not_before(leaf)), iso(not_after(leaf))),
+            'leaf_expired',
+        )
     # an expired link can never help a client: it leaves the pool whether or not an anchor
     # was given (the DST Root CA X3 cross-sign of Let's Encrypt's fullchain.pem)
     expired_links = [c for c in unique if c is not leaf and _expired(c, now)]
     unique = [c for c in unique if c is leaf or not _expired(c, now)]
-    pool = unique + [a for a in anchors
-                     if a.fingerprint(hashes.SHA256()) not in
-                     set(c.fingerprint(hashes.SHA256()) for c in unique)]
+    pool = unique + [
+        a for a in anchors if a.fingerprint(hashes.SHA256()) not in set(c.fingerprint(hashes.SHA256()) for c in unique)
+    ]
     anchor_fps = set(a.fingerprint(hashes.SHA256()) for a in anchors)
     best = {'score': None, 'path': None}
 
@@ -122,7 +125,8 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
     dropped = [(c, 'duplicate') for c in dupes]
     for cert in expired_links:
         cross = not is_self_signed(cert) and any(
-            cert.subject == other.subject and is_self_signed(other) for other in pool)
+            cert.subject == other.subject and is_self_signed(other) for other in pool
+        )
         dropped.append((cert, 'expired_cross_sign' if cross else 'expired'))
     in_path = set(id(c) for c in path)
     for cert in unique:
@@ -140,8 +144,7 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
     if root is not None and not include_root and len(path) > 1:
         if any(root is c for c in unique):
             dropped.append((root, 'root'))
-    return {'chain': out, 'root': root, 'complete': complete, 'dropped': dropped,
-            'path': path}
+    return {'chain': out, 'root': root, 'complete': complete, 'dropped': dropped, 'path': path}
 
 
 def build_bundle(certs, now=None, drop_expired=True):
@@ -170,22 +173,36 @@ def verify_path(chain, anchors, now=None):
     problems = []
     for index, cert in enumerate(chain):
         if _expired(cert, now):
-            problems.append(('chain_expired_link', 'certificate #%d (%s) is expired or not yet '
-                             'valid' % (index + 1, name_to_string(cert.subject))))
+            problems.append(
+                (
+                    'chain_expired_link',
+                    'certificate #%d (%s) is expired or not yet valid' % (index + 1, name_to_string(cert.subject)),
+                )
+            )
     for index in range(len(chain) - 1):
         if not is_issued_by(chain[index], chain[index + 1]):
-            problems.append(('chain_order', 'certificate #%d (%s) is not issued by the next one '
-                             '(%s)' % (index + 1, name_to_string(chain[index].subject),
-                                       name_to_string(chain[index + 1].subject))))
+            problems.append(
+                (
+                    'chain_order',
+                    'certificate #%d (%s) is not issued by the next one '
+                    '(%s)'
+                    % (index + 1, name_to_string(chain[index].subject), name_to_string(chain[index + 1].subject)),
+                )
+            )
     if anchors:
         tip = chain[-1]
-        ok = any(tip.fingerprint(hashes.SHA256()) == a.fingerprint(hashes.SHA256())
-                 or is_issued_by(tip, a) for a in anchors)
+        ok = any(
+            tip.fingerprint(hashes.SHA256()) == a.fingerprint(hashes.SHA256()) or is_issued_by(tip, a) for a in anchors
+        )
         if not ok:
             # the anchor may sit inside the chain (root included in the file)
-            ok = any(c.fingerprint(hashes.SHA256()) == a.fingerprint(hashes.SHA256())
-                     for c in chain for a in anchors)
+            ok = any(c.fingerprint(hashes.SHA256()) == a.fingerprint(hashes.SHA256()) for c in chain for a in anchors)
         if not ok:
-            problems.append(('chain_untrusted', 'the chain does not lead to any of the given CA '
-                             'certificates (last link issued by %s)' % name_to_string(tip.issuer)))
+            problems.append(
+                (
+                    'chain_untrusted',
+                    'the chain does not lead to any of the given CA '
+                    'certificates (last link issued by %s)' % name_to_string(tip.issuer),
+                )
+            )
     return problems

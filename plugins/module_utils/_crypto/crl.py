@@ -17,10 +17,12 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     PgsslCryptoError,
     serialization,
     utcnow,
-    x509)
+    x509,
+)
 
 
 # --------------------------------------------------------------------------- CRLs
+
 
 def load_crl(data):
     data = _to_bytes(data) or b''
@@ -44,15 +46,18 @@ def pem_blocks(data, label, where='the file'):
         if current is None:
             if line.startswith('-----BEGIN '):
                 if line.rstrip() != begin:
-                    raise PgsslCryptoError('%s line %d: expected %s, found %r'
-                                           % (where, number, begin, line[:60]), 'bad_pem')
+                    raise PgsslCryptoError(
+                        '%s line %d: expected %s, found %r' % (where, number, begin, line[:60]), 'bad_pem'
+                    )
                 current = [line]
             continue
         current.append(line)
         if line.startswith('-----END'):
             if line.rstrip() != end:
-                raise PgsslCryptoError('%s line %d: bad end line %r (OpenSSL refuses the whole '
-                                       'file)' % (where, number, line[:60]), 'bad_pem')
+                raise PgsslCryptoError(
+                    '%s line %d: bad end line %r (OpenSSL refuses the whole file)' % (where, number, line[:60]),
+                    'bad_pem',
+                )
             blocks.append('\n'.join(current) + '\n')
             current = None
     if current is not None:
@@ -80,8 +85,9 @@ def check_serials(serials):
         except ValueError:
             raise PgsslCryptoError('Invalid serial number %r.' % (serial,), 'bad_serial')
         if value <= 0 or value.bit_length() > 159:
-            raise PgsslCryptoError('Invalid serial number %r: X.509 serials are positive and at '
-                                   'most 20 bytes.' % (serial,), 'bad_serial')
+            raise PgsslCryptoError(
+                'Invalid serial number %r: X.509 serials are positive and at most 20 bytes.' % (serial,), 'bad_serial'
+            )
         out.append(value)
     return out
 
@@ -97,22 +103,24 @@ def build_crl(ca_cert, ca_key, revoked_serials, next_update_days=30, now=None, n
     """A CRL signed by the CA listing ``revoked_serials`` (ints), with a CRLNumber."""
     now = now or utcnow()
     if int(next_update_days) < 1:
-        raise PgsslCryptoError('next_update_days must be 1 or more (got %s).' % next_update_days,
-                               'bad_next_update')
+        raise PgsslCryptoError('next_update_days must be 1 or more (got %s).' % next_update_days, 'bad_next_update')
     revoked_serials = check_serials(revoked_serials)
-    builder = (x509.CertificateRevocationListBuilder()
-               .issuer_name(ca_cert.subject)
-               .last_update(now - datetime.timedelta(seconds=BACKDATE_SECONDS))
-               .next_update(now + datetime.timedelta(days=int(next_update_days))))
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - datetime.timedelta(seconds=BACKDATE_SECONDS))
+        .next_update(now + datetime.timedelta(days=int(next_update_days)))
+    )
     for serial in sorted(set(int(s) for s in revoked_serials)):
         builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build())
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        )
     ski = _ext(ca_cert, x509.SubjectKeyIdentifier)
     if ski is not None:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-    builder = builder.add_extension(x509.CRLNumber(1 if number is None else int(number)),
-                                    critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+    builder = builder.add_extension(x509.CRLNumber(1 if number is None else int(number)), critical=False)
     return builder.sign(ca_key, _signature_hash(ca_key))
 
 

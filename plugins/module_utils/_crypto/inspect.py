@@ -16,19 +16,23 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     not_after,
     not_before,
     utcnow,
-    x509)
+    x509,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.keys import (
     describe_key,
     public_key_fingerprint,
-    same_public_key)
+    same_public_key,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.issue import (
     describe_certificate,
     key_weakness,
-    weaknesses)
+    weaknesses,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.chain import verify_path
 
 
 # --------------------------------------------------------------------------- libpq host name rules
+
 
 def _wildcard_match(pattern, host):
     pattern = pattern.lower().rstrip('.')
@@ -37,7 +41,7 @@ def _wildcard_match(pattern, host):
         suffix = pattern[1:]
         if not host.endswith(suffix):
             return False
-        label = host[:-len(suffix)]
+        label = host[: -len(suffix)]
         return bool(label) and '.' not in label
     return pattern == host
 
@@ -77,14 +81,27 @@ def hostname_matches(cert, host):
 
 # --------------------------------------------------------------------------- certificate_info analysis
 
-PROBLEM_CODES = ('expired', 'not_yet_valid', 'expiring', 'chain_order', 'chain_untrusted',
-                 'chain_expired_link', 'key_mismatch', 'hostname_mismatch', 'no_dns_san',
-                 'key_file_owner', 'key_file_mode', 'key_file_type', 'ed25519_signature',
-                 'weak_key', 'weak_signature', 'private_key_in_file')
+PROBLEM_CODES = (
+    'expired',
+    'not_yet_valid',
+    'expiring',
+    'chain_order',
+    'chain_untrusted',
+    'chain_expired_link',
+    'key_mismatch',
+    'hostname_mismatch',
+    'no_dns_san',
+    'key_file_owner',
+    'key_file_mode',
+    'key_file_type',
+    'ed25519_signature',
+    'weak_key',
+    'weak_signature',
+    'private_key_in_file',
+)
 
 
-def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server_uid=None,
-            now=None, warn_days=30):
+def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server_uid=None, now=None, warn_days=30):
     """Everything certificate_info reports, as plain values, plus a ``problems`` list.
 
     ``certs`` is the file content in order (leaf first, as PostgreSQL reads ssl_cert_file);
@@ -101,14 +118,17 @@ def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server
     leaf = certs[0]
     info = described[0]
     if not_after(leaf) <= now:
-        problem('expired', 'the certificate %s expired on %s' % (info['subject_string'],
-                                                                 info['not_after']))
+        problem('expired', 'the certificate %s expired on %s' % (info['subject_string'], info['not_after']))
     elif not_before(leaf) > now:
-        problem('not_yet_valid', 'the certificate %s is not valid before %s'
-                % (info['subject_string'], info['not_before']))
+        problem(
+            'not_yet_valid', 'the certificate %s is not valid before %s' % (info['subject_string'], info['not_before'])
+        )
     elif info['days_left'] < warn_days:
-        problem('expiring', 'the certificate %s expires in %d days (%s)'
-                % (info['subject_string'], info['days_left'], info['not_after']))
+        problem(
+            'expiring',
+            'the certificate %s expires in %d days (%s)'
+            % (info['subject_string'], info['days_left'], info['not_after']),
+        )
     chain_problems = verify_path(certs, anchors or [], now)
     for code, message in chain_problems:
         if code == 'chain_expired_link' and message.startswith('certificate #1 '):
@@ -123,11 +143,14 @@ def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server
     if key is not None and key_weakness(key.public_key()):
         problem('weak_key', 'the private key is %s' % key_weakness(key.public_key()))
     if leaf.signature_hash_algorithm is None:  # Ed25519/Ed448 signatures carry no hash
-        problem('ed25519_signature', 'the certificate is signed with Ed25519, which breaks '
-                'SCRAM channel binding in libpq')
+        problem(
+            'ed25519_signature', 'the certificate is signed with Ed25519, which breaks SCRAM channel binding in libpq'
+        )
     if info['profile'] != 'ca' and not any(s.startswith('DNS:') for s in info['subject_alt_names']):
-        problem('no_dns_san', 'the certificate has no DNS subject alternative name; Go clients '
-                'refuse CN-only server certificates')
+        problem(
+            'no_dns_san',
+            'the certificate has no DNS subject alternative name; Go clients refuse CN-only server certificates',
+        )
     result = {
         'certificate': info,
         'certificates': described,
@@ -144,15 +167,22 @@ def analyze(certs, anchors=None, key=None, hostnames=None, key_stat=None, server
         ok = hostname_matches(leaf, host)
         result['hostnames'][host] = ok
         if not ok:
-            problem('hostname_mismatch', 'the certificate does not match host name %r by libpq '
-                    'rules (SANs: %s)' % (host, ', '.join(info['subject_alt_names']) or 'none'))
+            problem(
+                'hostname_mismatch',
+                'the certificate does not match host name %r by libpq '
+                'rules (SANs: %s)' % (host, ', '.join(info['subject_alt_names']) or 'none'),
+            )
     if key is not None:
         desc = describe_key(key)
         matches = same_public_key(leaf.public_key(), key)
-        result['key'] = {'type': desc['type'], 'size': desc['size'], 'curve': desc['curve'],
-                         'matches_certificate': matches,
-                         'public_key_fingerprint': public_key_fingerprint(key),
-                         'file_acceptable_to_postgresql': None}
+        result['key'] = {
+            'type': desc['type'],
+            'size': desc['size'],
+            'curve': desc['curve'],
+            'matches_certificate': matches,
+            'public_key_fingerprint': public_key_fingerprint(key),
+            'file_acceptable_to_postgresql': None,
+        }
         if not matches:
             problem('key_mismatch', 'the private key does not belong to the certificate')
     if key_stat is not None and server_uid is not None:

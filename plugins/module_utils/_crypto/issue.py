@@ -31,11 +31,13 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     serialization,
     UnsupportedAlgorithm,
     utcnow,
-    x509)
+    x509,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.keys import (
     describe_key,
     public_key_fingerprint,
-    same_public_key)
+    same_public_key,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.names import (
     build_name,
     name_to_dict,
@@ -43,21 +45,20 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.names imp
     profile_extensions,
     profile_of,
     san_extension,
-    sans_of)
+    sans_of,
+)
 
 
 # --------------------------------------------------------------------------- CSRs
 
+
 def _check_request(subject, sans, profile):
     if profile == 'server' and not sans and 'CN' not in subject:
-        raise PgsslCryptoError('A server certificate needs subject_alt_names or a common name.',
-                               'bad_subject')
+        raise PgsslCryptoError('A server certificate needs subject_alt_names or a common name.', 'bad_subject')
     if profile == 'client' and 'CN' not in subject:
-        raise PgsslCryptoError('A client certificate needs a common name (the database user).',
-                               'bad_subject')
+        raise PgsslCryptoError('A client certificate needs a common name (the database user).', 'bad_subject')
     if profile == 'ca' and not subject:
-        raise PgsslCryptoError('A CA certificate needs a subject (at least a common name).',
-                               'bad_subject')
+        raise PgsslCryptoError('A CA certificate needs a subject (at least a common name).', 'bad_subject')
 
 
 def build_csr(key, subject, sans, profile):
@@ -79,8 +80,9 @@ def load_csr(data, where='the CSR'):
         else:
             csr = x509.load_der_x509_csr(data or b'')
     except ValueError:
-        raise PgsslCryptoError('%s is not a valid certificate signing request (malformed PEM).'
-                               % where, 'malformed_csr')
+        raise PgsslCryptoError(
+            '%s is not a valid certificate signing request (malformed PEM).' % where, 'malformed_csr'
+        )
     if not csr.is_signature_valid:
         raise PgsslCryptoError('%s has an invalid signature.' % where, 'malformed_csr')
     return csr
@@ -129,15 +131,15 @@ def load_certificates(data, where='the certificate file'):
                 return [x509.load_der_x509_certificate(data)]
             except ValueError:
                 pass
-        raise PgsslCryptoError('%s holds no valid PEM certificate (malformed PEM).' % where,
-                               'malformed_certificate')
+        raise PgsslCryptoError('%s holds no valid PEM certificate (malformed PEM).' % where, 'malformed_certificate')
     certs = []
     for index, block in enumerate(blocks):
         try:
             certs.append(x509.load_pem_x509_certificate(block))
         except ValueError:
-            raise PgsslCryptoError('%s: certificate #%d is malformed PEM.' % (where, index + 1),
-                                   'malformed_certificate')
+            raise PgsslCryptoError(
+                '%s: certificate #%d is malformed PEM.' % (where, index + 1), 'malformed_certificate'
+            )
     return certs
 
 
@@ -174,11 +176,9 @@ def is_issued_by(cert, issuer):
             cert.verify_directly_issued_by(issuer)
             return True
         if isinstance(pub, rsa.RSAPublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                       cert.signature_hash_algorithm)
+            pub.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
         elif isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(cert.signature, cert.tbs_certificate_bytes,
-                       ec.ECDSA(cert.signature_hash_algorithm))
+            pub.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
         else:
             pub.verify(cert.signature, cert.tbs_certificate_bytes)
         return True
@@ -188,8 +188,9 @@ def is_issued_by(cert, issuer):
 
 def check_key_pair(cert, key, where='the certificate'):
     if not same_public_key(cert.public_key(), key):
-        raise PgsslCryptoError('%s and its private key do not match (key/certificate mismatch).'
-                               % where, 'key_mismatch')
+        raise PgsslCryptoError(
+            '%s and its private key do not match (key/certificate mismatch).' % where, 'key_mismatch'
+        )
 
 
 MIN_RSA_BITS = 2048
@@ -200,8 +201,7 @@ def key_weakness(public_key):
     """A message when a key is too weak to trust, else None."""
     if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
         return 'an RSA key of %d bits (fewer than %d)' % (public_key.key_size, MIN_RSA_BITS)
-    if not isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey,
-                                   ed25519.Ed25519PublicKey)):
+    if not isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
         return 'a %s key' % type(public_key).__name__
     return None
 
@@ -214,8 +214,7 @@ def weaknesses(cert):
         out.append(('weak_key', '%s has %s' % (name_to_string(cert.subject), what)))
     algo = cert.signature_hash_algorithm
     if algo is not None and algo.name in WEAK_HASHES:
-        out.append(('weak_signature', '%s is signed with %s'
-                    % (name_to_string(cert.subject), algo.name.upper())))
+        out.append(('weak_signature', '%s is signed with %s' % (name_to_string(cert.subject), algo.name.upper())))
     return out
 
 
@@ -224,7 +223,9 @@ def check_signer(ca_cert, ca_key, allow_ed25519=False, allow_weak=False):
     if not is_ca(ca_cert):
         raise PgsslCryptoError(
             'The CA certificate %s is not a CA (basicConstraints CA:TRUE missing); a leaf '
-            'certificate cannot sign others.' % name_to_string(ca_cert.subject), 'not_a_ca')
+            'certificate cannot sign others.' % name_to_string(ca_cert.subject),
+            'not_a_ca',
+        )
     ku = _ext(ca_cert, x509.KeyUsage)
     if ku is not None and not ku.key_cert_sign:
         raise PgsslCryptoError('The CA certificate lacks keyUsage keyCertSign.', 'not_a_ca')
@@ -232,9 +233,11 @@ def check_signer(ca_cert, ca_key, allow_ed25519=False, allow_weak=False):
     check_signing_key(ca_key, allow_ed25519)
     weak = weaknesses(ca_cert)
     if weak and not allow_weak:
-        raise PgsslCryptoError('Refusing to sign with a weak CA: %s. Replace the CA, or set '
-                               'allow_weak_signer=true.' % '; '.join(m for _c, m in weak),
-                               weak[0][0])
+        raise PgsslCryptoError(
+            'Refusing to sign with a weak CA: %s. Replace the CA, or set '
+            'allow_weak_signer=true.' % '; '.join(m for _c, m in weak),
+            weak[0][0],
+        )
 
 
 def check_signing_key(key, allow_ed25519=False):
@@ -243,7 +246,8 @@ def check_signing_key(key, allow_ed25519=False):
             'Refusing to sign with an Ed25519 CA key: certificates signed with Ed25519 break SCRAM '
             'channel binding in libpq ("could not find digest for NID UNDEF"). Use an ECDSA or RSA '
             'CA key, or set allow_ed25519_signer=true if your clients never use channel binding.',
-            'ed25519_signer')
+            'ed25519_signer',
+        )
 
 
 def new_serial():
@@ -255,8 +259,18 @@ def _ski(public_key):
     return x509.SubjectKeyIdentifier.from_public_key(public_key)
 
 
-def issue_certificate(public_key, subject, sans, profile, signing_key, issuer_cert=None,
-                      valid_days=365, pathlen=None, now=None, allow_ed25519=False):
+def issue_certificate(
+    public_key,
+    subject,
+    sans,
+    profile,
+    signing_key,
+    issuer_cert=None,
+    valid_days=365,
+    pathlen=None,
+    now=None,
+    allow_ed25519=False,
+):
     """Sign a certificate. ``issuer_cert`` None means self-signed by ``signing_key``.
 
     Returns (certificate, warnings).
@@ -273,8 +287,9 @@ def issue_certificate(public_key, subject, sans, profile, signing_key, issuer_ce
         issuer_name = issuer_cert.subject
         issuer_end = not_after(issuer_cert)
         if issuer_end <= now:
-            raise PgsslCryptoError('The CA certificate expired on %s; renew the CA first.'
-                                   % iso(issuer_end), 'ca_expired')
+            raise PgsslCryptoError(
+                'The CA certificate expired on %s; renew the CA first.' % iso(issuer_end), 'ca_expired'
+            )
         if end > issuer_end:
             warnings.append('not_after capped at the CA certificate expiry %s.' % iso(issuer_end))
             end = issuer_end
@@ -286,13 +301,15 @@ def issue_certificate(public_key, subject, sans, profile, signing_key, issuer_ce
     else:
         issuer_name = build_name(subject)
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key())
-    builder = (x509.CertificateBuilder()
-               .subject_name(build_name(subject))
-               .issuer_name(issuer_name)
-               .public_key(public_key)
-               .serial_number(new_serial())
-               .not_valid_before(start)
-               .not_valid_after(end))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(build_name(subject))
+        .issuer_name(issuer_name)
+        .public_key(public_key)
+        .serial_number(new_serial())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
     for ext, critical in profile_extensions(profile, public_key, pathlen):
         builder = builder.add_extension(ext, critical=critical)
     if sans:
@@ -307,25 +324,37 @@ def renewal_seconds(cert, renew_before_days=None, renew_before_percent=None):
     if renew_before_percent is not None:
         pct = float(renew_before_percent)
         if not 0 <= pct < 100:
-            raise PgsslCryptoError('renew_before_percent must be between 0 and 99.',
-                                   'bad_validity')
+            raise PgsslCryptoError('renew_before_percent must be between 0 and 99.', 'bad_validity')
         life = (not_after(cert) - not_before(cert)).total_seconds()
         return life * pct / 100.0
     return float(renew_before_days or 0) * 86400.0
 
 
-def certificate_reasons(cert, public_key, subject, sans, profile, issuer_cert=None,
-                        signing_key=None, now=None, renew_before_days=None,
-                        renew_before_percent=None, pathlen=None):
+def certificate_reasons(
+    cert,
+    public_key,
+    subject,
+    sans,
+    profile,
+    issuer_cert=None,
+    signing_key=None,
+    now=None,
+    renew_before_days=None,
+    renew_before_percent=None,
+    pathlen=None,
+):
     """Why an existing certificate must be re-issued ([] when it is fine as it is)."""
     now = now or utcnow()
     reasons = []
     if issuer_cert is not None:
         if not is_issued_by(cert, issuer_cert):
             reasons.append('issuer_changed')
-    elif not (cert.issuer == cert.subject and signing_key is not None
-              and same_public_key(cert.public_key(), signing_key)
-              and is_issued_by(cert, cert)):
+    elif not (
+        cert.issuer == cert.subject
+        and signing_key is not None
+        and same_public_key(cert.public_key(), signing_key)
+        and is_issued_by(cert, cert)
+    ):
         reasons.append('issuer_changed')
     if not same_public_key(cert.public_key(), public_key):
         reasons.append('key_changed')
@@ -345,8 +374,7 @@ def certificate_reasons(cert, public_key, subject, sans, profile, issuer_cert=No
     end = not_after(cert)
     if end <= now:
         reasons.append('expired')
-    elif (end - now).total_seconds() <= renewal_seconds(cert, renew_before_days,
-                                                        renew_before_percent):
+    elif (end - now).total_seconds() <= renewal_seconds(cert, renew_before_days, renew_before_percent):
         reasons.append('expiring')
     return reasons
 
@@ -387,6 +415,5 @@ def describe_certificate(cert, now=None):
         'profile': profile_of(cert),
         'signature_algorithm': sig,
         'subject_key_identifier': _hexcolon(ski.digest) if ski is not None else None,
-        'authority_key_identifier': (_hexcolon(aki.key_identifier)
-                                     if aki is not None and aki.key_identifier else None),
+        'authority_key_identifier': (_hexcolon(aki.key_identifier) if aki is not None and aki.key_identifier else None),
     }

@@ -17,7 +17,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     PgsslCryptoError,
     rsa,
     serialization,
-    UnsupportedAlgorithm)
+    UnsupportedAlgorithm,
+)
 
 
 # --------------------------------------------------------------------------- keys
@@ -26,8 +27,13 @@ KEY_TYPES = ('rsa', 'ecdsa', 'ed25519')
 RSA_SIZES = (2048, 3072, 4096)
 CURVES = ('P-256', 'P-384')
 _CURVE_ALIASES = {
-    'p-256': 'P-256', 'p256': 'P-256', 'secp256r1': 'P-256', 'prime256v1': 'P-256',
-    'p-384': 'P-384', 'p384': 'P-384', 'secp384r1': 'P-384',
+    'p-256': 'P-256',
+    'p256': 'P-256',
+    'secp256r1': 'P-256',
+    'prime256v1': 'P-256',
+    'p-384': 'P-384',
+    'p384': 'P-384',
+    'secp384r1': 'P-384',
 }
 
 
@@ -35,23 +41,20 @@ def normalize_key_request(key_type, size=None, curve=None):
     """Validate what the user asked for; return {'type', 'size', 'curve'}."""
     key_type = (key_type or 'ecdsa').lower()
     if key_type not in KEY_TYPES:
-        raise PgsslCryptoError(
-            'Unknown key type %r: use one of %s.' % (key_type, ', '.join(KEY_TYPES)), 'bad_key_type')
+        raise PgsslCryptoError('Unknown key type %r: use one of %s.' % (key_type, ', '.join(KEY_TYPES)), 'bad_key_type')
     if key_type == 'rsa':
         size = int(size or 3072)
         if size < 2048:
             raise PgsslCryptoError(
-                'RSA keys below 2048 bits are refused (asked: %d); use 2048, 3072 or 4096.' % size,
-                'bad_key_size')
+                'RSA keys below 2048 bits are refused (asked: %d); use 2048, 3072 or 4096.' % size, 'bad_key_size'
+            )
         if size not in RSA_SIZES:
-            raise PgsslCryptoError(
-                'Unsupported RSA size %d: use 2048, 3072 or 4096.' % size, 'bad_key_size')
+            raise PgsslCryptoError('Unsupported RSA size %d: use 2048, 3072 or 4096.' % size, 'bad_key_size')
         return {'type': 'rsa', 'size': size, 'curve': None}
     if key_type == 'ecdsa':
         name = _CURVE_ALIASES.get(str(curve or 'P-256').lower())
         if name is None:
-            raise PgsslCryptoError(
-                'Unknown curve %r: use P-256 or P-384.' % (curve,), 'bad_curve')
+            raise PgsslCryptoError('Unknown curve %r: use P-256 or P-384.' % (curve,), 'bad_curve')
         return {'type': 'ecdsa', 'size': 256 if name == 'P-256' else 384, 'curve': name}
     return {'type': 'ed25519', 'size': 256, 'curve': None}
 
@@ -71,8 +74,7 @@ def describe_key(key):
         return {'type': 'rsa', 'size': key.key_size, 'curve': None}
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
         names = {'secp256r1': 'P-256', 'secp384r1': 'P-384', 'secp521r1': 'P-521'}
-        return {'type': 'ecdsa', 'size': key.curve.key_size,
-                'curve': names.get(key.curve.name, key.curve.name)}
+        return {'type': 'ecdsa', 'size': key.curve.key_size, 'curve': names.get(key.curve.name, key.curve.name)}
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
         return {'type': 'ed25519', 'size': 256, 'curve': None}
     return {'type': type(key).__name__, 'size': None, 'curve': None}
@@ -90,8 +92,7 @@ def load_private_key(data, passphrase=None, where='the private key'):
     pem = data.lstrip().startswith(b'-----')
     encrypted = pem_is_encrypted(data)
     if encrypted and not passphrase:
-        raise PgsslCryptoError(
-            '%s is encrypted; give its passphrase.' % where, 'passphrase_required')
+        raise PgsslCryptoError('%s is encrypted; give its passphrase.' % where, 'passphrase_required')
     # DER does not say whether it is encrypted: try the passphrase when one is given
     pw = _to_bytes(passphrase) if (encrypted or (not pem and passphrase)) else None
     try:
@@ -102,8 +103,7 @@ def load_private_key(data, passphrase=None, where='the private key'):
                 key = serialization.load_der_private_key(data, password=pw)
             except TypeError:
                 if pw is None:
-                    raise PgsslCryptoError('%s is encrypted; give its passphrase.' % where,
-                                           'passphrase_required')
+                    raise PgsslCryptoError('%s is encrypted; give its passphrase.' % where, 'passphrase_required')
                 key = serialization.load_der_private_key(data, password=None)
     except TypeError as exc:
         raise PgsslCryptoError('%s cannot be read: %s' % (where, exc), 'malformed_key')
@@ -111,14 +111,12 @@ def load_private_key(data, passphrase=None, where='the private key'):
         text = str(exc).lower()
         if encrypted and ('decrypt' in text or 'password' in text or 'bad' in text):
             raise PgsslCryptoError(
-                '%s cannot be decrypted with the given passphrase (wrong passphrase?).' % where,
-                'wrong_passphrase')
-        raise PgsslCryptoError('%s is not a valid private key (malformed PEM/DER).' % where,
-                               'malformed_key')
+                '%s cannot be decrypted with the given passphrase (wrong passphrase?).' % where, 'wrong_passphrase'
+            )
+        raise PgsslCryptoError('%s is not a valid private key (malformed PEM/DER).' % where, 'malformed_key')
     except UnsupportedAlgorithm as exc:
         raise PgsslCryptoError('%s uses an unsupported algorithm: %s' % (where, exc), 'malformed_key')
-    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
-                            ed25519.Ed25519PrivateKey)):
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
         raise PgsslCryptoError('%s has an unsupported key type.' % where, 'bad_key_type')
     return key
 
@@ -134,15 +132,13 @@ def dump_private_key(key, passphrase=None):
 
 def public_key_pem(key):
     pub = key.public_key() if hasattr(key, 'private_bytes') else key
-    return pub.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')
+    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')
 
 
 def public_key_fingerprint(key):
     """sha256 over the DER SubjectPublicKeyInfo, hex with colons."""
     pub = key.public_key() if hasattr(key, 'private_bytes') else key
-    der = pub.public_bytes(serialization.Encoding.DER,
-                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     digest = hashes.Hash(hashes.SHA256())
     digest.update(der)
     return _hexcolon(digest.finalize())
@@ -186,11 +182,15 @@ def plan_private_key(existing, passphrase, spec, regenerate='mismatch'):
     if not reasons:
         return plan
     if regenerate == 'never':
-        plan['warnings'].append('The existing key differs from the request (%s) and regenerate=never '
-                                'keeps it.' % ', '.join(reasons))
+        plan['warnings'].append(
+            'The existing key differs from the request (%s) and regenerate=never keeps it.' % ', '.join(reasons)
+        )
         return plan
     if regenerate == 'fail':
-        raise PgsslCryptoError('The existing key differs from the request (%s); regenerate=fail '
-                               'refuses to replace it.' % ', '.join(reasons), 'key_differs')
+        raise PgsslCryptoError(
+            'The existing key differs from the request (%s); regenerate=fail '
+            'refuses to replace it.' % ', '.join(reasons),
+            'key_differs',
+        )
     plan['action'] = 'rewrite' if reasons == ['encryption_changed'] else 'regenerate'
     return plan

@@ -16,7 +16,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.base impo
     NameOID,
     PgsslCryptoError,
     rsa,
-    x509)
+    x509,
+)
 
 
 # --------------------------------------------------------------------------- names and SANs
@@ -35,8 +36,16 @@ _NAME_ALIASES = {}
 for _long, _short, _oid in _NAME_FIELDS:
     _NAME_ALIASES[_long.lower()] = _short
     _NAME_ALIASES[_short.lower()] = _short
-_NAME_ALIASES.update({'organization': 'O', 'organizational_unit': 'OU', 'country': 'C',
-                      'state': 'ST', 'locality': 'L', 'email': 'emailAddress'})
+_NAME_ALIASES.update(
+    {
+        'organization': 'O',
+        'organizational_unit': 'OU',
+        'country': 'C',
+        'state': 'ST',
+        'locality': 'L',
+        'email': 'emailAddress',
+    }
+)
 
 
 def normalize_subject(subject):
@@ -46,14 +55,13 @@ def normalize_subject(subject):
         short = _NAME_ALIASES.get(str(key).lower())
         if short is None:
             raise PgsslCryptoError(
-                'Unknown subject field %r: use one of %s.'
-                % (key, ', '.join(f[1] for f in _NAME_FIELDS)), 'bad_subject')
+                'Unknown subject field %r: use one of %s.' % (key, ', '.join(f[1] for f in _NAME_FIELDS)), 'bad_subject'
+            )
         if value is None or value == '':
             continue
         result[short] = str(value)
     if 'C' in result and len(result['C']) != 2:
-        raise PgsslCryptoError('Country (C) must be a two-letter code, got %r.' % result['C'],
-                               'bad_subject')
+        raise PgsslCryptoError('Country (C) must be a two-letter code, got %r.' % result['C'], 'bad_subject')
     return result
 
 
@@ -67,9 +75,11 @@ def build_name(subject):
             try:
                 attrs.append(x509.NameAttribute(getattr(NameOID, oid), subject[short]))
             except ValueError:
-                raise PgsslCryptoError('The subject field %s has %d characters; X.509 allows 1 '
-                                       'to %s.' % (short, len(subject[short]),
-                                                   _NAME_LIMITS.get(short, 64)), 'bad_subject')
+                raise PgsslCryptoError(
+                    'The subject field %s has %d characters; X.509 allows 1 '
+                    'to %s.' % (short, len(subject[short]), _NAME_LIMITS.get(short, 64)),
+                    'bad_subject',
+                )
     return x509.Name(attrs)
 
 
@@ -118,8 +128,7 @@ def normalize_sans(values):
                 item = 'IP:%s' % ipaddress.ip_address(value.strip())
             except ValueError:
                 if kind == 'IP':
-                    raise PgsslCryptoError('Invalid IP address %r in subject_alt_names.' % raw,
-                                           'bad_san')
+                    raise PgsslCryptoError('Invalid IP address %r in subject_alt_names.' % raw, 'bad_san')
                 item = 'DNS:%s' % _check_dns(value.strip())
         else:
             item = 'DNS:%s' % _check_dns(value.strip())
@@ -142,7 +151,9 @@ def san_extension(sans):
         else:
             raise PgsslCryptoError(
                 'The SAN %s is of a kind these certificates do not carry: PostgreSQL servers and '
-                'clients are named by DNS and IP SANs only.' % item, 'unsupported_san')
+                'clients are named by DNS and IP SANs only.' % item,
+                'unsupported_san',
+            )
     return x509.SubjectAlternativeName(names)
 
 
@@ -188,21 +199,34 @@ def profile_of(obj):
 def _key_usage(profile, public_key):
     rsa_key = isinstance(public_key, rsa.RSAPublicKey)
     if profile == 'ca':
-        return x509.KeyUsage(digital_signature=True, content_commitment=False,
-                             key_encipherment=False, data_encipherment=False, key_agreement=False,
-                             key_cert_sign=True, crl_sign=True, encipher_only=False,
-                             decipher_only=False)
-    return x509.KeyUsage(digital_signature=True, content_commitment=False,
-                         key_encipherment=rsa_key, data_encipherment=False, key_agreement=False,
-                         key_cert_sign=False, crl_sign=False, encipher_only=False,
-                         decipher_only=False)
+        return x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=True,
+            encipher_only=False,
+            decipher_only=False,
+        )
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=rsa_key,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def profile_extensions(profile, public_key, pathlen=None):
     """[(extension, critical)] that a certificate or CSR of this profile carries."""
     if profile not in PROFILES:
-        raise PgsslCryptoError('Unknown profile %r: use ca, server or client.' % (profile,),
-                               'bad_profile')
+        raise PgsslCryptoError('Unknown profile %r: use ca, server or client.' % (profile,), 'bad_profile')
     if pathlen is not None and (not isinstance(pathlen, int) or pathlen < 0):
         raise PgsslCryptoError('pathlen must be 0 or more (got %r).' % (pathlen,), 'bad_pathlen')
     exts = []

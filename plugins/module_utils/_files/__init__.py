@@ -40,7 +40,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.paths impo
     read_bytes,
     resolve_gid,
     resolve_uid,
-    stat_file)
+    stat_file,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._files.write import (  # noqa: F401
     apply_attributes,
     backups_of,
@@ -52,10 +53,12 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.write impo
     rewrite_file,
     stage,
     write_atomic,
-    write_file)
+    write_file,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._files.dirs import (  # noqa: F401
     ensure_dir,
     list_dir,
     make_dir,
     make_dirs,
-    move)
+    move,
+)

@@ -19,18 +19,21 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.paths impo
     _open_dir,
     _open_parent,
     PgsslFileError,
-    stat_file)
+    stat_file,
+)
 
 
 # --------------------------------------------------------------------------- directories and moves
+
 
 def make_dir(path, mode=0o700):
     """Create directory ``path`` (its parent must exist) with ``mode``; True when it was made.
     A link or a file at the name is refused; an existing directory is kept as it is."""
     dfd, base = _open_parent(path)
     if dfd is None:
-        raise PgsslFileError('The directory %s does not exist; create it first.'
-                             % os.path.dirname(os.path.abspath(path)))
+        raise PgsslFileError(
+            'The directory %s does not exist; create it first.' % os.path.dirname(os.path.abspath(path))
+        )
     try:
         try:
             os.mkdir(base, mode, dir_fd=dfd)
@@ -41,8 +44,7 @@ def make_dir(path, mode=0o700):
             made = False
         st = os.lstat(base, dir_fd=dfd)
         if not stat.S_ISDIR(st.st_mode):
-            raise PgsslFileError('Refusing %s: it is not a directory (a link or a file is in '
-                                 'its place).' % path)
+            raise PgsslFileError('Refusing %s: it is not a directory (a link or a file is in its place).' % path)
         if made:
             fd = os.open(base, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
             try:
@@ -123,8 +125,9 @@ def ensure_dir(path, mode, uid=None, gid=None, check_mode=False):
     Returns True when something changed (or would)."""
     dfd, base = _open_parent(path)
     if dfd is None:
-        raise PgsslFileError('The directory %s does not exist; create it first.'
-                             % os.path.dirname(os.path.abspath(path)))
+        raise PgsslFileError(
+            'The directory %s does not exist; create it first.' % os.path.dirname(os.path.abspath(path))
+        )
     try:
         try:
             st = os.lstat(base, dir_fd=dfd)
@@ -133,11 +136,13 @@ def ensure_dir(path, mode, uid=None, gid=None, check_mode=False):
                 raise PgsslFileError('Cannot stat %s: %s' % (path, exc.strerror))
             st = None
         if st is not None and not stat.S_ISDIR(st.st_mode):
-            raise PgsslFileError('Refusing %s: it is not a directory (a link or a file is in '
-                                 'its place).' % path)
+            raise PgsslFileError('Refusing %s: it is not a directory (a link or a file is in its place).' % path)
         if check_mode:
             return st is None or (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (
-                mode, st.st_uid if uid is None else uid, st.st_gid if gid is None else gid)
+                mode,
+                st.st_uid if uid is None else uid,
+                st.st_gid if gid is None else gid,
+            )
         made = False
         if st is None:
             try:
@@ -145,8 +150,7 @@ def ensure_dir(path, mode, uid=None, gid=None, check_mode=False):
                 made = True
             except OSError as exc:
                 if exc.errno != errno.EEXIST:
-                    raise PgsslFileError('Cannot create the directory %s: %s'
-                                         % (path, exc.strerror))
+                    raise PgsslFileError('Cannot create the directory %s: %s' % (path, exc.strerror))
         fd = os.open(base, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
         try:
             st = os.fstat(fd)

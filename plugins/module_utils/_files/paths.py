@@ -44,6 +44,7 @@ def gap_if_check_mode(what):
 
 # --------------------------------------------------------------------------- directories
 
+
 def _open_dir(path):
     """A descriptor of directory ``path``, reached without following a symlink that root does
     not own. Raises PgsslFileError (ENOENT kept in ``errno`` for a missing directory)."""
@@ -73,13 +74,14 @@ def _open_dir(path):
                     if stat.S_ISLNK(st.st_mode):
                         raise PgsslFileError(
                             'Refusing %s: the path component %s is a symbolic link owned by '
-                            'uid %d, not by root.' % (path, name, st.st_uid))
-                    raise PgsslFileError('%s: the path component %s is not a directory.'
-                                         % (path, name))
+                            'uid %d, not by root.' % (path, name, st.st_uid)
+                        )
+                    raise PgsslFileError('%s: the path component %s is not a directory.' % (path, name))
                 if exc.errno == errno.ENOENT:
-                    err = PgsslFileError('The directory %s does not exist; create it first (for '
-                                         'example with ansible.builtin.file state=directory).'
-                                         % path)
+                    err = PgsslFileError(
+                        'The directory %s does not exist; create it first (for '
+                        'example with ansible.builtin.file state=directory).' % path
+                    )
                     err.errno = errno.ENOENT
                     raise err
                 raise PgsslFileError('Cannot open the directory %s: %s' % (path, exc.strerror))
@@ -114,6 +116,7 @@ def _split(path):
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def _open_file(dfd, base, path):
     try:
@@ -196,14 +199,18 @@ def read_bytes(path, what='file', secret=False, owners=None):
 def _check_secret(st, path, what, owners):
     allowed = set([0, os.geteuid()]) | set(u for u in (owners or []) if u is not None)
     if st.st_uid not in allowed:
-        raise PgsslFileError('Refusing the %s %s: it is owned by uid %d, not by root or the '
-                             'expected owner.' % (what, path, st.st_uid))
+        raise PgsslFileError(
+            'Refusing the %s %s: it is owned by uid %d, not by root or the expected owner.' % (what, path, st.st_uid)
+        )
     if st.st_nlink > 1:
-        raise PgsslFileError('Refusing the %s %s: it has %d hard links (it may be another '
-                             'file under a second name).' % (what, path, st.st_nlink))
+        raise PgsslFileError(
+            'Refusing the %s %s: it has %d hard links (it may be another '
+            'file under a second name).' % (what, path, st.st_nlink)
+        )
 
 
 # --------------------------------------------------------------------------- owners and modes
+
 
 def resolve_uid(owner):
     if owner is None or owner == '':

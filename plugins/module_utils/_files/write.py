@@ -29,10 +29,12 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.paths impo
     read_bytes,
     resolve_gid,
     resolve_uid,
-    stat_file)
+    stat_file,
+)
 
 
 # --------------------------------------------------------------------------- writing
+
 
 def _backup_re(base):
     return re.compile(r'^%s\.\d{8}T\d{12}\.[0-9a-f]{8}~$' % re.escape(base))
@@ -65,11 +67,14 @@ def _make_backup(dfd, base, path, secret, keep):
     mode = stat.S_IMODE(st.st_mode) & (0o600 if secret else 0o7777)
     for _attempt in range(20):
         now = time.time()
-        name = '%s.%s%06d.%s~' % (base, time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)),
-                                  int((now % 1) * 1000000), os.urandom(4).hex())
+        name = '%s.%s%06d.%s~' % (
+            base,
+            time.strftime('%Y%m%dT%H%M%S', time.gmtime(now)),
+            int((now % 1) * 1000000),
+            os.urandom(4).hex(),
+        )
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
-                         0o600, dir_fd=dfd)
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dfd)
             break
         except OSError as exc:
             if exc.errno != errno.EEXIST:
@@ -91,7 +96,7 @@ def _make_backup(dfd, base, path, secret, keep):
 def _prune(dfd, base, keep):
     pattern = _backup_re(base)
     names = sorted(n for n in os.listdir(dfd) if pattern.match(n))
-    for name in names[:max(0, len(names) - keep)]:
+    for name in names[: max(0, len(names) - keep)]:
         try:
             if stat.S_ISREG(os.lstat(name, dir_fd=dfd).st_mode):
                 os.unlink(name, dir_fd=dfd)
@@ -123,14 +128,14 @@ def check_writable_only_by_owners(dfd, directory, uid=None, gid=None):
     if st.st_uid not in owners:
         raise PgsslFileError(
             'Refusing to write in %s: the directory belongs to uid %d, who could replace the '
-            'file afterwards. Use a directory owned by root or by the file\'s owner.'
-            % (directory, st.st_uid))
+            'file afterwards. Use a directory owned by root or by the file\'s owner.' % (directory, st.st_uid)
+        )
     if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and st.st_gid not in groups):
         raise PgsslFileError(
             'Refusing to write in %s: the directory is writable by %s (mode %04o), who could '
             'replace the file afterwards. Remove that write permission (or set the sticky bit).'
-            % (directory, 'everyone' if st.st_mode & stat.S_IWOTH else 'group %d' % st.st_gid,
-               stat.S_IMODE(st.st_mode)))
+            % (directory, 'everyone' if st.st_mode & stat.S_IWOTH else 'group %d' % st.st_gid, stat.S_IMODE(st.st_mode))
+        )
 
 
 def stage(path, data, mode=None, uid=None, gid=None):
@@ -145,14 +150,12 @@ def stage(path, data, mode=None, uid=None, gid=None):
         for _attempt in range(100):
             candidate = '.%s.%s.tmp' % (base, os.urandom(6).hex())
             try:
-                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW |
-                             _CLOEXEC, 0o600, dir_fd=dfd)
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dfd)
                 tmp = candidate
                 break
             except OSError as exc:
                 if exc.errno != errno.EEXIST:
-                    raise PgsslFileError('Cannot create a file in %s: %s'
-                                         % (directory, exc.strerror))
+                    raise PgsslFileError('Cannot create a file in %s: %s' % (directory, exc.strerror))
         if fd is None:
             raise PgsslFileError('Cannot create a temporary file in %s.' % directory)
         os.fchmod(fd, 0o600)
@@ -235,8 +238,7 @@ def remove(path, directory=False):
         os.close(dfd)
 
 
-def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret=False,
-                 keep=BACKUP_KEEP):
+def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret=False, keep=BACKUP_KEEP):
     """Write ``data`` to ``path`` atomically. Returns the backup path (or None)."""
     tmp = stage(path, data, mode, uid, gid)
     try:
@@ -250,8 +252,12 @@ def write_atomic(path, data, mode=None, uid=None, gid=None, backup=False, secret
 
 def _file_args(module, path):
     args = module.load_file_common_arguments(module.params, path=path)
-    return (octal_mode(args.get('mode')), args.get('mode'), resolve_uid(args.get('owner')),
-            resolve_gid(args.get('group')))
+    return (
+        octal_mode(args.get('mode')),
+        args.get('mode'),
+        resolve_uid(args.get('owner')),
+        resolve_gid(args.get('group')),
+    )
 
 
 def write_file(module, path, data, secret=False, backup=False):
@@ -290,10 +296,8 @@ def apply_attributes(module, path, changed, diff=None, secret=False):
             if (want_uid, want_gid, want_mode) == (st.st_uid, st.st_gid, current):
                 return changed
             if diff is not None:
-                diff.setdefault('before', {}).update(
-                    {'owner': st.st_uid, 'group': st.st_gid, 'mode': '%04o' % current})
-                diff.setdefault('after', {}).update(
-                    {'owner': want_uid, 'group': want_gid, 'mode': '%04o' % want_mode})
+                diff.setdefault('before', {}).update({'owner': st.st_uid, 'group': st.st_gid, 'mode': '%04o' % current})
+                diff.setdefault('after', {}).update({'owner': want_uid, 'group': want_gid, 'mode': '%04o' % want_mode})
             if not module.check_mode:
                 if (want_uid, want_gid) != (st.st_uid, st.st_gid):
                     # narrow the mode first, so a new owner never sees a wider file
@@ -332,6 +336,11 @@ def rewrite_file(module, path, data, backup=False, own_attributes=False):
     mode = uid = gid = None
     if not own_attributes:
         mode, _given, uid, gid = _file_args(module, path)
-    return write_atomic(path, data, mode=mode if mode is not None else st.st_mode & 0o7777,
-                        uid=st.st_uid if uid is None else uid,
-                        gid=st.st_gid if gid is None else gid, backup=backup)
+    return write_atomic(
+        path,
+        data,
+        mode=mode if mode is not None else st.st_mode & 0o7777,
+        uid=st.st_uid if uid is None else uid,
+        gid=st.st_gid if gid is None else gid,
+        backup=backup,
+    )

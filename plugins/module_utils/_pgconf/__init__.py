@@ -35,7 +35,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.lexer imp
     split_lines,
     syntax_errors,
     tokens,
-    unquote)
+    unquote,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.edit import (  # noqa: F401
     _read,
     disable_lines,
@@ -49,4 +50,5 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.edit impo
     SECRET_SETTINGS,
     secret_values,
     set_settings,
-    STRING_SETTINGS)
+    STRING_SETTINGS,
+)

@@ -26,10 +26,12 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.lexer imp
     quote,
     render,
     RESTART_SETTINGS,
-    unquote)
+    unquote,
+)
 
 
 # --------------------------------------------------------------------------- value comparison
+
 
 def _number(value):
     match = re.match(r'^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$', str(value))
@@ -69,15 +71,44 @@ def secret_values(settings, lines=()):
 
 # String settings (and every custom name with a dot): their values compare as text, so 'TRUE'
 # is not 'on' and '08' is not '8'.
-STRING_SETTINGS = frozenset((
-    'ssl_ciphers', 'ssl_tls13_ciphers', 'ssl_ecdh_curve', 'ssl_groups', 'ssl_min_protocol_version',
-    'ssl_max_protocol_version', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file',
-    'ssl_crl_dir', 'ssl_dh_params_file', 'ssl_passphrase_command', 'application_name',
-    'search_path', 'log_line_prefix', 'cluster_name', 'datestyle', 'timezone', 'log_timezone',
-    'listen_addresses', 'unix_socket_directories', 'hba_file', 'ident_file', 'data_directory',
-    'config_file', 'external_pid_file', 'shared_preload_libraries', 'krb_server_keyfile',
-    'archive_command', 'restore_command', 'primary_conninfo', 'log_directory', 'log_filename',
-))
+STRING_SETTINGS = frozenset(
+    (
+        'ssl_ciphers',
+        'ssl_tls13_ciphers',
+        'ssl_ecdh_curve',
+        'ssl_groups',
+        'ssl_min_protocol_version',
+        'ssl_max_protocol_version',
+        'ssl_cert_file',
+        'ssl_key_file',
+        'ssl_ca_file',
+        'ssl_crl_file',
+        'ssl_crl_dir',
+        'ssl_dh_params_file',
+        'ssl_passphrase_command',
+        'application_name',
+        'search_path',
+        'log_line_prefix',
+        'cluster_name',
+        'datestyle',
+        'timezone',
+        'log_timezone',
+        'listen_addresses',
+        'unix_socket_directories',
+        'hba_file',
+        'ident_file',
+        'data_directory',
+        'config_file',
+        'external_pid_file',
+        'shared_preload_libraries',
+        'krb_server_keyfile',
+        'archive_command',
+        'restore_command',
+        'primary_conninfo',
+        'log_directory',
+        'log_filename',
+    )
+)
 
 
 def same_value(a, b, name=None):
@@ -106,6 +137,7 @@ def same_value(a, b, name=None):
 
 # --------------------------------------------------------------------------- editing
 
+
 def set_settings(lines, settings):
     """Apply {name: value}; returns (new_lines, changes). ``lines`` is not modified.
 
@@ -118,8 +150,7 @@ def set_settings(lines, settings):
         if not re.match(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$', name):
             raise PgConfError('Invalid parameter name %r.' % name)
         if name.lower() in INCLUDE_DIRECTIVES:
-            raise PgConfError('%s is a directive, not a setting; pg_conf does not manage it.'
-                              % name)
+            raise PgConfError('%s is a directive, not a setting; pg_conf does not manage it.' % name)
         if settings[name] is not None and not isinstance(settings[name], bool):
             check_value(name, settings[name])
     for name, value in settings.items():
@@ -128,8 +159,7 @@ def set_settings(lines, settings):
         if value is None:
             for i, line in enumerate(lines):
                 if line.kind == 'setting' and line.name == key:
-                    changes.append({'name': key, 'before': line.value, 'after': None,
-                                    'line': line.number})
+                    changes.append({'name': key, 'before': line.value, 'after': None, 'line': line.number})
                     lines[i] = _comment_out(line, 'reset to default by pgssl.postgresql')
             continue
         if index is not None:
@@ -138,16 +168,14 @@ def set_settings(lines, settings):
                 continue
             new = _copy(line)
             rendered = quote(value)
-            new.raw = line.raw[:line.start] + rendered + line.raw[line.end:]
+            new.raw = line.raw[: line.start] + rendered + line.raw[line.end :]
             new.value = unquote(rendered)
             new.end = line.start + len(rendered)
             lines[index] = new
-            changes.append({'name': key, 'before': line.value, 'after': str(new.value),
-                            'line': line.number})
+            changes.append({'name': key, 'before': line.value, 'after': str(new.value), 'line': line.number})
         else:
             append.append((key, value))
-            changes.append({'name': key, 'before': None, 'after': unquote(quote(value)),
-                            'line': None})
+            changes.append({'name': key, 'before': None, 'after': unquote(quote(value)), 'line': None})
     if append:
         lines = _append_managed(lines, append)
     return lines, changes
@@ -206,6 +234,7 @@ def _append_managed(lines, items):
 
 # --------------------------------------------------------------------------- includes / overrides
 
+
 def _read(path):
     with open(path, 'rb') as handle:
         return handle.read().decode('utf-8', 'surrogateescape')
@@ -226,10 +255,14 @@ def included_files(line, base_dir):
     if line.name == 'include_dir':
         if not os.path.isdir(target):
             raise PgConfError('could not open configuration directory "%s"' % target)
-        names = sorted((n for n in os.listdir(target)
-                        if n.endswith('.conf') and not n.startswith('.')
-                        and os.path.isfile(os.path.join(target, n))),
-                       key=lambda n: n.encode('utf-8', 'surrogateescape'))
+        names = sorted(
+            (
+                n
+                for n in os.listdir(target)
+                if n.endswith('.conf') and not n.startswith('.') and os.path.isfile(os.path.join(target, n))
+            ),
+            key=lambda n: n.encode('utf-8', 'surrogateescape'),
+        )
         return [os.path.join(target, n) for n in names]
     if line.name == 'include_if_exists' and not os.path.exists(target):
         return []
@@ -245,15 +278,14 @@ def read_tree(path, depth=0, errors=None, calling=None):
     (file, line, message) the way the server reports it: a file stops at its first syntax
     error, the file that included it goes on.
     """
+
     def fail(where, number, message):
         if errors is None:
-            raise PgConfError('%s:%s: %s; the server would not load this file'
-                              % (where, number, message))
+            raise PgConfError('%s:%s: %s; the server would not load this file' % (where, number, message))
         errors.append((where, number, message))
 
     if depth > MAX_DEPTH:
-        fail(calling[0], calling[1], 'could not open configuration file "%s": maximum nesting '
-             'depth exceeded' % path)
+        fail(calling[0], calling[1], 'could not open configuration file "%s": maximum nesting depth exceeded' % path)
         return []
     if os.path.isdir(path):
         fail(path, 1, 'is a directory, not a configuration file')
@@ -263,8 +295,7 @@ def read_tree(path, depth=0, errors=None, calling=None):
     except (IOError, OSError) as exc:
         if calling is None:
             raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
-        fail(calling[0], calling[1], 'could not open configuration file "%s": %s'
-             % (path, exc.strerror))
+        fail(calling[0], calling[1], 'could not open configuration file "%s": %s' % (path, exc.strerror))
         return []
     found = []
     for line in lines:
@@ -306,18 +337,26 @@ def find_overrides(config_file, lines, names, auto_conf=None):
         index = effective_index(lines, name)
         if index is None:
             continue  # an absent setting is appended after every include, so includes lose
-        for line in lines[index + 1:]:
+        for line in lines[index + 1 :]:
             if line.kind != 'include':
                 continue
             for inc in included_files(line, base_dir):
                 for hit in find_settings_in(inc, set([name])):
-                    overrides.append({'file': hit[0], 'line': hit[1], 'name': hit[2],
-                                      'value': hit[3], 'via': 'include'})
+                    overrides.append(
+                        {'file': hit[0], 'line': hit[1], 'name': hit[2], 'value': hit[3], 'via': 'include'}
+                    )
     if auto_conf and os.path.exists(auto_conf):
         for line in parse(_read(auto_conf)):
             if line.kind == 'setting' and line.name in names:
-                overrides.append({'file': auto_conf, 'line': line.number, 'name': line.name,
-                                  'value': line.value, 'via': 'ALTER SYSTEM'})
+                overrides.append(
+                    {
+                        'file': auto_conf,
+                        'line': line.number,
+                        'name': line.name,
+                        'value': line.value,
+                        'via': 'ALTER SYSTEM',
+                    }
+                )
     return overrides
 
 
@@ -328,8 +367,7 @@ def disable_lines(text, numbers, delete=False):
         if delete:
             del lines[number - 1]
         else:
-            lines[number - 1] = _comment_out(lines[number - 1],
-                                             'overriding value disabled by pgssl.postgresql')
+            lines[number - 1] = _comment_out(lines[number - 1], 'overriding value disabled by pgssl.postgresql')
     return render(lines)
 
 

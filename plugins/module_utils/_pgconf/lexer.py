@@ -17,25 +17,55 @@ MANAGED_MARKER = '# pgssl.postgresql: settings managed by Ansible (pgssl.postgre
 INCLUDE_DIRECTIVES = ('include', 'include_if_exists', 'include_dir')
 
 # Settings that only a restart applies (postmaster context). ssl_* are reloadable since PG 10.
-RESTART_SETTINGS = frozenset((
-    'listen_addresses', 'port', 'max_connections', 'superuser_reserved_connections',
-    'shared_buffers', 'unix_socket_directories', 'unix_socket_group',
-    'unix_socket_permissions', 'bonjour', 'bonjour_name', 'shared_preload_libraries',
-    'wal_level', 'max_wal_senders', 'max_replication_slots', 'huge_pages', 'data_directory',
-    'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'max_prepared_transactions',
-    'max_locks_per_transaction', 'max_pred_locks_per_transaction', 'track_commit_timestamp',
-    'wal_buffers', 'archive_mode', 'hot_standby', 'max_worker_processes',
-    'autovacuum_max_workers', 'dynamic_shared_memory_type', 'cluster_name', 'event_source',
-    'wal_log_hints', 'max_files_per_process', 'shared_memory_type', 'logging_collector',
-    'io_method', 'io_workers', 'autovacuum_worker_slots',
-))
+RESTART_SETTINGS = frozenset(
+    (
+        'listen_addresses',
+        'port',
+        'max_connections',
+        'superuser_reserved_connections',
+        'shared_buffers',
+        'unix_socket_directories',
+        'unix_socket_group',
+        'unix_socket_permissions',
+        'bonjour',
+        'bonjour_name',
+        'shared_preload_libraries',
+        'wal_level',
+        'max_wal_senders',
+        'max_replication_slots',
+        'huge_pages',
+        'data_directory',
+        'config_file',
+        'hba_file',
+        'ident_file',
+        'external_pid_file',
+        'max_prepared_transactions',
+        'max_locks_per_transaction',
+        'max_pred_locks_per_transaction',
+        'track_commit_timestamp',
+        'wal_buffers',
+        'archive_mode',
+        'hot_standby',
+        'max_worker_processes',
+        'autovacuum_max_workers',
+        'dynamic_shared_memory_type',
+        'cluster_name',
+        'event_source',
+        'wal_log_hints',
+        'max_files_per_process',
+        'shared_memory_type',
+        'logging_collector',
+        'io_method',
+        'io_workers',
+        'autovacuum_worker_slots',
+    )
+)
 
 BOOL_WORDS = {'on': 'on', 'true': 'on', 'yes': 'on', 'off': 'off', 'false': 'off', 'no': 'off'}
 BOOL_PREFIXES = {'1': 'on', '0': 'off'}
 
-_MEMORY_UNITS = {'b': 1, 'kb': 1024, 'mb': 1024 ** 2, 'gb': 1024 ** 3, 'tb': 1024 ** 4}
-_TIME_UNITS = {'us': 1, 'ms': 1000, 's': 1000000, 'min': 60000000, 'h': 3600000000,
-               'd': 86400000000}
+_MEMORY_UNITS = {'b': 1, 'kb': 1024, 'mb': 1024**2, 'gb': 1024**3, 'tb': 1024**4}
+_TIME_UNITS = {'us': 1, 'ms': 1000, 's': 1000000, 'min': 60000000, 'h': 3600000000, 'd': 86400000000}
 
 
 # --------------------------------------------------------------------------- lexer
@@ -96,10 +126,10 @@ class Line(object):
     __slots__ = ('raw', 'eol', 'kind', 'name', 'value', 'start', 'end', 'number', 'error')
 
     def __init__(self, raw, eol, number):
-        self.raw = raw          # text without the line ending
-        self.eol = eol          # '\n', '\r\n' or ''
-        self.number = number    # 1-based line number in the original file
-        self.kind = 'other'     # 'setting', 'include', 'other', 'invalid'
+        self.raw = raw  # text without the line ending
+        self.eol = eol  # '\n', '\r\n' or ''
+        self.number = number  # 1-based line number in the original file
+        self.kind = 'other'  # 'setting', 'include', 'other', 'invalid'
         self.name = None
         self.value = None
         self.start = self.end = None
@@ -120,7 +150,7 @@ def unquote(token):
     escapes = {'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
     while i < len(body):
         ch = body[i]
-        if ch == "'" and body[i + 1:i + 2] == "'":
+        if ch == "'" and body[i + 1 : i + 2] == "'":
             out.append("'")
             i += 2
         elif ch == '\\' and i + 1 < len(body):
@@ -129,10 +159,10 @@ def unquote(token):
                 out.append(escapes[nxt])
                 i += 2
             elif nxt in '01234567':
-                digits = re.match(r'[0-7]{1,3}', body[i + 1:]).group(0)
-                byte = int(digits, 8) & 0xff
+                digits = re.match(r'[0-7]{1,3}', body[i + 1 :]).group(0)
+                byte = int(digits, 8) & 0xFF
                 # one byte: ASCII as is, a high byte as the surrogate escape of that byte
-                out.append(chr(byte) if byte < 0x80 else chr(0xdc00 + byte))
+                out.append(chr(byte) if byte < 0x80 else chr(0xDC00 + byte))
                 i += 1 + len(digits)
             else:
                 out.append(nxt)
@@ -154,9 +184,10 @@ def check_value(name, value):
     text = value if isinstance(value, str) else str(value)
     bad = _FORBIDDEN.search(text)
     if bad:
-        raise PgConfError('The value of %s contains the control character %r; postgresql.conf '
-                          'values cannot hold newlines, NUL or other control characters.'
-                          % (name, bad.group(0)))
+        raise PgConfError(
+            'The value of %s contains the control character %r; postgresql.conf '
+            'values cannot hold newlines, NUL or other control characters.' % (name, bad.group(0))
+        )
 
 
 def quote(value):
@@ -214,15 +245,13 @@ def parse_line(raw, eol='\n', number=None):
 
 def _invalid(line, token):
     line.kind = 'invalid'
-    line.error = ('syntax error near token "%s"' % token[1]) if token else \
-        'syntax error near end of line'
+    line.error = ('syntax error near token "%s"' % token[1]) if token else 'syntax error near end of line'
     return line
 
 
 def parse(text):
     """Parse postgresql.conf text into a list of Line objects (round-trips exactly)."""
-    return [parse_line(raw, eol, number)
-            for number, (raw, eol) in enumerate(split_lines(text), 1)]
+    return [parse_line(raw, eol, number) for number, (raw, eol) in enumerate(split_lines(text), 1)]
 
 
 def syntax_errors(lines):

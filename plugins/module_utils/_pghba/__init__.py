@@ -47,7 +47,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.syntax imp
     TCP_TYPES,
     tokenize,
     TYPES,
-    USER_KEYWORDS)
+    USER_KEYWORDS,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.records import (  # noqa: F401
     check_options,
     check_valid,
@@ -67,7 +68,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.records im
     render,
     Rule,
     rules,
-    shadowed)
+    shadowed,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.edit import (  # noqa: F401
     check_scope,
     describe_spec,
@@ -78,4 +80,5 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.edit impor
     reject_rules,
     remove_rule,
     require_ssl,
-    validate_rule)
+    validate_rule,
+)

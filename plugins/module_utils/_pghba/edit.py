@@ -20,7 +20,8 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.syntax imp
     parse_address,
     PgHbaError,
     SECRET_OPTIONS,
-    TYPES)
+    TYPES,
+)
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.records import (
     check_options,
     check_valid,
@@ -30,25 +31,29 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.records im
     overlaps,
     parse,
     parse_line,
-    Rule)
+    Rule,
+)
 
 
 # --------------------------------------------------------------------------- building rules
 
+
 def make_rule(spec, major=None, managed=False):
     """A Rule from an operator's dict (type, databases, users, address, method, options,
     comment), every field checked the way the server tokenizes and validates it."""
+
     def as_list(value, default):
         if value is None:
             return [default]
         if isinstance(value, (list, tuple)):
             return [str(v) for v in value]
         return [v for v in str(value).split(',') if v != '']
+
     major = None if major is None else int(major)
     type_ = spec.get('type') or 'hostssl'
     if type_ not in TYPES:
         raise PgHbaError('Unknown connection type %r.' % type_)
-    method = (spec.get('method') or 'scram-sha-256')
+    method = spec.get('method') or 'scram-sha-256'
     _check_text(method, 'The method')
     method = method.lower()
     if method not in METHODS:
@@ -64,8 +69,7 @@ def make_rule(spec, major=None, managed=False):
         address = None
     else:
         if not address:
-            raise PgHbaError('A %s rule needs an address (CIDR, all, samehost, samenet or a '
-                             'host name).' % type_)
+            raise PgHbaError('A %s rule needs an address (CIDR, all, samehost, samenet or a host name).' % type_)
         address = parse_address(str(address))
     databases = as_list(spec.get('databases'), 'all')
     users = as_list(spec.get('users'), 'all')
@@ -84,8 +88,10 @@ def make_rule(spec, major=None, managed=False):
         comment = str(comment)
         _check_text(comment, 'The comment')
         if comment.rstrip().endswith('\\'):
-            raise PgHbaError('The comment %r ends with a backslash, which PostgreSQL 16 reads as '
-                             'a continuation of the next line.' % comment)
+            raise PgHbaError(
+                'The comment %r ends with a backslash, which PostgreSQL 16 reads as '
+                'a continuation of the next line.' % comment
+            )
         comment = comment.strip() or None
     if method == 'cert' and type_ != 'hostssl':
         raise PgHbaError('The cert method works only on hostssl rules (got %s).' % type_)
@@ -93,8 +99,7 @@ def make_rule(spec, major=None, managed=False):
         raise PgHbaError('The peer method works only on local rules (got %s).' % type_)
     if method == 'gss' and type_ == 'local':
         raise PgHbaError('The gss method does not work on local rules.')
-    rule = Rule(type_, databases, users, address, method, options, comment=comment,
-                major=major, managed=managed)
+    rule = Rule(type_, databases, users, address, method, options, comment=comment, major=major, managed=managed)
     try:
         check_options(rule, major)
     except PgHbaError as exc:
@@ -108,10 +113,8 @@ def make_rule(spec, major=None, managed=False):
     # the rendered line must read back as this very rule
     text = rule.render()
     back = parse_line(text, '', None, major)
-    if back.kind != 'rule' or back.key() != rule.key() or back.method != rule.method or \
-            back.options != rule.options:
-        raise PgHbaError('The rule %s would not read back as written; refusing it.'
-                         % rule.describe())
+    if back.kind != 'rule' or back.key() != rule.key() or back.method != rule.method or back.options != rule.options:
+        raise PgHbaError('The rule %s would not read back as written; refusing it.' % rule.describe())
     return rule
 
 
@@ -120,6 +123,7 @@ def validate_rule(rule, major=None):
 
 
 # --------------------------------------------------------------------------- editing
+
 
 def _index_of(lines, rule):
     for index, line in enumerate(lines):
@@ -165,9 +169,10 @@ def ensure_rule(lines, rule):
     after, before, blockers = _constraints(lines, rule, skip=index)
     if blockers:
         hider = lines[blockers[0]]
-        raise PgHbaError('The rule %s could never match: line %s (%s) rejects every connection '
-                         'it would match. Remove or narrow that line first.'
-                         % (rule.describe(), hider.number, hider.describe()))
+        raise PgHbaError(
+            'The rule %s could never match: line %s (%s) rejects every connection '
+            'it would match. Remove or narrow that line first.' % (rule.describe(), hider.number, hider.describe())
+        )
     lo = max(after) + 1 if after else 0
     hi = min(before) if before else len(lines)
     if lo > hi:
@@ -177,8 +182,16 @@ def ensure_rule(lines, rule):
             'The rule %s cannot be placed where it matches: it must come before line %s (%s), '
             'which would take %s, and after line %s (%s), which it would otherwise hide; but '
             'line %s comes first. Reorder or narrow those lines.'
-            % (rule.describe(), first.number, first.describe(), example(first, rule),
-               last.number, last.describe(), first.number))
+            % (
+                rule.describe(),
+                first.number,
+                first.describe(),
+                example(first, rule),
+                last.number,
+                last.describe(),
+                first.number,
+            )
+        )
     if index is not None:
         current = lines[index]
         same = _same_content(current, rule)
@@ -199,9 +212,18 @@ def ensure_rule(lines, rule):
 
 
 def _rendered(rule, current):
-    return Rule(rule.type, rule.dbs, rule.usrs, rule.addr, rule.method, rule.options,
-                number=current.number, eol=current.eol or '\n', comment=rule.comment,
-                managed=rule.managed)
+    return Rule(
+        rule.type,
+        rule.dbs,
+        rule.usrs,
+        rule.addr,
+        rule.method,
+        rule.options,
+        number=current.number,
+        eol=current.eol or '\n',
+        comment=rule.comment,
+        managed=rule.managed,
+    )
 
 
 def _choose(lines, lo, hi, before):
@@ -238,8 +260,7 @@ def purge_managed(lines, keep_keys):
     out, actions = [], []
     for line in lines:
         if line.kind == 'rule' and line.managed and line.key() not in keep_keys:
-            actions.append('removed %s (line %s, no longer listed)' % (line.describe(),
-                                                                       line.number))
+            actions.append('removed %s (line %s, no longer listed)' % (line.describe(), line.number))
             continue
         out.append(line)
     return out, actions
@@ -248,8 +269,18 @@ def purge_managed(lines, keep_keys):
 def reject_rules(scope=None):
     """The rules that refuse TCP without TLS for normal and physical replication logins."""
     nets = scope or ['0.0.0.0/0', '::/0']
-    return [Rule('hostnossl', ['all', 'replication'], ['all'], parse_address(net), 'reject',
-                 comment='no TCP without TLS', managed=True) for net in nets]
+    return [
+        Rule(
+            'hostnossl',
+            ['all', 'replication'],
+            ['all'],
+            parse_address(net),
+            'reject',
+            comment='no TCP without TLS',
+            managed=True,
+        )
+        for net in nets
+    ]
 
 
 def check_scope(scope):
@@ -258,8 +289,7 @@ def check_scope(scope):
         try:
             out.append(str(ipaddress.ip_network(str(net).strip(), strict=False)))
         except ValueError:
-            raise PgHbaError('require_ssl_scope: %r is not a CIDR (for example 10.0.0.0/8).'
-                             % (net,))
+            raise PgHbaError('require_ssl_scope: %r is not a CIDR (for example 10.0.0.0/8).' % (net,))
     return out
 
 
@@ -279,12 +309,17 @@ def require_ssl(lines, mode, scope=None):
         nets = [parse_address(s) for s in scope]
         includes = [l for l in lines if l.kind == 'include']
         if includes and mode == 'convert':
-            raise PgHbaError('Line %s (%s) pulls in rules that require_ssl=convert cannot edit; '
-                             'use require_ssl=reject or both.'
-                             % (includes[0].number, includes[0].describe()))
+            raise PgHbaError(
+                'Line %s (%s) pulls in rules that require_ssl=convert cannot edit; '
+                'use require_ssl=reject or both.' % (includes[0].number, includes[0].describe())
+            )
         for index, line in enumerate(lines):
-            if line.kind != 'rule' or line.type == 'local' or 'plain' not in _TYPE_SET[line.type] \
-                    or line.method == 'reject':
+            if (
+                line.kind != 'rule'
+                or line.type == 'local'
+                or 'plain' not in _TYPE_SET[line.type]
+                or line.method == 'reject'
+            ):
                 continue
             if nets:
                 inside = any(address_covers(n, line.addr) for n in nets)
@@ -294,11 +329,21 @@ def require_ssl(lines, mode, scope=None):
                             'Line %s (%s) reaches beyond require_ssl_scope %s, so converting it '
                             'would change more than asked and leaving it would keep plain TCP '
                             'open; narrow or convert it yourself, or use require_ssl=reject.'
-                            % (line.number, line.describe(), ', '.join(scope)))
+                            % (line.number, line.describe(), ', '.join(scope))
+                        )
                     continue
-            new = Rule('hostssl', line.dbs, line.usrs, line.addr, line.method, line.options,
-                       number=line.number, eol=line.eol, comment=line.comment,
-                       managed=line.managed)
+            new = Rule(
+                'hostssl',
+                line.dbs,
+                line.usrs,
+                line.addr,
+                line.method,
+                line.options,
+                number=line.number,
+                eol=line.eol,
+                comment=line.comment,
+                managed=line.managed,
+            )
             lines[index] = new
             actions.append('converted line %s to hostssl: %s' % (line.number, new.describe()))
     if mode in ('reject', 'both'):
@@ -306,14 +351,18 @@ def require_ssl(lines, mode, scope=None):
         keys = set(r.key() for r in wanted)
         kept = []
         for line in lines:
-            if line.kind == 'rule' and line.managed and line.type == 'hostnossl' and \
-                    line.method == 'reject' and line.key() not in keys:
+            if (
+                line.kind == 'rule'
+                and line.managed
+                and line.type == 'hostnossl'
+                and line.method == 'reject'
+                and line.key() not in keys
+            ):
                 actions.append('removed %s (line %s)' % (line.describe(), line.number))
                 continue
             kept.append(line)
         lines = kept
-        first = next((i for i, l in enumerate(lines) if l.kind in ('rule', 'include')),
-                     len(lines))
+        first = next((i for i, l in enumerate(lines) if l.kind in ('rule', 'include')), len(lines))
         for offset, rule in enumerate(wanted):
             existing = _index_of(lines, rule)
             pos = first + offset
@@ -330,19 +379,26 @@ def require_ssl(lines, mode, scope=None):
 
 # --------------------------------------------------------------------------- one whole edit
 
+
 def describe_spec(spec):
     """A rule request in words, without option values that may be secrets."""
     opts = spec.get('options') or {}
-    shown = ' '.join('%s=%s' % (k, '********' if k in SECRET_OPTIONS else v)
-                     for k, v in sorted(opts.items()))
-    return ' '.join(str(x) for x in (
-        spec.get('type') or 'hostssl', ','.join(spec.get('databases') or ['all']),
-        ','.join(spec.get('users') or ['all']), spec.get('address') or '',
-        spec.get('method') or 'scram-sha-256', shown) if x)
+    shown = ' '.join('%s=%s' % (k, '********' if k in SECRET_OPTIONS else v) for k, v in sorted(opts.items()))
+    return ' '.join(
+        str(x)
+        for x in (
+            spec.get('type') or 'hostssl',
+            ','.join(spec.get('databases') or ['all']),
+            ','.join(spec.get('users') or ['all']),
+            spec.get('address') or '',
+            spec.get('method') or 'scram-sha-256',
+            shown,
+        )
+        if x
+    )
 
 
-def plan(text, specs, major=None, require='none', scope=None, purge=False,
-         path='pg_hba.conf'):
+def plan(text, specs, major=None, require='none', scope=None, purge=False, path='pg_hba.conf'):
     """Parse, check and edit a whole file: purge managed rules no longer listed, refuse plain
     TCP, then add/update/remove the listed rules. Returns (lines, actions, wanted rules)."""
     lines = parse(text, major)
@@ -350,8 +406,7 @@ def plan(text, specs, major=None, require='none', scope=None, purge=False,
     wanted = []
     for spec in specs:
         try:
-            wanted.append((make_rule(spec, major, managed=True),
-                           spec.get('state') or 'present'))
+            wanted.append((make_rule(spec, major, managed=True), spec.get('state') or 'present'))
         except PgHbaError as exc:
             raise PgHbaError('Rule %s: %s' % (describe_spec(spec), exc))
     scope = check_scope(scope)

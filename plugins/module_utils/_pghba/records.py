@@ -38,13 +38,16 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.syntax imp
     SECRET_OPTIONS,
     split_records,
     tokenize,
-    TYPES)
+    TYPES,
+)
 
 
 # --------------------------------------------------------------------------- records
 
+
 class Other(object):
     """A blank or comment record (or anything kept as it is)."""
+
     kind = 'other'
 
     def __init__(self, raw, eol, number):
@@ -76,20 +79,32 @@ class Invalid(Other):
 
 class Rule(object):
     """One pg_hba rule. ``raw`` is None for a rule that is new or edited (rendered)."""
+
     kind = 'rule'
 
-    def __init__(self, type_, databases, users, address=None, method='scram-sha-256',
-                 options=None, raw=None, number=None, eol='\n', comment=None, major=None,
-                 managed=False):
+    def __init__(
+        self,
+        type_,
+        databases,
+        users,
+        address=None,
+        method='scram-sha-256',
+        options=None,
+        raw=None,
+        number=None,
+        eol='\n',
+        comment=None,
+        major=None,
+        managed=False,
+    ):
         self.type = type_
-        self.dbs = [d if isinstance(d, Name) else parse_name(d, 'database', major)
-                    for d in databases]
+        self.dbs = [d if isinstance(d, Name) else parse_name(d, 'database', major) for d in databases]
         self.usrs = [u if isinstance(u, Name) else parse_name(u, 'user', major) for u in users]
         if address is not None and not isinstance(address, Address):
             address = parse_address(address)
         self.addr = address
         self.method = method
-        self.options = list(options or [])   # [(key, value)]
+        self.options = list(options or [])  # [(key, value)]
         self.raw = raw
         self.number = number
         self.eol = eol
@@ -112,14 +127,22 @@ class Rule(object):
         return (self.type, tuple(self.databases), tuple(self.users), self.address)
 
     def render(self):
-        opts = ' '.join('%s=%s' % (k, v if _bare_ok(v) else quote_token(v))
-                        for k, v in self.options)
+        opts = ' '.join('%s=%s' % (k, v if _bare_ok(v) else quote_token(v)) for k, v in self.options)
         address = '' if self.type == 'local' else self.address
-        if self.addr is not None and self.addr.kind == 'ip' and '/' in address and \
-                not re.match(r'^\d+$', address.rpartition('/')[2]):
+        if (
+            self.addr is not None
+            and self.addr.kind == 'ip'
+            and '/' in address
+            and not re.match(r'^\d+$', address.rpartition('/')[2])
+        ):
             address = address.replace('/', ' ')  # a non-CIDR mask is its own field
         text = '%-7s %-15s %-15s %-23s %s' % (
-            self.type, ','.join(self.databases), ','.join(self.users), address, self.method)
+            self.type,
+            ','.join(self.databases),
+            ','.join(self.users),
+            address,
+            self.method,
+        )
         text = text.rstrip(' ')
         if opts:
             text += ' ' + opts
@@ -139,8 +162,7 @@ class Rule(object):
         if self.address:
             parts.append(self.address)
         parts.append(self.method)
-        parts.extend('%s=%s' % (k, '********' if k in SECRET_OPTIONS else v)
-                     for k, v in self.options)
+        parts.extend('%s=%s' % (k, '********' if k in SECRET_OPTIONS else v) for k, v in self.options)
         return ' '.join(parts)
 
 
@@ -178,8 +200,7 @@ def parse_rule(fields, major=None):
             ip = _ip(head, lenient=True)
             if ip is None:
                 if sep:
-                    raise PgHbaError('specifying both host name and CIDR mask is invalid: "%s"'
-                                     % value)
+                    raise PgHbaError('specifying both host name and CIDR mask is invalid: "%s"' % value)
                 address = Address('hostname', head.lower())
             elif sep:
                 mask = _cidr_mask(tail, ip.version)
@@ -211,7 +232,7 @@ def parse_rule(fields, major=None):
     if conn != 'hostssl' and method == 'cert':
         raise PgHbaError('cert authentication is only supported on hostssl connections')
     options = []
-    for field in fields[rest + 1:]:
+    for field in fields[rest + 1 :]:
         for value, _quoted in field:
             key, sep, val = value.partition('=')
             if not sep:
@@ -229,20 +250,22 @@ def check_options(rule, major):
             raise PgHbaError('unrecognized authentication option name: "%s"' % key)
         allowed = OPTION_METHODS[key]
         if allowed is not None and rule.method not in allowed:
-            raise PgHbaError('authentication option "%s" is only valid for authentication '
-                             'methods %s' % (key, ', '.join(allowed)))
+            raise PgHbaError(
+                'authentication option "%s" is only valid for authentication methods %s' % (key, ', '.join(allowed))
+            )
         if key == 'clientcert':
             if rule.type != 'hostssl':
                 raise PgHbaError('clientcert can only be configured for "hostssl" rows')
             if major is None or major >= 14:
                 if value not in ('verify-ca', 'verify-full'):
-                    raise PgHbaError('invalid value for clientcert: "%s" (PostgreSQL 14 and '
-                                     'later accept verify-ca or verify-full)' % value)
+                    raise PgHbaError(
+                        'invalid value for clientcert: "%s" (PostgreSQL 14 and '
+                        'later accept verify-ca or verify-full)' % value
+                    )
             elif value not in ('verify-ca', 'verify-full', '1', '0', 'no-verify'):
                 raise PgHbaError('invalid value for clientcert: "%s"' % value)
             if rule.method == 'cert' and value != 'verify-full':
-                raise PgHbaError('clientcert only accepts "verify-full" when using "cert" '
-                                 'authentication')
+                raise PgHbaError('clientcert only accepts "verify-full" when using "cert" authentication')
         if key == 'clientname':
             if rule.type != 'hostssl':
                 raise PgHbaError('clientname can only be configured for "hostssl" rows')
@@ -263,19 +286,21 @@ def parse_record(raw, eol, logical, number, major=None):
         return Invalid(raw, eol, number, str(exc))
     rule.raw, rule.eol, rule.number = raw, eol, number
     if comment is not None:
-        note = logical[comment + 1:].strip()
+        note = logical[comment + 1 :].strip()
         rule.comment = note
         if note == MARKER or note.startswith(MARKER + ':'):
             rule.managed = True
-            rule.comment = note[len(MARKER) + 1:].strip() or None
+            rule.comment = note[len(MARKER) + 1 :].strip() or None
     return rule
 
 
 def parse(text, major=None):
     """Records of a pg_hba.conf text (rules, includes, invalid lines, the rest); round-trips
     exactly through render()."""
-    return [parse_record(raw, eol, logical, number, major)
-            for raw, eol, logical, number, _count in split_records(text, major)]
+    return [
+        parse_record(raw, eol, logical, number, major)
+        for raw, eol, logical, number, _count in split_records(text, major)
+    ]
 
 
 def parse_line(raw, eol='\n', number=None, major=None):
@@ -286,8 +311,9 @@ def check_valid(lines, path):
     """Refuse a file the server would not load, naming the first bad line."""
     for line in lines:
         if line.kind == 'invalid':
-            raise PgHbaError('%s:%s: %s. The server would not load this file; fix the line '
-                             'first.' % (path, line.number, line.error))
+            raise PgHbaError(
+                '%s:%s: %s. The server would not load this file; fix the line first.' % (path, line.number, line.error)
+            )
 
 
 def explain(text, major=None):
@@ -321,8 +347,10 @@ def read_tree(path, major=None, depth=0, errors=None):
                     out.extend(read_tree(inc, major, depth + 1, errors))
             except (IOError, OSError, PgHbaError) as exc:
                 if errors is None:
-                    raise PgHbaError('%s:%s: cannot read %s: %s' % (
-                        path, line.number, line.target, getattr(exc, 'strerror', None) or exc))
+                    raise PgHbaError(
+                        '%s:%s: cannot read %s: %s'
+                        % (path, line.number, line.target, getattr(exc, 'strerror', None) or exc)
+                    )
                 errors.append((path, line.number))
     return out
 
@@ -332,8 +360,9 @@ def _include_targets(line, path):
     if not os.path.isabs(target):
         target = os.path.join(os.path.dirname(path), target)
     if line.directive == 'include_dir':
-        return [os.path.join(target, n) for n in sorted(os.listdir(target))
-                if n.endswith('.conf') and not n.startswith('.')]
+        return [
+            os.path.join(target, n) for n in sorted(os.listdir(target)) if n.endswith('.conf') and not n.startswith('.')
+        ]
     if line.directive == 'include_if_exists' and not os.path.exists(target):
         return []
     return [target]
@@ -346,22 +375,33 @@ def _read_text(path):
 
 # --------------------------------------------------------------------------- overlap
 
+
 def overlaps(a, b):
     """True when some connection matches both rules."""
-    return (bool(_TYPE_SET[a.type] & _TYPE_SET[b.type])
-            and names_overlap(a.dbs, b.dbs) and names_overlap(a.usrs, b.usrs)
-            and (a.type == 'local' or addresses_overlap(a.addr, b.addr)))
+    return (
+        bool(_TYPE_SET[a.type] & _TYPE_SET[b.type])
+        and names_overlap(a.dbs, b.dbs)
+        and names_overlap(a.usrs, b.usrs)
+        and (a.type == 'local' or addresses_overlap(a.addr, b.addr))
+    )
 
 
 def covers(a, b):
     """True when rule ``a`` matches every connection rule ``b`` matches."""
-    return (_TYPE_SET[b.type] <= _TYPE_SET[a.type]
-            and names_cover(a.dbs, b.dbs) and names_cover(a.usrs, b.usrs)
-            and (a.type == 'local' or address_covers(a.addr, b.addr)))
+    return (
+        _TYPE_SET[b.type] <= _TYPE_SET[a.type]
+        and names_cover(a.dbs, b.dbs)
+        and names_cover(a.usrs, b.usrs)
+        and (a.type == 'local' or address_covers(a.addr, b.addr))
+    )
 
 
-_CONN_WORDS = {'ssl': 'a TLS connection', 'plain': 'a plain TCP connection',
-               'gss': 'a GSSAPI-encrypted connection', 'local': 'a unix-socket connection'}
+_CONN_WORDS = {
+    'ssl': 'a TLS connection',
+    'plain': 'a plain TCP connection',
+    'gss': 'a GSSAPI-encrypted connection',
+    'local': 'a unix-socket connection',
+}
 
 
 def _pick_name(xs, ys, field):
@@ -390,8 +430,7 @@ def example(a, b):
         x, y = a.addr, b.addr
         if x.kind == 'ip' and y.kind == 'ip':
             value = (x.addr & x.mask) | (y.addr & y.mask & ~x.mask)
-            words.append('from %s' % (ipaddress.ip_address(value) if x.family == 4
-                                      else ipaddress.IPv6Address(value)))
+            words.append('from %s' % (ipaddress.ip_address(value) if x.family == 4 else ipaddress.IPv6Address(value)))
         else:
             words.append('from an address that %s and %s both match' % (x.text, y.text))
     return ' '.join(words)

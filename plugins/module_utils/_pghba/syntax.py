@@ -16,39 +16,92 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import Pg
 
 TYPES = ('local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc')
 TCP_TYPES = TYPES[1:]
-METHODS = ('trust', 'reject', 'scram-sha-256', 'md5', 'password', 'gss', 'sspi', 'ident',
-           'peer', 'ldap', 'radius', 'cert', 'pam', 'bsd', 'oauth')
+METHODS = (
+    'trust',
+    'reject',
+    'scram-sha-256',
+    'md5',
+    'password',
+    'gss',
+    'sspi',
+    'ident',
+    'peer',
+    'ldap',
+    'radius',
+    'cert',
+    'pam',
+    'bsd',
+    'oauth',
+)
 ADDRESS_KEYWORDS = ('all', 'samehost', 'samenet')
 INCLUDE_DIRECTIVES = ('include', 'include_if_exists', 'include_dir')
 DB_KEYWORDS = ('all', 'sameuser', 'samerole', 'samegroup', 'replication')
 USER_KEYWORDS = ('all',)
 
 # Which connections a type matches: TLS, GSSAPI-encrypted, plain TCP, or a unix socket.
-_TYPE_SET = {'local': frozenset(['local']), 'host': frozenset(['ssl', 'gss', 'plain']),
-             'hostssl': frozenset(['ssl']), 'hostnossl': frozenset(['gss', 'plain']),
-             'hostgssenc': frozenset(['gss']), 'hostnogssenc': frozenset(['ssl', 'plain'])}
+_TYPE_SET = {
+    'local': frozenset(['local']),
+    'host': frozenset(['ssl', 'gss', 'plain']),
+    'hostssl': frozenset(['ssl']),
+    'hostnossl': frozenset(['gss', 'plain']),
+    'hostgssenc': frozenset(['gss']),
+    'hostnogssenc': frozenset(['ssl', 'plain']),
+}
 
 _GSS = ('gss', 'sspi')
-_LDAP = ('ldapurl', 'ldapserver', 'ldapport', 'ldapscheme', 'ldaptls', 'ldapbinddn',
-         'ldapbindpasswd', 'ldapsearchattribute', 'ldapsearchfilter', 'ldapbasedn',
-         'ldapprefix', 'ldapsuffix')
-_RADIUS = ('radiusserver', 'radiusservers', 'radiussecret', 'radiussecrets',
-           'radiusidentifier', 'radiusidentifiers', 'radiusport', 'radiusports')
+_LDAP = (
+    'ldapurl',
+    'ldapserver',
+    'ldapport',
+    'ldapscheme',
+    'ldaptls',
+    'ldapbinddn',
+    'ldapbindpasswd',
+    'ldapsearchattribute',
+    'ldapsearchfilter',
+    'ldapbasedn',
+    'ldapprefix',
+    'ldapsuffix',
+)
+_RADIUS = (
+    'radiusserver',
+    'radiusservers',
+    'radiussecret',
+    'radiussecrets',
+    'radiusidentifier',
+    'radiusidentifiers',
+    'radiusport',
+    'radiusports',
+)
 # option -> methods it is valid for (None: any method; hostssl-only options are checked apart)
 OPTION_METHODS = dict(
-    [('map', ('ident', 'peer', 'gss', 'sspi', 'cert', 'oauth')), ('clientcert', None),
-     ('clientname', None), ('pamservice', ('pam',)), ('pam_use_hostname', ('pam',)),
-     ('krb_realm', _GSS), ('include_realm', _GSS), ('compat_realm', ('sspi',)),
-     ('upn_username', ('sspi',)), ('issuer', ('oauth',)), ('scope', ('oauth',)),
-     ('validator', ('oauth',)), ('delegate_ident_mapping', ('oauth',))]
-    + [(name, ('ldap',)) for name in _LDAP] + [(name, ('radius',)) for name in _RADIUS])
+    [
+        ('map', ('ident', 'peer', 'gss', 'sspi', 'cert', 'oauth')),
+        ('clientcert', None),
+        ('clientname', None),
+        ('pamservice', ('pam',)),
+        ('pam_use_hostname', ('pam',)),
+        ('krb_realm', _GSS),
+        ('include_realm', _GSS),
+        ('compat_realm', ('sspi',)),
+        ('upn_username', ('sspi',)),
+        ('issuer', ('oauth',)),
+        ('scope', ('oauth',)),
+        ('validator', ('oauth',)),
+        ('delegate_ident_mapping', ('oauth',)),
+    ]
+    + [(name, ('ldap',)) for name in _LDAP]
+    + [(name, ('radius',)) for name in _RADIUS]
+)
 SECRET_OPTIONS = ('ldapbindpasswd', 'radiussecret', 'radiussecrets')
 
 MARKER = 'pgssl.postgresql'
 _BLANKS = ' \t\r'
 _UNSAFE_BARE = re.compile(r'[ \t\r\n#,"\\]')
-_HOSTNAME = re.compile(r'^\.?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
-                       r'(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$')
+_HOSTNAME = re.compile(
+    r'^\.?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
+    r'(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$'
+)
 
 
 class PgHbaError(PgsslError):
@@ -56,6 +109,7 @@ class PgHbaError(PgsslError):
 
 
 # --------------------------------------------------------------------------- tokens
+
 
 def split_records(text, major=None):
     """[(raw, eol, logical, first line number, physical line count)].
@@ -155,14 +209,17 @@ def _bare_ok(value):
 def _check_text(value, what):
     for ch in value:
         if ch in '\n\r\0':
-            raise PgHbaError('%s %r contains a newline, carriage return or NUL; pg_hba.conf '
-                             'cannot hold it.' % (what, value))
+            raise PgHbaError(
+                '%s %r contains a newline, carriage return or NUL; pg_hba.conf cannot hold it.' % (what, value)
+            )
 
 
 # --------------------------------------------------------------------------- names
 
+
 class Name(object):
     """One database or user entry: kind all/replication/same/name/group/regex/file."""
+
     __slots__ = ('kind', 'value', 'token')
 
     def __init__(self, kind, value, token):
@@ -205,18 +262,20 @@ def parse_name(text, field, major=None):
             return _name(fields[0][0][0], True, field, major)
         raise PgHbaError('%s %s is not one quoted name.' % (what, text))
     if text.startswith('@'):
-        raise PgHbaError('%s %s is a file reference (@file), which pg_hba does not manage; list '
-                         'the names, or quote it ("%s") for a name that starts with @.'
-                         % (what, text, text))
+        raise PgHbaError(
+            '%s %s is a file reference (@file), which pg_hba does not manage; list '
+            'the names, or quote it ("%s") for a name that starts with @.' % (what, text, text)
+        )
     keywords = DB_KEYWORDS if field == 'database' else USER_KEYWORDS
-    if text in keywords or (field == 'user' and text.startswith('+') and len(text) > 1) or \
-            (text.startswith('/') and len(text) > 1):
+    if (
+        text in keywords
+        or (field == 'user' and text.startswith('+') and len(text) > 1)
+        or (text.startswith('/') and len(text) > 1)
+    ):
         if text.startswith('/') and major is not None and int(major) < 16:
-            raise PgHbaError('%s %s: regular expressions need PostgreSQL 16 or later.'
-                             % (what, text))
+            raise PgHbaError('%s %s: regular expressions need PostgreSQL 16 or later.' % (what, text))
         return _name(text, False, field, major)
-    return _name(text, True, field, major) if not _bare_ok(text) else \
-        _name(text, False, field, major)
+    return _name(text, True, field, major) if not _bare_ok(text) else _name(text, False, field, major)
 
 
 def _names_overlap(a, b):
@@ -259,8 +318,10 @@ def names_cover(xs, ys):
 
 # --------------------------------------------------------------------------- addresses
 
+
 class Address(object):
     """all / samehost / samenet / hostname / ip (family, address and mask as integers)."""
+
     __slots__ = ('kind', 'value', 'family', 'addr', 'mask', 'text')
 
     def __init__(self, kind, value=None, family=None, addr=None, mask=None, text=None):
@@ -308,8 +369,11 @@ def ip_address_obj(ip, mask):
     prefix = bin(mask).count('1')
     contiguous = mask == (((1 << prefix) - 1) << (bits - prefix)) if prefix else mask == 0
     base = ipaddress.ip_address(addr) if ip.version == 4 else ipaddress.IPv6Address(addr)
-    text = '%s/%d' % (base, prefix) if contiguous else '%s/%s' % (
-        base, ipaddress.ip_address(mask) if ip.version == 4 else ipaddress.IPv6Address(mask))
+    text = (
+        '%s/%d' % (base, prefix)
+        if contiguous
+        else '%s/%s' % (base, ipaddress.ip_address(mask) if ip.version == 4 else ipaddress.IPv6Address(mask))
+    )
     return Address('ip', None, ip.version, addr, mask, text)
 
 
@@ -352,9 +416,11 @@ def parse_address(text):
                 return ip_address_obj(ip, mask)
         elif not _sep and _HOSTNAME.match(text) and not re.match(r'^[0-9.]+$', text):
             return Address('hostname', text.lower())
-    raise PgHbaError('Invalid address %r: give a CIDR (10.0.0.0/8), an IP address (with a mask '
-                     'as 10.0.0.0 255.0.0.0 or 10.0.0.0/255.0.0.0), all, samehost, samenet or '
-                     'a host name.' % given)
+    raise PgHbaError(
+        'Invalid address %r: give a CIDR (10.0.0.0/8), an IP address (with a mask '
+        'as 10.0.0.0 255.0.0.0 or 10.0.0.0/255.0.0.0), all, samehost, samenet or '
+        'a host name.' % given
+    )
 
 
 def addresses_overlap(a, b):
@@ -373,6 +439,5 @@ def address_covers(a, b):
     if a.kind == 'all':
         return True
     if a.kind == 'ip' and b.kind == 'ip':
-        return a.family == b.family and (a.mask & ~b.mask) == 0 and \
-            ((a.addr ^ b.addr) & a.mask) == 0
+        return a.family == b.family and (a.mask & ~b.mask) == 0 and ((a.addr ^ b.addr) & a.mask) == 0
     return a.kind == b.kind and a.value == b.value and a.kind != 'ip'

@@ -18,11 +18,25 @@ SAMPLE = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\[\\"n])*",?)+\})? -?[0-9]
 
 def test_rows_become_gauges_and_unknowns_are_left_out():
     rows = [
-        {'host': 'db1', 'tls': True, 'not_after': '2027-01-01T00:00:00Z', 'days_left': 30,
-         'plain_tcp_accepted': False, 'chain_verified': True, 'served_on_disk': None,
-         'sslmodes': {'disable': False, 'require': True}},
-        {'host': 'db2', 'tls': False, 'not_after': '-', 'days_left': -1,
-         'plain_tcp_accepted': 'True', 'chain_verified': None, 'served_on_disk': None},
+        {
+            'host': 'db1',
+            'tls': True,
+            'not_after': '2027-01-01T00:00:00Z',
+            'days_left': 30,
+            'plain_tcp_accepted': False,
+            'chain_verified': True,
+            'served_on_disk': None,
+            'sslmodes': {'disable': False, 'require': True},
+        },
+        {
+            'host': 'db2',
+            'tls': False,
+            'not_after': '-',
+            'days_left': -1,
+            'plain_tcp_accepted': 'True',
+            'chain_verified': None,
+            'served_on_disk': None,
+        },
     ]
     text = audit_metrics(rows, timestamp=1700000000.5)
     lines = text.splitlines()
@@ -52,12 +66,15 @@ def test_hostile_host_names_cannot_inject_samples():
     assert SAMPLE.match(lines[-1])
 
 
-@pytest.mark.parametrize('rows', [
-    'not a list',
-    [{'tls': True}],
-    [{'host': 'db1', 'days_left': 'soon'}],
-    [{'host': 'db1', 'not_after': '2027-01-01'}],
-])
+@pytest.mark.parametrize(
+    'rows',
+    [
+        'not a list',
+        [{'tls': True}],
+        [{'host': 'db1', 'days_left': 'soon'}],
+        [{'host': 'db1', 'not_after': '2027-01-01'}],
+    ],
+)
 def test_bad_rows_are_refused(rows):
     with pytest.raises(AnsibleFilterError):
         audit_metrics(rows)

@@ -100,8 +100,17 @@ def test_finish_archives_the_old_ca_and_promotes_the_next(tmp_path):
     assert r.advance(ca_dir, 'finish') == (False, None)
 
 
-STEPS = ['marked', 'archived ca.key', 'archived ca.crt', 'archived crl.pem', 'archived',
-         'moved ca.key', 'moved ca.crt', 'moved crl.pem', 'unmarked']
+STEPS = [
+    'marked',
+    'archived ca.key',
+    'archived ca.crt',
+    'archived crl.pem',
+    'archived',
+    'moved ca.key',
+    'moved ca.crt',
+    'moved crl.pem',
+    'unmarked',
+]
 
 
 class Killed(Exception):
@@ -159,7 +168,12 @@ def test_plan_table():
     assert r.plan('trust', 'trust') == 'noop'
     assert r.plan('retire', 'finish') == 'finish'
     assert r.plan('none', 'finish') == 'noop'
-    for current, wanted in [('trust', 'retire'), ('none', 'reissue'), ('reissue', 'trust'),
-                            ('retire', 'reissue'), ('trust', 'finish')]:
+    for current, wanted in [
+        ('trust', 'retire'),
+        ('none', 'reissue'),
+        ('reissue', 'trust'),
+        ('retire', 'reissue'),
+        ('trust', 'finish'),
+    ]:
         with pytest.raises(r.CaRolloverError):
             r.plan(current, wanted)

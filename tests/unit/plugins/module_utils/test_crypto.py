@@ -20,25 +20,26 @@ NOW = c.utcnow()
 EC = c.normalize_key_request('ecdsa')
 
 
-def make_ca(name='Test CA', key=None, now=NOW, days=3650, issuer=None, issuer_key=None,
-            pathlen=None):
+def make_ca(name='Test CA', key=None, now=NOW, days=3650, issuer=None, issuer_key=None, pathlen=None):
     key = key or c.generate_private_key(EC)
     signer = issuer_key or key
-    cert, _w = c.issue_certificate(key.public_key(), {'CN': name}, [], 'ca', signer,
-                                   issuer_cert=issuer, valid_days=days, now=now, pathlen=pathlen)
+    cert, _w = c.issue_certificate(
+        key.public_key(), {'CN': name}, [], 'ca', signer, issuer_cert=issuer, valid_days=days, now=now, pathlen=pathlen
+    )
     return cert, key
 
 
-def make_leaf(ca, ca_key, cn='db1.pgssl.test', sans=None, profile='server', now=NOW, days=365,
-              key=None):
+def make_leaf(ca, ca_key, cn='db1.pgssl.test', sans=None, profile='server', now=NOW, days=365, key=None):
     key = key or c.generate_private_key(EC)
     sans = c.normalize_sans(sans if sans is not None else [cn])
-    cert, _w = c.issue_certificate(key.public_key(), {'CN': cn}, sans, profile, ca_key,
-                                   issuer_cert=ca, valid_days=days, now=now)
+    cert, _w = c.issue_certificate(
+        key.public_key(), {'CN': cn}, sans, profile, ca_key, issuer_cert=ca, valid_days=days, now=now
+    )
     return cert, key
 
 
 # ----------------------------------------------------------------------------- keys
+
 
 def test_key_request_defaults_and_aliases():
     assert c.normalize_key_request(None) == {'type': 'ecdsa', 'size': 256, 'curve': 'P-256'}
@@ -47,12 +48,15 @@ def test_key_request_defaults_and_aliases():
     assert c.normalize_key_request('ED25519')['type'] == 'ed25519'
 
 
-@pytest.mark.parametrize('args,code', [
-    (('dsa',), 'bad_key_type'),
-    (('rsa', 1024), 'bad_key_size'),
-    (('rsa', 2050), 'bad_key_size'),
-    (('ecdsa', None, 'P-521'), 'bad_curve'),
-])
+@pytest.mark.parametrize(
+    'args,code',
+    [
+        (('dsa',), 'bad_key_type'),
+        (('rsa', 1024), 'bad_key_size'),
+        (('rsa', 2050), 'bad_key_size'),
+        (('ecdsa', None, 'P-521'), 'bad_curve'),
+    ],
+)
 def test_key_request_refused(args, code):
     with pytest.raises(c.PgsslCryptoError) as err:
         c.normalize_key_request(*args)
@@ -64,12 +68,15 @@ def test_rsa_below_2048_message_says_why():
         c.normalize_key_request('rsa', 1024)
 
 
-@pytest.mark.parametrize('spec', [
-    {'type': 'rsa', 'size': 2048, 'curve': None},
-    {'type': 'ecdsa', 'size': 256, 'curve': 'P-256'},
-    {'type': 'ecdsa', 'size': 384, 'curve': 'P-384'},
-    {'type': 'ed25519', 'size': 256, 'curve': None},
-])
+@pytest.mark.parametrize(
+    'spec',
+    [
+        {'type': 'rsa', 'size': 2048, 'curve': None},
+        {'type': 'ecdsa', 'size': 256, 'curve': 'P-256'},
+        {'type': 'ecdsa', 'size': 384, 'curve': 'P-384'},
+        {'type': 'ed25519', 'size': 256, 'curve': None},
+    ],
+)
 def test_generate_describe_roundtrip(spec):
     key = c.generate_private_key(spec)
     assert c.describe_key(key) == spec
@@ -92,8 +99,7 @@ def test_load_key_errors():
     with pytest.raises(c.PgsslCryptoError) as err:
         c.load_private_key(enc, None)
     assert err.value.code == 'passphrase_required'
-    for bad in (b'', b'-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n',
-                b'garbage'):
+    for bad in (b'', b'-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n', b'garbage'):
         with pytest.raises(c.PgsslCryptoError) as err:
             c.load_private_key(bad)
         assert err.value.code == 'malformed_key'
@@ -128,22 +134,27 @@ def test_plan_private_key():
 
 # ----------------------------------------------------------------------------- names
 
+
 def test_subject_and_sans_normalised():
-    assert c.normalize_subject({'common_name': 'a', 'O': 'Org', 'country': 'DE', 'OU': ''}) == \
-        {'CN': 'a', 'O': 'Org', 'C': 'DE'}
+    assert c.normalize_subject({'common_name': 'a', 'O': 'Org', 'country': 'DE', 'OU': ''}) == {
+        'CN': 'a',
+        'O': 'Org',
+        'C': 'DE',
+    }
     with pytest.raises(c.PgsslCryptoError):
         c.normalize_subject({'nonsense': 'x'})
     with pytest.raises(c.PgsslCryptoError):
         c.normalize_subject({'C': 'Germany'})
-    assert c.normalize_sans(['DB1.Example.com', 'IP:10.0.0.1', '::1', 'dns:db1.example.com',
-                             '*.pgssl.test', '10.0.0.1']) == \
-        ['DNS:db1.example.com', 'IP:10.0.0.1', 'IP:::1', 'DNS:*.pgssl.test']
+    assert c.normalize_sans(
+        ['DB1.Example.com', 'IP:10.0.0.1', '::1', 'dns:db1.example.com', '*.pgssl.test', '10.0.0.1']
+    ) == ['DNS:db1.example.com', 'IP:10.0.0.1', 'IP:::1', 'DNS:*.pgssl.test']
     for bad in ('IP:300.1.1.1', 'bad name!', 'a..b', 'DNS:-x.y'):
         with pytest.raises(c.PgsslCryptoError):
             c.normalize_sans([bad])
 
 
 # ----------------------------------------------------------------------------- CSRs
+
 
 def test_csr_build_and_reasons():
     key = c.generate_private_key(EC)
@@ -165,6 +176,7 @@ def test_csr_build_and_reasons():
 
 
 # ----------------------------------------------------------------------------- certificates
+
 
 def test_ca_certificate_extensions():
     ca, key = make_ca(pathlen=0)
@@ -195,8 +207,9 @@ def test_leaf_extensions_and_aki():
 def test_leaf_capped_at_ca_expiry():
     ca, ca_key = make_ca(days=10)
     key = c.generate_private_key(EC)
-    leaf, warnings = c.issue_certificate(key.public_key(), {'CN': 'x'}, ['DNS:x'], 'server',
-                                         ca_key, issuer_cert=ca, valid_days=365, now=NOW)
+    leaf, warnings = c.issue_certificate(
+        key.public_key(), {'CN': 'x'}, ['DNS:x'], 'server', ca_key, issuer_cert=ca, valid_days=365, now=NOW
+    )
     assert c.not_after(leaf) == c.not_after(ca) and warnings
 
 
@@ -220,8 +233,7 @@ def test_signer_checks():
     with pytest.raises(c.PgsslCryptoError) as err:
         make_ca(key=ed)
     assert err.value.code == 'ed25519_signer' and 'channel binding' in str(err.value)
-    ed_ca, _w = c.issue_certificate(ed.public_key(), {'CN': 'ed'}, [], 'ca', ed,
-                                    allow_ed25519=True)
+    ed_ca, _w = c.issue_certificate(ed.public_key(), {'CN': 'ed'}, [], 'ca', ed, allow_ed25519=True)
     assert c.is_self_signed(ed_ca)
 
 
@@ -232,31 +244,40 @@ def test_certificate_reasons():
     pub = key.public_key()
     assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=ca) == []
     other_ca, _k = make_ca('Other CA')
-    assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=other_ca) == \
-        ['issuer_changed']
-    assert c.certificate_reasons(leaf, c.generate_private_key(EC).public_key(), subject, sans,
-                                 'server', issuer_cert=ca) == ['key_changed']
-    assert c.certificate_reasons(leaf, pub, {'CN': 'y'}, sans, 'server', issuer_cert=ca) == \
-        ['subject_changed']
-    assert c.certificate_reasons(leaf, pub, subject, sans + ['IP:10.1.1.1'], 'server',
-                                 issuer_cert=ca) == ['san_changed']
-    assert c.certificate_reasons(leaf, pub, subject, sans, 'client', issuer_cert=ca) == \
-        ['profile_changed']
+    assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=other_ca) == ['issuer_changed']
+    assert c.certificate_reasons(
+        leaf, c.generate_private_key(EC).public_key(), subject, sans, 'server', issuer_cert=ca
+    ) == ['key_changed']
+    assert c.certificate_reasons(leaf, pub, {'CN': 'y'}, sans, 'server', issuer_cert=ca) == ['subject_changed']
+    assert c.certificate_reasons(leaf, pub, subject, sans + ['IP:10.1.1.1'], 'server', issuer_cert=ca) == [
+        'san_changed'
+    ]
+    assert c.certificate_reasons(leaf, pub, subject, sans, 'client', issuer_cert=ca) == ['profile_changed']
     later = NOW + datetime.timedelta(days=340)
-    assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=ca, now=later,
-                                 renew_before_days=30) == ['expiring']
-    assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=ca, now=later,
-                                 renew_before_days=10) == []
-    assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=ca,
-                                 now=NOW + datetime.timedelta(days=250),
-                                 renew_before_percent=33) == ['expiring']
-    assert c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=ca,
-                                 now=NOW + datetime.timedelta(days=400)) == ['expired']
+    assert c.certificate_reasons(
+        leaf, pub, subject, sans, 'server', issuer_cert=ca, now=later, renew_before_days=30
+    ) == ['expiring']
+    assert (
+        c.certificate_reasons(leaf, pub, subject, sans, 'server', issuer_cert=ca, now=later, renew_before_days=10) == []
+    )
+    assert c.certificate_reasons(
+        leaf,
+        pub,
+        subject,
+        sans,
+        'server',
+        issuer_cert=ca,
+        now=NOW + datetime.timedelta(days=250),
+        renew_before_percent=33,
+    ) == ['expiring']
+    assert c.certificate_reasons(
+        leaf, pub, subject, sans, 'server', issuer_cert=ca, now=NOW + datetime.timedelta(days=400)
+    ) == ['expired']
     # self-signed CA: fine with its own key, issuer_changed with another
-    assert c.certificate_reasons(ca, ca_key.public_key(), {'CN': 'Test CA'}, [], 'ca',
-                                 signing_key=ca_key) == []
-    assert c.certificate_reasons(ca, ca_key.public_key(), {'CN': 'Test CA'}, [], 'ca',
-                                 signing_key=ca_key, pathlen=1) == ['profile_changed']
+    assert c.certificate_reasons(ca, ca_key.public_key(), {'CN': 'Test CA'}, [], 'ca', signing_key=ca_key) == []
+    assert c.certificate_reasons(
+        ca, ca_key.public_key(), {'CN': 'Test CA'}, [], 'ca', signing_key=ca_key, pathlen=1
+    ) == ['profile_changed']
 
 
 def test_renewed_ca_with_same_key_keeps_leaves_valid():
@@ -266,30 +287,41 @@ def test_renewed_ca_with_same_key_keeps_leaves_valid():
     new_ca, _k = make_ca(key=ca_key, days=3650)
     assert new_ca.serial_number != old_ca.serial_number
     assert c.is_issued_by(leaf, new_ca)
-    assert c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1.pgssl.test'},
-                                 ['DNS:db1.pgssl.test'], 'server', issuer_cert=new_ca) == []
+    assert (
+        c.certificate_reasons(
+            leaf, key.public_key(), {'CN': 'db1.pgssl.test'}, ['DNS:db1.pgssl.test'], 'server', issuer_cert=new_ca
+        )
+        == []
+    )
     from cryptography.x509 import verification
+
     store = verification.Store([new_ca])
-    verifier = verification.PolicyBuilder().store(store).build_server_verifier(
-        verification.DNSName('db1.pgssl.test'))
+    verifier = verification.PolicyBuilder().store(store).build_server_verifier(verification.DNSName('db1.pgssl.test'))
     verifier.verify(leaf, [])  # raises when the renewed CA does not validate the old leaf
 
 
 # ----------------------------------------------------------------------------- chains
 
+
 def lets_encrypt_like():
     """leaf <- intermediate <- new root; new root also cross-signed by an expired old root."""
     past = NOW - datetime.timedelta(days=4000)
-    old_root, old_key = make_ca('Old Root X3', now=past, days=3000)           # expired
+    old_root, old_key = make_ca('Old Root X3', now=past, days=3000)  # expired
     new_key = c.generate_private_key(EC)
     new_root, _k = make_ca('New Root X1', key=new_key, now=NOW - datetime.timedelta(days=1000))
-    cross, _w = c.issue_certificate(new_key.public_key(), {'CN': 'New Root X1'}, [], 'ca',
-                                    old_key, issuer_cert=old_root, valid_days=2000,
-                                    now=past + datetime.timedelta(days=100))   # expired too
+    cross, _w = c.issue_certificate(
+        new_key.public_key(),
+        {'CN': 'New Root X1'},
+        [],
+        'ca',
+        old_key,
+        issuer_cert=old_root,
+        valid_days=2000,
+        now=past + datetime.timedelta(days=100),
+    )  # expired too
     inter, inter_key = make_leaf(new_root, new_key, cn='Intermediate R3', sans=[], profile='ca')
     leaf, leaf_key = make_leaf(inter, inter_key, cn='db2.pgssl.test')
-    return dict(old_root=old_root, new_root=new_root, cross=cross, inter=inter, leaf=leaf,
-                leaf_key=leaf_key)
+    return dict(old_root=old_root, new_root=new_root, cross=cross, inter=inter, leaf=leaf, leaf_key=leaf_key)
 
 
 def test_chain_orders_and_drops_root_and_duplicates():
@@ -314,16 +346,14 @@ def test_chain_drops_expired_cross_sign():
     built = c.build_chain(inputs, anchors=[le['new_root']])
     assert built['chain'] == [le['leaf'], le['inter']]
     assert built['complete']
-    dropped = dict((d.subject.rfc4514_string() + d.issuer.rfc4514_string(), r)
-                   for d, r in built['dropped'])
+    dropped = dict((d.subject.rfc4514_string() + d.issuer.rfc4514_string(), r) for d, r in built['dropped'])
     assert dropped['CN=New Root X1CN=Old Root X3'] in ('expired', 'expired_cross_sign')
     # no anchors given: the path to the valid self-signed root still wins
     built = c.build_chain(inputs + [le['new_root']])
     assert built['chain'] == [le['leaf'], le['inter']]
     assert built['root'] == le['new_root']
     assert c.verify_path([le['leaf'], le['inter']], [le['new_root']]) == []
-    codes = [code for code, _m in c.verify_path([le['leaf'], le['inter'], le['cross']],
-                                                [le['new_root']])]
+    codes = [code for code, _m in c.verify_path([le['leaf'], le['inter'], le['cross']], [le['new_root']])]
     assert 'chain_expired_link' in codes
 
 
@@ -338,9 +368,16 @@ def test_certbot_fullchain_without_anchor_is_repaired():
 
 def test_expired_leaf_fails():
     ca, ca_key = make_ca('Root')
-    leaf, _w = c.issue_certificate(c.generate_private_key(EC).public_key(), {'CN': 'old'},
-                                   ['DNS:old'], 'server', ca_key, issuer_cert=ca, valid_days=10,
-                                   now=NOW - datetime.timedelta(days=30))
+    leaf, _w = c.issue_certificate(
+        c.generate_private_key(EC).public_key(),
+        {'CN': 'old'},
+        ['DNS:old'],
+        'server',
+        ca_key,
+        issuer_cert=ca,
+        valid_days=10,
+        now=NOW - datetime.timedelta(days=30),
+    )
     with pytest.raises(c.PgsslCryptoError, match='itself is expired') as err:
         c.build_chain([leaf, ca])
     assert err.value.code == 'leaf_expired'
@@ -375,26 +412,31 @@ def test_load_certificates_errors():
         c.load_certificates(b'-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')
     ca, _k = make_ca()
     from cryptography.hazmat.primitives import serialization
+
     assert c.load_certificates(ca.public_bytes(serialization.Encoding.DER)) == [ca]
 
 
 # ----------------------------------------------------------------------------- host names
 
-@pytest.mark.parametrize('sans,cn,host,ok', [
-    (['db1.pgssl.test'], 'db1.pgssl.test', 'db1.pgssl.test', True),
-    (['db1.pgssl.test'], 'db1.pgssl.test', 'DB1.PGSSL.TEST', True),
-    (['db1.pgssl.test'], 'db1.pgssl.test', 'db2.pgssl.test', False),
-    (['*.pgssl.test'], 'x', 'db1.pgssl.test', True),
-    (['*.pgssl.test'], 'x', 'a.db1.pgssl.test', False),
-    (['*.pgssl.test'], 'x', 'pgssl.test', False),
-    (['other.test'], 'db1.pgssl.test', 'db1.pgssl.test', False),   # CN ignored with a DNS SAN
-    ([], 'db1.pgssl.test', 'db1.pgssl.test', True),                # CN used without SANs
-    (['127.0.0.11'], 'x', '127.0.0.11', True),
-    (['127.0.0.11'], 'x', '127.0.0.12', False),
-    (['db1.pgssl.test', '127.0.0.11'], 'x', '127.0.0.11', True),
-    (['::1'], 'x', '::1', True),
-    (['127.0.0.11'], 'db1.pgssl.test', 'db1.pgssl.test', True),   # only IP SANs: CN for names
-])
+
+@pytest.mark.parametrize(
+    'sans,cn,host,ok',
+    [
+        (['db1.pgssl.test'], 'db1.pgssl.test', 'db1.pgssl.test', True),
+        (['db1.pgssl.test'], 'db1.pgssl.test', 'DB1.PGSSL.TEST', True),
+        (['db1.pgssl.test'], 'db1.pgssl.test', 'db2.pgssl.test', False),
+        (['*.pgssl.test'], 'x', 'db1.pgssl.test', True),
+        (['*.pgssl.test'], 'x', 'a.db1.pgssl.test', False),
+        (['*.pgssl.test'], 'x', 'pgssl.test', False),
+        (['other.test'], 'db1.pgssl.test', 'db1.pgssl.test', False),  # CN ignored with a DNS SAN
+        ([], 'db1.pgssl.test', 'db1.pgssl.test', True),  # CN used without SANs
+        (['127.0.0.11'], 'x', '127.0.0.11', True),
+        (['127.0.0.11'], 'x', '127.0.0.12', False),
+        (['db1.pgssl.test', '127.0.0.11'], 'x', '127.0.0.11', True),
+        (['::1'], 'x', '::1', True),
+        (['127.0.0.11'], 'db1.pgssl.test', 'db1.pgssl.test', True),  # only IP SANs: CN for names
+    ],
+)
 def test_hostname_matches(sans, cn, host, ok):
     ca, ca_key = make_ca()
     leaf, _k = make_leaf(ca, ca_key, cn=cn, sans=sans)
@@ -403,19 +445,23 @@ def test_hostname_matches(sans, cn, host, ok):
 
 # ----------------------------------------------------------------------------- analysis
 
+
 def test_analyze_reports_problem_codes():
     ca, ca_key = make_ca()
     leaf, key = make_leaf(ca, ca_key, days=10)
     other, _k = make_ca('Elsewhere')
-    res = c.analyze([leaf], anchors=[other], key=c.generate_private_key(EC),
-                    hostnames=['db1.pgssl.test', 'db9.pgssl.test'],
-                    key_stat=(stat.S_IFREG | 0o644, 101), server_uid=101)
+    res = c.analyze(
+        [leaf],
+        anchors=[other],
+        key=c.generate_private_key(EC),
+        hostnames=['db1.pgssl.test', 'db9.pgssl.test'],
+        key_stat=(stat.S_IFREG | 0o644, 101),
+        server_uid=101,
+    )
     codes = sorted(p['code'] for p in res['problems'])
-    assert codes == ['chain_untrusted', 'expiring', 'hostname_mismatch', 'key_file_mode',
-                     'key_mismatch']
+    assert codes == ['chain_untrusted', 'expiring', 'hostname_mismatch', 'key_file_mode', 'key_mismatch']
     assert res['hostnames'] == {'db1.pgssl.test': True, 'db9.pgssl.test': False}
-    good = c.analyze([leaf], anchors=[ca], key=key, hostnames=['db1.pgssl.test'],
-                     warn_days=5)
+    good = c.analyze([leaf], anchors=[ca], key=key, hostnames=['db1.pgssl.test'], warn_days=5)
     assert good['problems'] == [] and good['chain']['verified'] is True
     assert good['key']['matches_certificate'] is True
     assert good['certificate']['days_left'] in (9, 10)
@@ -428,12 +474,33 @@ def test_analyze_reports_problem_codes():
 def test_sha1_signed_ca_is_weak_and_refused_as_signer(tmp_path):
     # cryptography no longer signs with SHA-1, so the openssl tool makes this test CA
     import subprocess
+
     key_path, crt_path = str(tmp_path / 'sha1.key'), str(tmp_path / 'sha1.crt')
-    subprocess.run(['openssl', 'req', '-x509', '-sha1', '-newkey', 'rsa:2048', '-nodes',
-                    '-keyout', key_path, '-out', crt_path, '-subj', '/CN=SHA1 CA', '-days', '10',
-                    '-addext', 'basicConstraints=critical,CA:TRUE',
-                    '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            'openssl',
+            'req',
+            '-x509',
+            '-sha1',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-keyout',
+            key_path,
+            '-out',
+            crt_path,
+            '-subj',
+            '/CN=SHA1 CA',
+            '-days',
+            '10',
+            '-addext',
+            'basicConstraints=critical,CA:TRUE',
+            '-addext',
+            'keyUsage=critical,keyCertSign,cRLSign',
+        ],
+        check=True,
+        capture_output=True,
+    )
     cert = c.load_certificate(open(crt_path, 'rb').read())
     key = c.load_private_key(open(key_path, 'rb').read())
     assert [code for code, _m in c.weaknesses(cert)] == ['weak_signature']
@@ -465,16 +532,19 @@ def test_a_certificate_from_a_clock_that_runs_ahead_is_reissued():
     key = c.generate_private_key(c.normalize_key_request('ecdsa', curve='P-256'))
     ca, _w = c.issue_certificate(key.public_key(), {'CN': 'skew CA'}, [], 'ca', key)
     future = c.utcnow() + datetime.timedelta(days=2)
-    leaf, _w = c.issue_certificate(key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server', key,
-                                   issuer_cert=ca, now=future)
-    reasons = c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'],
-                                    'server', issuer_cert=ca)
+    leaf, _w = c.issue_certificate(
+        key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server', key, issuer_cert=ca, now=future
+    )
+    reasons = c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server', issuer_cert=ca)
     assert reasons == ['not_yet_valid']
-    assert c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server',
-                                 issuer_cert=ca, now=future) == []
+    assert (
+        c.certificate_reasons(leaf, key.public_key(), {'CN': 'db1'}, ['DNS:db1'], 'server', issuer_cert=ca, now=future)
+        == []
+    )
 
 
 # ----------------------------------------------------------------------------- minimum version
+
 
 def test_the_minimum_cryptography_version_is_written_the_same_everywhere():
     root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')

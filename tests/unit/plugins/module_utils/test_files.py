@@ -29,8 +29,7 @@ def test_mode_owner_and_backup(tmp_path):
     target = tmp_path / 'cert.pem'
     target.write_bytes(b'old')
     os.chmod(str(target), 0o600)
-    saved = f.write_atomic(str(target), b'new', mode=0o644, uid=os.getuid(), gid=os.getgid(),
-                           backup=True)
+    saved = f.write_atomic(str(target), b'new', mode=0o644, uid=os.getuid(), gid=os.getgid(), backup=True)
     assert target.read_bytes() == b'new'
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert saved and open(saved, 'rb').read() == b'old'
@@ -174,18 +173,22 @@ def test_make_dirs_and_ensure_dir_refuse_a_planted_link(tmp_path):
     assert oct(os.stat(str(deep)).st_mode & 0o777) == '0o755'
 
 
-@pytest.mark.parametrize('mode,owner,group,file_owner,file_group,allowed', [
-    (0o777, 0, 0, None, None, False),          # anyone can swap the file afterwards
-    (0o1777, 0, 0, None, None, True),          # sticky (/tmp): nobody moves another's file
-    (0o755, 65534, 65534, None, None, False),  # belongs to another user, who can chmod it
-    (0o755, 65534, 65534, 65534, None, True),  # ... who is the file's owner anyway
-    (0o775, 0, 65534, None, None, False),      # a foreign group can write
-    (0o775, 0, 65534, None, 65534, True),      # the file's own group (root:postgres 0770)
-    (0o770, 0, 0, None, None, True),
-    (0o755, 0, 0, None, None, True),
-])
-def test_writes_only_into_a_directory_no_one_else_can_change(tmp_path, mode, owner, group,
-                                                             file_owner, file_group, allowed):
+@pytest.mark.parametrize(
+    'mode,owner,group,file_owner,file_group,allowed',
+    [
+        (0o777, 0, 0, None, None, False),  # anyone can swap the file afterwards
+        (0o1777, 0, 0, None, None, True),  # sticky (/tmp): nobody moves another's file
+        (0o755, 65534, 65534, None, None, False),  # belongs to another user, who can chmod it
+        (0o755, 65534, 65534, 65534, None, True),  # ... who is the file's owner anyway
+        (0o775, 0, 65534, None, None, False),  # a foreign group can write
+        (0o775, 0, 65534, None, 65534, True),  # the file's own group (root:postgres 0770)
+        (0o770, 0, 0, None, None, True),
+        (0o755, 0, 0, None, None, True),
+    ],
+)
+def test_writes_only_into_a_directory_no_one_else_can_change(
+    tmp_path, mode, owner, group, file_owner, file_group, allowed
+):
     if os.geteuid() != 0:
         raise AssertionError('needs root to give the directory away (make test runs as root)')
     directory = tmp_path / 'ssl'
@@ -198,6 +201,5 @@ def test_writes_only_into_a_directory_no_one_else_can_change(tmp_path, mode, own
         assert open(path, 'rb').read() == b'PRIVATE'
     else:
         with pytest.raises(f.PgsslFileError, match='Refusing to write in'):
-            f.write_atomic(path, b'PRIVATE', mode=0o600, uid=file_owner, gid=file_group,
-                           secret=True)
+            f.write_atomic(path, b'PRIVATE', mode=0o600, uid=file_owner, gid=file_group, secret=True)
         assert os.listdir(str(directory)) == []

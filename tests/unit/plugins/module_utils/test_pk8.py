@@ -50,8 +50,7 @@ def test_pk8_of_another_key_does_not_match():
 
 
 def test_garbage_and_truncated_containers_are_refused():
-    assert not pk8.matches(b'\x30\x03\x02\x01', c.generate_private_key(
-        c.normalize_key_request('ecdsa')), 'pw')
+    assert not pk8.matches(b'\x30\x03\x02\x01', c.generate_private_key(c.normalize_key_request('ecdsa')), 'pw')
     with pytest.raises(pk8.PgsslPk8Error):
         pk8._shrouded_key(b'\x30\x82\x10\x00\x02\x01\x03')
 

@@ -28,11 +28,14 @@ def test_policies_and_overrides():
 
 
 def test_unmet():
-    results = {'disable': {'connected': False, 'error': 'no pg_hba.conf entry'},
-               'require': {'connected': True, 'ssl': True},
-               'allow': {'connected': True, 'ssl': False}}
+    results = {
+        'disable': {'connected': False, 'error': 'no pg_hba.conf entry'},
+        'require': {'connected': True, 'ssl': True},
+        'allow': {'connected': True, 'ssl': False},
+    }
     assert v.unmet(results, v.expectations('ssl_required')) == [
-        {'mode': 'allow', 'expected': 'ssl', 'got': 'plain', 'error': None}]
+        {'mode': 'allow', 'expected': 'ssl', 'got': 'plain', 'error': None}
+    ]
 
 
 def _pki(tmp_path):
@@ -60,8 +63,7 @@ def test_check_ssl_files(tmp_path):
     other, okey, _k = _pki(tmp_path / '..')
     problems, _f = pgcheck.check_ssl(dict(values, ssl_key_file=okey), str(tmp_path), uid, [])
     assert [p['code'] for p in problems] == ['key_mismatch']
-    problems, _f = pgcheck.check_ssl(dict(values, ssl_cert_file='missing.crt'), str(tmp_path),
-                                     uid, [])
+    problems, _f = pgcheck.check_ssl(dict(values, ssl_cert_file='missing.crt'), str(tmp_path), uid, [])
     assert problems[0]['code'] == 'unreadable' and 'missing.crt' in problems[0]['message']
 
 
@@ -69,6 +71,7 @@ def test_readable_by_walks_directories():
     import shutil
     import tempfile
     import pathlib
+
     base = tempfile.mkdtemp(dir='/tmp')
     os.chmod(base, 0o755)
     try:
@@ -96,7 +99,11 @@ def _walk(tmp_path):
 def test_file_problems_messages():
     problems = pgcheck.file_problems(
         [{'sourcefile': '/p.conf', 'sourceline': 3, 'name': 'foo', 'error': 'unrecognized'}],
-        [{'line_number': 9, 'error': None}], [], '/hba', '/ident')
+        [{'line_number': 9, 'error': None}],
+        [],
+        '/hba',
+        '/ident',
+    )
     assert problems[0]['message'] == '/p.conf:3: unrecognized (foo)'
     assert problems[1]['message'] == '/hba:9: invalid line'
 
@@ -107,31 +114,47 @@ def test_explain_hba_line(tmp_path):
     assert 'invalid value for clientcert: "1"' in pgcheck.explain_hba_line(str(hba), 2, 16)
 
 
-@pytest.mark.parametrize('message,code', [
-    ('connection to server at "127.0.0.3", port 5432 failed: server certificate for '
-     '"db3.pgssl.test" (and 2 other names) does not match host name "wrong.pgssl.test"',
-     'hostname_mismatch'),
-    ('connection to server at "127.0.0.3", port 5432 failed: SSL error: certificate verify failed',
-     'certificate_verify_failed'),
-    ('failed: FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "postgres", '
-     'database "postgres", no encryption', 'hba_rejected'),
-    ('failed: FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", '
-     'SSL encryption', 'hba_rejected'),
-    ('failed: FATAL:  password authentication failed for user "postgres"', 'auth_failed'),
-    ('failed: root certificate file "/nonexistent/x" does not exist\nEither provide the file',
-     'no_root_certificate'),
-    ('failed: server does not support SSL, but SSL was required', 'no_ssl_on_server'),
-    ('failed: Connection refused\n\tIs the server running on that host', 'unreachable'),
-    ('something new', 'error'),
-    # messages of libpq 18 (psycopg-binary), as the real-server tests meet them
-    ('connection is bad: weak sslmode "prefer" may not be used with sslnegotiation=direct (use '
-     '"require", "verify-ca", or "verify-full")', 'client_option_conflict'),
-    ('connection is bad: invalid SSL protocol version range', 'client_option_conflict'),
-    ('failed: server accepted connection without a valid SSL certificate',
-     'client_certificate_not_requested'),
-    ('failed: server did not request an SSL certificate', 'client_certificate_not_requested'),
-    ('failed: SSL error: tlsv1 alert protocol version', 'protocol_version'),
-])
+@pytest.mark.parametrize(
+    'message,code',
+    [
+        (
+            'connection to server at "127.0.0.3", port 5432 failed: server certificate for '
+            '"db3.pgssl.test" (and 2 other names) does not match host name "wrong.pgssl.test"',
+            'hostname_mismatch',
+        ),
+        (
+            'connection to server at "127.0.0.3", port 5432 failed: SSL error: certificate verify failed',
+            'certificate_verify_failed',
+        ),
+        (
+            'failed: FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "postgres", '
+            'database "postgres", no encryption',
+            'hba_rejected',
+        ),
+        (
+            'failed: FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", SSL encryption',
+            'hba_rejected',
+        ),
+        ('failed: FATAL:  password authentication failed for user "postgres"', 'auth_failed'),
+        (
+            'failed: root certificate file "/nonexistent/x" does not exist\nEither provide the file',
+            'no_root_certificate',
+        ),
+        ('failed: server does not support SSL, but SSL was required', 'no_ssl_on_server'),
+        ('failed: Connection refused\n\tIs the server running on that host', 'unreachable'),
+        ('something new', 'error'),
+        # messages of libpq 18 (psycopg-binary), as the real-server tests meet them
+        (
+            'connection is bad: weak sslmode "prefer" may not be used with sslnegotiation=direct (use '
+            '"require", "verify-ca", or "verify-full")',
+            'client_option_conflict',
+        ),
+        ('connection is bad: invalid SSL protocol version range', 'client_option_conflict'),
+        ('failed: server accepted connection without a valid SSL certificate', 'client_certificate_not_requested'),
+        ('failed: server did not request an SSL certificate', 'client_certificate_not_requested'),
+        ('failed: SSL error: tlsv1 alert protocol version', 'protocol_version'),
+    ],
+)
 def test_failure_codes(message, code):
     assert v.failure_code(message) == code
 
@@ -144,11 +167,9 @@ def test_early_eof_means_no_direct_tls_only_for_direct_negotiation():
 
 def test_verify_failure_told_apart_by_the_served_certificate():
     now = '2026-11-30T00:00:00Z'
-    served = {'not_before': '2026-01-01T00:00:00Z', 'not_after': '2027-01-01T00:00:00Z',
-              'serial_number': '42'}
+    served = {'not_before': '2026-01-01T00:00:00Z', 'not_after': '2027-01-01T00:00:00Z', 'serial_number': '42'}
     assert v.refine_verify_failure(served, now) == 'unknown_ca'
     assert v.refine_verify_failure(served, now, ['42']) == 'revoked'
     assert v.refine_verify_failure(dict(served, not_after='2026-06-01T00:00:00Z'), now) == 'expired'
-    assert v.refine_verify_failure(dict(served, not_before='2026-12-01T00:00:00Z'),
-                                   now) == 'not_yet_valid'
+    assert v.refine_verify_failure(dict(served, not_before='2026-12-01T00:00:00Z'), now) == 'not_yet_valid'
     assert v.refine_verify_failure(None, now) == 'certificate_verify_failed'

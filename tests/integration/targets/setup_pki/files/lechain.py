@@ -40,23 +40,51 @@ def build(outdir, cn='db2.pgssl.test', sans=None):
     ec = c.normalize_key_request('ecdsa')
     past = now - datetime.timedelta(days=4000)
     old_key = c.generate_private_key(ec)
-    old_root, _w = c.issue_certificate(old_key.public_key(), {'CN': 'DST Root CA X3 (test)'},
-                                       [], 'ca', old_key, valid_days=3000, now=past)
+    old_root, _w = c.issue_certificate(
+        old_key.public_key(), {'CN': 'DST Root CA X3 (test)'}, [], 'ca', old_key, valid_days=3000, now=past
+    )
     new_key = c.generate_private_key(ec)
-    new_root, _w = c.issue_certificate(new_key.public_key(), {'CN': 'ISRG Root X1 (test)'}, [],
-                                       'ca', new_key, valid_days=7000,
-                                       now=now - datetime.timedelta(days=1000))
-    cross, _w = c.issue_certificate(new_key.public_key(), {'CN': 'ISRG Root X1 (test)'}, [],
-                                    'ca', old_key, issuer_cert=old_root, valid_days=2500,
-                                    now=past + datetime.timedelta(days=200))
+    new_root, _w = c.issue_certificate(
+        new_key.public_key(),
+        {'CN': 'ISRG Root X1 (test)'},
+        [],
+        'ca',
+        new_key,
+        valid_days=7000,
+        now=now - datetime.timedelta(days=1000),
+    )
+    cross, _w = c.issue_certificate(
+        new_key.public_key(),
+        {'CN': 'ISRG Root X1 (test)'},
+        [],
+        'ca',
+        old_key,
+        issuer_cert=old_root,
+        valid_days=2500,
+        now=past + datetime.timedelta(days=200),
+    )
     inter_key = c.generate_private_key(ec)
-    inter, _w = c.issue_certificate(inter_key.public_key(), {'CN': 'R3 (test)'}, [], 'ca',
-                                    new_key, issuer_cert=new_root, valid_days=1000, pathlen=0,
-                                    now=now - datetime.timedelta(days=10))
+    inter, _w = c.issue_certificate(
+        inter_key.public_key(),
+        {'CN': 'R3 (test)'},
+        [],
+        'ca',
+        new_key,
+        issuer_cert=new_root,
+        valid_days=1000,
+        pathlen=0,
+        now=now - datetime.timedelta(days=10),
+    )
     leaf_key = c.generate_private_key(ec)
-    leaf, _w = c.issue_certificate(leaf_key.public_key(), {'CN': cn},
-                                   c.normalize_sans(sans or [cn]), 'server', inter_key,
-                                   issuer_cert=inter, valid_days=90)
+    leaf, _w = c.issue_certificate(
+        leaf_key.public_key(),
+        {'CN': cn},
+        c.normalize_sans(sans or [cn]),
+        'server',
+        inter_key,
+        issuer_cert=inter,
+        valid_days=90,
+    )
     pem = c.dump_certificate
     write(outdir, 'old-root.crt', pem(old_root))
     write(outdir, 'new-root.crt', pem(new_root))
@@ -66,21 +94,24 @@ def build(outdir, cn='db2.pgssl.test', sans=None):
     write(outdir, 'leaf.key', c.dump_private_key(leaf_key), 0o600)
     # certbot's fullchain.pem of 2021-2024: leaf, R3, ISRG Root X1 cross-signed by DST Root X3
     write(outdir, 'fullchain.pem', pem(leaf) + pem(inter) + pem(cross))
-    write(outdir, 'messy-fullchain.pem',
-          pem(leaf) + pem(cross) + pem(inter) + pem(old_root) + pem(inter))
-    return {'leaf': c.cert_fingerprint(leaf), 'inter': c.cert_fingerprint(inter),
-            'cross': c.cert_fingerprint(cross), 'new_root': c.cert_fingerprint(new_root),
-            'old_root': c.cert_fingerprint(old_root)}
+    write(outdir, 'messy-fullchain.pem', pem(leaf) + pem(cross) + pem(inter) + pem(old_root) + pem(inter))
+    return {
+        'leaf': c.cert_fingerprint(leaf),
+        'inter': c.cert_fingerprint(inter),
+        'cross': c.cert_fingerprint(cross),
+        'new_root': c.cert_fingerprint(new_root),
+        'old_root': c.cert_fingerprint(old_root),
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('outdir')
     parser.add_argument('--cn', default='db2.pgssl.test')
     parser.add_argument('--san', action='append')
     args = parser.parse_args(argv)
     import json
+
     print(json.dumps(build(args.outdir, args.cn, args.san)))
     return 0
 
