@@ -80,6 +80,24 @@ def run_playbook(name, pin_interpreter=True, **extra):
     return proc.stdout
 
 
+def issue_with_playbook(workdir, host, ca_passphrase):
+    """A fresh CA in ``workdir``/ca and a server key and certificate for ``host`` in
+    ``workdir``/host, made by issue_server_cert.yml. Returns (ca_dir, host_dir)."""
+    ca_dir = os.path.join(workdir, 'ca')
+    host_dir = os.path.join(workdir, 'host')
+    os.makedirs(ca_dir, mode=0o700)
+    os.makedirs(host_dir, mode=0o755)
+    run_playbook(
+        'issue_server_cert.yml',
+        ca_dir=ca_dir,
+        host_dir=host_dir,
+        fqdn=host['fqdn'],
+        ip=host['ip'],
+        ca_passphrase=ca_passphrase,
+    )
+    return ca_dir, host_dir
+
+
 def run_module(name, check=False, diff=False, environ=None, **args):
     """Run one of the collection's modules as Ansible does (JSON arguments on stdin).
 

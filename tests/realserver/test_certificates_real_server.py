@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 
-from conftest import HOSTS, configure_ssl, reset_ssl, run_playbook
+from conftest import HOSTS, configure_ssl, issue_with_playbook, reset_ssl, run_playbook
 
 import lechain
 
@@ -41,18 +41,7 @@ def connect(fleet, name, **options):
 @pytest.mark.parametrize('name', sorted(HOSTS))
 def test_module_made_certificate_passes_verify_full(fleet, workdir, name):
     host = fleet.host(name)
-    ca_dir = os.path.join(workdir, 'ca')
-    host_dir = os.path.join(workdir, 'host')
-    os.makedirs(ca_dir, mode=0o700)
-    os.makedirs(host_dir, mode=0o755)
-    run_playbook(
-        'issue_server_cert.yml',
-        ca_dir=ca_dir,
-        host_dir=host_dir,
-        fqdn=host['fqdn'],
-        ip=host['ip'],
-        ca_passphrase='realserver-ca-passphrase',
-    )
+    ca_dir, host_dir = issue_with_playbook(workdir, host, 'realserver-ca-passphrase')
     cert_path = os.path.join(host_dir, 'server.crt')
     with open(cert_path, 'rb') as handle:
         cert = crypto.load_certificate(handle.read())

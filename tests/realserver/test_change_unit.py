@@ -331,10 +331,21 @@ def test_one_hostile_request_fails_only_its_host(workdir):
                 'subject_alt_names': asked[:1],
             }
         )
+    # a third host sends garbage where its CSR should be
+    requests.append(
+        dict(
+            requests[0],
+            name='db3',
+            csr='-----BEGIN CERTIFICATE REQUEST-----\nnot base64 !\n-----END CERTIFICATE REQUEST-----\n',
+        )
+    )
     signed = ok(run_module('sign', **_sign_args(ca_dir, requests)))
     assert list(signed['certificates']) == ['db1']
     assert 'evil.example.com' in signed['errors']['db2']
+    assert signed['errors']['db3'] and 'Traceback' not in signed['errors']['db3']
     assert not os.path.exists(ca_dir + '/issued/db2.crt')
+    assert not os.path.exists(ca_dir + '/issued/db3.crt')
+    requests.pop()
     # a name that would leave the directory is refused before anything is signed
     bad = run_module('sign', **_sign_args(ca_dir, [dict(requests[0], name='../x')]))
     assert bad.get('failed') and 'Refusing the request name' in bad['msg']

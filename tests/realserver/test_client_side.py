@@ -13,7 +13,7 @@ import tempfile
 import psycopg
 import pytest
 
-from conftest import HERE, configure_ssl, run_playbook
+from conftest import HERE, configure_ssl, issue_with_playbook, run_playbook
 
 USER = 'pgsslcli'
 HOME = '/var/tmp/pgssl-rs-client-home'
@@ -54,18 +54,7 @@ def client_user():
 def server(fleet, workdir, pristine):
     """db11 with a certificate of a fresh CA, and a cert-auth rule for the client user."""
     host = pristine(NAME)
-    ca_dir = os.path.join(workdir, 'ca')
-    host_dir = os.path.join(workdir, 'host')
-    os.makedirs(ca_dir, mode=0o700)
-    os.makedirs(host_dir, mode=0o755)
-    run_playbook(
-        'issue_server_cert.yml',
-        ca_dir=ca_dir,
-        host_dir=host_dir,
-        fqdn=host['fqdn'],
-        ip=host['ip'],
-        ca_passphrase=CA_PASSPHRASE,
-    )
+    ca_dir, host_dir = issue_with_playbook(workdir, host, CA_PASSPHRASE)
     with open(host['hba_file']) as handle:
         hba = handle.read()
     with open(host['hba_file'], 'w') as handle:
