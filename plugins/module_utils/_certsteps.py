@@ -177,12 +177,8 @@ def certificate(module):
         result['changed'] = True
         if module.check_mode:
             cert = None
-        else:
-            saved = files.write_file(module, path, crypto.dump_certificate(cert), backup=p['backup'])
-            if saved:
-                result['backup_file'] = saved
-    if not result['changed'] or not module.check_mode:
-        result['changed'] = files.apply_attributes(module, path, result['changed'])
+    data = crypto.dump_certificate(cert) if result['changed'] and cert is not None else None
+    result['changed'] = files.converge(module, path, data, result['changed'], backup=p['backup'], result=result)
     if cert is not None:
         desc = crypto.describe_certificate(cert)
         after = dict((k, desc[k]) for k in _FACTS)
@@ -287,12 +283,7 @@ def chain(module):
         'root': crypto.name_to_string(root.subject) if root is not None else None,
         'content': data.decode('ascii'),
     }
-    if result['changed'] and not module.check_mode:
-        saved = files.write_file(module, path, data, backup=p['backup'])
-        if saved:
-            result['backup_file'] = saved
-    if not result['changed'] or not module.check_mode:
-        result['changed'] = files.apply_attributes(module, path, result['changed'])
+    result['changed'] = files.converge(module, path, data, result['changed'], backup=p['backup'], result=result)
     if module._diff:
         result['diff'] = {
             'before': '\n'.join(_subjects(existing)) + '\n' if existing else '',

@@ -11,6 +11,7 @@ import os
 import pwd
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 DEBIAN_ETC = '/etc/postgresql'
@@ -20,15 +21,20 @@ class ClusterError(PgsslError):
     pass
 
 
-def _read_text(path):
-    with open(path, 'rb') as handle:
-        return handle.read().decode('utf-8', 'surrogateescape')
-
-
-def _resolve(base, value):
+def resolve(base, value):
+    """A path setting of the server: absolute as it is, else relative to ``base`` (the data
+    directory for ssl_* files, the config directory for hba_file and the like)."""
     if not value:
         return None
     return value if os.path.isabs(value) else os.path.join(base, value)
+
+
+def server_user_of(data_dir):
+    """The server user: the owner of the data directory (None when it cannot be told)."""
+    try:
+        return pwd.getpwuid(os.stat(data_dir).st_uid).pw_name
+    except (OSError, KeyError):
+        return None
 
 
 def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
@@ -57,25 +63,21 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
     if not os.path.isfile(config_file):
         raise ClusterError('No postgresql.conf at %s.' % config_file)
     conf_dir = os.path.dirname(os.path.abspath(config_file))
-    values = pgconf.effective_values(pgconf.parse(_read_text(config_file)))
+    values = pgconf.effective_values(pgconf.parse(txt.read(config_file)))
     layout = 'debian' if conf_dir.startswith(etc_root.rstrip('/') + '/') else 'pgdata'
     if not data_dir:
-        data_dir = _resolve(conf_dir, values.get('data_directory')) or conf_dir
+        data_dir = resolve(conf_dir, values.get('data_directory')) or conf_dir
     version = None
     try:
-        version = _read_text(os.path.join(data_dir, 'PG_VERSION')).strip()
+        version = txt.read(os.path.join(data_dir, 'PG_VERSION')).strip()
     except (IOError, OSError):
         if layout == 'debian':
             version = os.path.basename(os.path.dirname(conf_dir))
-    server_user = None
-    try:
-        server_user = pwd.getpwuid(os.stat(data_dir).st_uid).pw_name
-    except (OSError, KeyError):
-        pass
+    server_user = server_user_of(data_dir)
     return {
         'config_file': os.path.abspath(config_file),
-        'hba_file': (_resolve(conf_dir, values.get('hba_file')) or os.path.join(conf_dir, 'pg_hba.conf')),
-        'ident_file': _resolve(conf_dir, values.get('ident_file')) or os.path.join(conf_dir, 'pg_ident.conf'),
+        'hba_file': (resolve(conf_dir, values.get('hba_file')) or os.path.join(conf_dir, 'pg_hba.conf')),
+        'ident_file': resolve(conf_dir, values.get('ident_file')) or os.path.join(conf_dir, 'pg_ident.conf'),
         'data_dir': data_dir,
         'auto_conf': os.path.join(data_dir, 'postgresql.auto.conf'),
         'version': version,

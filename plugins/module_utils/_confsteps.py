@@ -11,17 +11,10 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster a
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 
 
 # ------------------------------------------------------------ pg_conf
-
-
-def _text(data):
-    return data.decode('utf-8', 'surrogateescape')
-
-
-def _bytes(text):
-    return text.encode('utf-8', 'surrogateescape')
 
 
 def conf(module):
@@ -38,7 +31,7 @@ def conf(module):
     raw = files.read_bytes(path, 'configuration file')
     if raw is None:
         raise files.PgsslFileError('The configuration file %s does not exist.' % path)
-    text = _text(raw)
+    text = txt.decode(raw)
     lines = pgconf.parse(text)
     for bad in pgconf.syntax_errors(lines):
         raise pgconf.PgConfError(
@@ -77,18 +70,18 @@ def conf(module):
     if module.check_mode:
         return result
     if changes:
-        saved = files.rewrite_file(module, path, _bytes(new_text), p['backup'])
+        saved = files.rewrite_file(module, path, txt.encode(new_text), p['backup'])
         if saved:
             result['backup_file'] = saved
     for (other, via), numbers in override_edits.items():
-        other_text = _text(files.read_bytes(other, 'file'))
+        other_text = txt.decode(files.read_bytes(other, 'file'))
         edited = pgconf.disable_lines(other_text, numbers, delete=(via == 'ALTER SYSTEM'))
         if module._diff:
             result['diff'].append(
                 {'before': other_text, 'after': edited, 'before_header': other, 'after_header': other}
             )
         # another file keeps its own owner and mode (the task's attributes are for path)
-        files.rewrite_file(module, other, _bytes(edited), p['backup'], own_attributes=True)
+        files.rewrite_file(module, other, txt.encode(edited), p['backup'], own_attributes=True)
     result['changed'] = (
         files.apply_attributes(module, path, result['changed'])
         if any(module.params.get(k) is not None for k in ('owner', 'group', 'mode'))
@@ -112,7 +105,7 @@ def hba(module):
     raw = files.read_bytes(path, 'pg_hba.conf')
     if raw is None:
         raise files.PgsslFileError('The file %s does not exist.' % path)
-    text = raw.decode('utf-8', 'surrogateescape')
+    text = txt.decode(raw)
     lines, actions, present = pghba.plan(
         text, p['rules'], major, p['require_ssl'], p['require_ssl_scope'], p['purge_managed'], path
     )
@@ -146,7 +139,7 @@ def hba(module):
     if module._diff:
         result['diff'] = {'before': text, 'after': new_text, 'before_header': path, 'after_header': path}
     if changed and not module.check_mode:
-        saved = files.rewrite_file(module, path, new_text.encode('utf-8', 'surrogateescape'), p['backup'])
+        saved = files.rewrite_file(module, path, txt.encode(new_text), p['backup'])
         if saved:
             result['backup_file'] = saved
     if any(p.get(k) is not None for k in ('owner', 'group', 'mode')):

@@ -78,10 +78,8 @@ def _write_pk8(module, key, result):
     files.check_directory(path)
     existing = files.read_bytes(path, 'pk8 file', secret=True, owners=_owners(module))
     changed = not pk8.matches(existing, key, passphrase)
-    if changed and not module.check_mode:
-        files.write_file(module, path, pk8.dump(key, passphrase), secret=True)
-    if not changed or not module.check_mode:
-        changed = files.apply_attributes(module, path, changed, secret=True)
+    data = pk8.dump(key, passphrase) if changed and not module.check_mode else None
+    changed = files.converge(module, path, data, changed, secret=True)
     result['changed'] = result['changed'] or changed
     result['pk8_path'] = path
 
@@ -180,12 +178,9 @@ def csr(module):
         csr = crypto.build_csr(key, subject, sans, p['profile'])
         if path:
             result['changed'] = True
-            if not module.check_mode:
-                saved = files.write_file(module, path, crypto.dump_csr(csr), backup=p['backup'])
-                if saved:
-                    result['backup_file'] = saved
-    if path and (not result['changed'] or not module.check_mode):
-        result['changed'] = files.apply_attributes(module, path, result['changed'])
+    if path:
+        data = crypto.dump_csr(csr) if result['changed'] else None
+        result['changed'] = files.converge(module, path, data, result['changed'], backup=p['backup'], result=result)
     facts = crypto.describe_request(csr)
     result.update(facts)
     result.pop('subject_string', None)

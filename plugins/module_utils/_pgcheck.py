@@ -20,9 +20,11 @@ import os
 import pwd
 import stat
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgrules as pgrules
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 
 SSL_SETTINGS = (
     'ssl',
@@ -86,12 +88,6 @@ def is_on(value):
     return str(value).strip().lower() in ('on', 'true', 'yes', '1')
 
 
-def resolve(data_dir, value):
-    if not value:
-        return None
-    return value if os.path.isabs(value) else os.path.join(data_dir, value)
-
-
 def check_ssl(values, data_dir, server_uid, server_gids, now=None):
     """Problems [{code, file, message}] in the SSL files a reload would load.
 
@@ -107,7 +103,7 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
         problems.append({'code': code, 'file': path, 'message': message})
 
     def load(setting, what):
-        path = resolve(data_dir, values.get(setting))
+        path = cluster.resolve(data_dir, values.get(setting))
         if not path:
             return None, None
         ok, reason = readable_by(path, server_uid, server_gids)
@@ -240,8 +236,7 @@ def explain_hba_line(path, number, major):
     """Why PostgreSQL refuses a pg_hba line that pg_hba_file_rules lists without an error text
     (a row whose type is NULL)."""
     try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8', 'surrogateescape')
+        text = txt.read(path)
     except (IOError, OSError):
         return 'invalid line'
     for line in pghba.parse(text, major):

@@ -12,6 +12,7 @@ import json
 import os
 import time
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgcheck as pgcheck
@@ -100,14 +101,9 @@ def _validate(conn, p, major):
         if not row.get('error'):
             row['error'] = pgcheck.explain_hba_line(row.get('file_name') or paths['hba'], row.get('line_number'), major)
     problems = pgcheck.file_problems(settings, hba, ident, paths['hba'], paths['ident'])
-    server_user = p['server_user']
+    server_user = p['server_user'] or cluster.server_user_of(paths['data'])
     if not server_user:
-        try:
-            import pwd
-
-            server_user = pwd.getpwuid(os.stat(paths['data']).st_uid).pw_name
-        except (OSError, KeyError):
-            raise TaskFailed('Cannot detect the server user from %s; set server_user.' % paths['data'])
+        raise TaskFailed('Cannot detect the server user from %s; set server_user.' % paths['data'])
     uid, gids = pgcheck.user_ids(server_user)
     ssl_problems, facts = pgcheck.check_ssl(values, paths['data'], uid, gids)
     problems += _overridden(conn, p['expected_settings'])

@@ -17,6 +17,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 
 
 def find_cluster(reference):
@@ -185,7 +186,7 @@ def check(p, info, paths):
         if crl_raw is None or crl_raw.strip() != p['crl'].encode('ascii').strip():
             reasons.append('crl_changed')
     settings = wanted_settings(p, paths)
-    lines = pgconf.parse(files.read_bytes(info['config_file'], 'postgresql.conf').decode('utf-8', 'surrogateescape'))
+    lines = pgconf.parse(txt.decode(files.read_bytes(info['config_file'], 'postgresql.conf')))
     _new, changes = pgconf.set_settings(lines, settings)
     if changes:
         reasons.append('settings_changed')
@@ -194,7 +195,7 @@ def check(p, info, paths):
     ):
         reasons.append('settings_overridden')
     if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
-        text = files.read_bytes(info['hba_file'], 'pg_hba.conf').decode('utf-8', 'surrogateescape')
+        text = txt.decode(files.read_bytes(info['hba_file'], 'pg_hba.conf'))
         lines, _actions, _present = pghba.plan(
             text, p['hba_rules'], info['major'], p['require_ssl'], None, p['purge_managed'], info['hba_file']
         )

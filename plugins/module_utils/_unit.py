@@ -289,12 +289,7 @@ def _write_plain(module, path, data, owner, group, mode, backup):
     """A public file (CRL): written when its bytes differ, attributes set either way."""
     step = Step(module, {'owner': owner, 'group': group, 'mode': mode})
     existing = files.read_bytes(path, 'file')
-    changed = existing != data
-    if changed and not module.check_mode:
-        files.write_file(step, path, data, backup=backup and existing is not None)
-    if not changed or not module.check_mode:
-        changed = files.apply_attributes(step, path, changed)
-    return changed
+    return files.converge(step, path, data, existing != data, backup=backup and existing is not None)
 
 
 def _passphrase_file(module, p):

@@ -198,13 +198,9 @@ def run(module):
         reasons.append('other_crls_changed')
     result['changed'] = bool(reasons)
     result['reasons'] = reasons
-    if reasons:
-        if module.check_mode:
-            crl = None
-        else:
-            files.write_file(module, p['path'], data)
-    if not result['changed'] or not module.check_mode:
-        result['changed'] = files.apply_attributes(module, p['path'], result['changed'])
+    result['changed'] = files.converge(module, p['path'], data, result['changed'])
+    if reasons and module.check_mode:
+        crl = None
     if crl is not None:
         result['crl'] = crypto.dump_crl(crl).decode('ascii')
         result['next_update'] = crypto.iso(_next_update(crl))

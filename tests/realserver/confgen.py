@@ -287,7 +287,9 @@ def module_conf_reading(path):
         if 'near end of line' in message:
             # the server's view numbers an error at the end of a file without a final newline
             # one lower (it counts the newlines it has seen)
-            lines = pgconf.parse(pgconf._read(where))
+            from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
+
+            lines = pgconf.parse(txt.read(where))
             if lines and lines[-1].number == number and lines[-1].eol == '':
                 number -= 1
         positions.append((where, number))

@@ -47,6 +47,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.write impo
     backups_of,
     check_writable_only_by_owners,
     commit,
+    converge,
     discard,
     read_input,
     remove,

@@ -344,3 +344,17 @@ def rewrite_file(module, path, data, backup=False, own_attributes=False):
         gid=st.st_gid if gid is None else gid,
         backup=backup,
     )
+
+
+def converge(module, path, data, changed, secret=False, backup=False, result=None):
+    """The last step of every core that writes one file: ``data`` is written when ``changed``
+    (not in check mode), then owner, group and mode are made to match (also when nothing else
+    changed). Returns the new ``changed``; the path of a backup goes to ``result['backup_file']``.
+    """
+    if changed and not module.check_mode:
+        saved = write_file(module, path, data, secret=secret, backup=backup)
+        if saved and result is not None:
+            result['backup_file'] = saved
+    if not changed or not module.check_mode:
+        changed = apply_attributes(module, path, changed, secret=secret)
+    return changed

@@ -38,7 +38,6 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.lexer imp
     unquote,
 )
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.edit import (  # noqa: F401
-    _read,
     disable_lines,
     find_overrides,
     find_settings_in,

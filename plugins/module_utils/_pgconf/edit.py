@@ -11,6 +11,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.lexer import (
     _MEMORY_UNITS,
     _TIME_UNITS,
@@ -235,11 +236,6 @@ def _append_managed(lines, items):
 # --------------------------------------------------------------------------- includes / overrides
 
 
-def _read(path):
-    with open(path, 'rb') as handle:
-        return handle.read().decode('utf-8', 'surrogateescape')
-
-
 MAX_DEPTH = 10  # PostgreSQL's CONF_FILE_MAX_DEPTH
 
 
@@ -291,7 +287,7 @@ def read_tree(path, depth=0, errors=None, calling=None):
         fail(path, 1, 'is a directory, not a configuration file')
         return []
     try:
-        lines = parse(_read(path))
+        lines = parse(txt.read(path))
     except (IOError, OSError) as exc:
         if calling is None:
             raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
@@ -346,7 +342,7 @@ def find_overrides(config_file, lines, names, auto_conf=None):
                         {'file': hit[0], 'line': hit[1], 'name': hit[2], 'value': hit[3], 'via': 'include'}
                     )
     if auto_conf and os.path.exists(auto_conf):
-        for line in parse(_read(auto_conf)):
+        for line in parse(txt.read(auto_conf)):
             if line.kind == 'setting' and line.name in names:
                 overrides.append(
                     {

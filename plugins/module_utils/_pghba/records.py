@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.syntax import (
     _bare_ok,
     _cidr_mask,
@@ -336,7 +337,7 @@ def read_tree(path, major=None, depth=0, errors=None):
     cannot be read is recorded in ``errors`` as (including file, line) when a list is given,
     and raises PgHbaError otherwise."""
     out = []
-    for line in parse(_read_text(path), major):
+    for line in parse(txt.read(path), major):
         if line.kind in ('rule', 'invalid'):
             out.append((path, line))
         elif line.kind == 'include':
@@ -366,11 +367,6 @@ def _include_targets(line, path):
     if line.directive == 'include_if_exists' and not os.path.exists(target):
         return []
     return [target]
-
-
-def _read_text(path):
-    with open(path, 'rb') as handle:
-        return handle.read().decode('utf-8', 'surrogateescape')
 
 
 # --------------------------------------------------------------------------- overlap
