@@ -321,7 +321,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _confsteps as confsteps
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _unit as unit
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _unitinstall as unitinstall
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
 
@@ -381,7 +381,7 @@ def main():
         ],
         supports_check_mode=True,
     )
-    execute(module, unit.install, needs=('cryptography', 'psycopg'))
+    execute(module, unitinstall.install, needs=('cryptography', 'psycopg'))
 
 
 if __name__ == '__main__':

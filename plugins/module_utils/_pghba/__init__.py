@@ -16,8 +16,8 @@ operator's reject). When no order satisfies all of that, or a reject hides the r
 edit is refused.
 
 The parts: ``syntax`` (tokens, names, addresses), ``records`` (rules, includes, parsing a file),
-``edit`` (overlap, building rules, placing them, require_ssl, one whole edit). This file gathers
-their public names.
+``overlap`` (which rules overlap, cover or shadow others) and ``edit`` (building rules, placing
+them, require_ssl, one whole edit). This file gathers their public names.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,22 +52,24 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.syntax imp
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.records import (  # noqa: F401
     check_options,
     check_valid,
-    covers,
-    example,
     explain,
     Include,
     Invalid,
     Other,
-    overlaps,
     parse,
     parse_line,
     parse_record,
     parse_rule,
-    partly_shadowed,
     read_tree,
     render,
     Rule,
     rules,
+)
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.overlap import (  # noqa: F401
+    covers,
+    example,
+    overlaps,
+    partly_shadowed,
     shadowed,
 )
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.edit import (  # noqa: F401

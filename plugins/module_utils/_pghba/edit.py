@@ -22,13 +22,11 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.syntax imp
     SECRET_OPTIONS,
     TYPES,
 )
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.overlap import covers, example, overlaps
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pghba.records import (
     check_options,
     check_valid,
-    covers,
-    example,
     Other,
-    overlaps,
     parse,
     parse_line,
     Rule,
