@@ -108,14 +108,4 @@ options:
     description: Curve for O(key_type=ecdsa).
     type: str
     choices: [P-256, P-384]
-  probe_host:
-    description: Host name for a TLS probe of the served certificate (skipped when not set).
-    type: str
-  probe_hostaddr:
-    description: Address for the probe.
-    type: str
-  probe_port:
-    description: Port for the probe.
-    type: int
-    default: 5432
 """

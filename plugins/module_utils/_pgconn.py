@@ -200,6 +200,11 @@ def connection_argspec():
     )
 
 
+def tls_probe_argspec():
+    """Where the credential-free TLS handshake reaches the server (the tls_probe doc fragment)."""
+    return dict(tls_host=dict(type='str'), tls_hostaddr=dict(type='str'), tls_port=dict(type='int'))
+
+
 def login_params(params):
     """libpq keywords from the login_* options (the password is passed as a keyword, never in
     a connection string or on a command line)."""

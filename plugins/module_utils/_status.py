@@ -201,9 +201,9 @@ def check(p, info, paths):
         )
         if pghba.render(lines) != text:
             reasons.append('hba_changed')
-    if p['probe_host'] and cert is not None:
+    if p['tls_host'] and cert is not None:
         try:
-            probe = pgconn.probe_tls(p['probe_host'], p['probe_port'], hostaddr=p['probe_hostaddr'], timeout=5)
+            probe = pgconn.probe_tls(p['tls_host'], p['tls_port'] or 5432, hostaddr=p['tls_hostaddr'], timeout=5)
             served = (
                 crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der'])) if probe['ssl'] else None
             )
@@ -262,7 +262,8 @@ def run(module):
 
 def status_argspec():
     """The options of tls_status (tls_prepare takes them too)."""
-    return dict(
+    spec = pgconn.tls_probe_argspec()
+    spec.update(
         cluster=dict(type='str'),
         ssl_dir=dict(type='path'),
         common_name=dict(type='str'),
@@ -284,7 +285,5 @@ def status_argspec():
         key_size=dict(type='int'),
         key_curve=dict(type='str', choices=list(crypto.CURVES)),
         require_ssl=dict(type='str', default='none', choices=['none', 'convert', 'reject', 'both']),
-        probe_host=dict(type='str'),
-        probe_hostaddr=dict(type='str'),
-        probe_port=dict(type='int', default=5432),
     )
+    return spec

@@ -29,6 +29,7 @@ description:
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
+  - pgssl.postgresql.tls_probe
   - pgssl.postgresql.connection
 attributes:
   check_mode:
@@ -65,17 +66,6 @@ options:
         the files were edited, is refused with the file and line that wins.
       - Values are compared as the server reads them (booleans, units; string settings as text).
     type: dict
-  tls_host:
-    description:
-      - Host name for the TLS probe. Defaults to O(login_host), else the first entry of
-        C(listen_addresses) (C(127.0.0.1) for C(*)).
-    type: str
-  tls_hostaddr:
-    description: Address for the TLS probe. Defaults to O(login_hostaddr).
-    type: str
-  tls_port:
-    description: Port for the TLS probe. Defaults to O(login_port).
-    type: int
   timeout:
     description: Seconds to wait for the reload to take effect and the certificate to be served.
     type: int
@@ -146,14 +136,12 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ex
 
 def main():
     argument_spec = pgconn.connection_argspec()
+    argument_spec.update(pgconn.tls_probe_argspec())
     argument_spec.update(
         server_user=dict(type='str'),
         expected_certificate_path=dict(type='path'),
         expected_fingerprint=dict(type='str'),
         expected_settings=dict(type='dict'),
-        tls_host=dict(type='str'),
-        tls_hostaddr=dict(type='str'),
-        tls_port=dict(type='int'),
         timeout=dict(type='int', default=15),
         validate_only=dict(type='bool', default=False),
     )

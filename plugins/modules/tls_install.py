@@ -36,6 +36,7 @@ description:
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
+  - pgssl.postgresql.tls_probe
   - pgssl.postgresql.connection
 attributes:
   check_mode:
@@ -190,15 +191,6 @@ options:
   server_user:
     description: The server's OS user (who the socket login runs as, who must read the files).
     type: str
-  tls_host:
-    description: Name for the TLS proof (as M(pgssl.postgresql.reload)).
-    type: str
-  tls_hostaddr:
-    description: Address for the TLS proof.
-    type: str
-  tls_port:
-    description: Port for the TLS proof.
-    type: int
   timeout:
     description: Seconds to wait for the reload and the proof.
     type: int
@@ -327,6 +319,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ex
 
 def main():
     argument_spec = pgconn.connection_argspec()
+    argument_spec.update(pgconn.tls_probe_argspec())
     argument_spec.update(
         owner=dict(type='str', required=True),
         group=dict(type='str', required=True),
@@ -354,9 +347,6 @@ def main():
         purge_managed=dict(type='bool', default=False),
         reload=dict(type='str', default='changed', choices=['changed', 'always', 'never']),
         server_user=dict(type='str'),
-        tls_host=dict(type='str'),
-        tls_hostaddr=dict(type='str'),
-        tls_port=dict(type='int'),
         timeout=dict(type='int', default=15),
         proof=dict(type='bool', default=False),
         proof_user=dict(type='str', default='postgres'),

@@ -38,6 +38,7 @@ author:
 extends_documentation_fragment:
   - pgssl.postgresql.cryptography
   - pgssl.postgresql.status
+  - pgssl.postgresql.tls_probe
 attributes:
   check_mode:
     support: full

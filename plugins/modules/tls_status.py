@@ -22,7 +22,7 @@ description:
   - Returns RV(due) and the RV(reasons). A nightly run where nothing is due costs this one call
     per host.
   - It never logs in to PostgreSQL, so it takes no login options and no client certificate. It
-    reads the files and, with O(probe_host), makes a TLS handshake without credentials.
+    reads the files and, with O(tls_host), makes a TLS handshake without credentials.
     PostgreSQL asks for a client certificate in the handshake but never demands one there;
     C(clientcert) and C(cert) rules are enforced later, at authentication.
 author:
@@ -35,6 +35,7 @@ seealso:
 extends_documentation_fragment:
   - pgssl.postgresql.cryptography
   - pgssl.postgresql.status
+  - pgssl.postgresql.tls_probe
 attributes:
   check_mode:
     support: full
