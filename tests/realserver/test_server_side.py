@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pg_conf, pg_hba, reload and verify against real PostgreSQL 15 (Debian), 16 and 18 (PGDATA)."""
 
+import datetime
 import os
 import shutil
 import time
@@ -289,7 +290,7 @@ def test_reload_refuses_broken_configuration(fleet, pristine, workdir, name, cas
             ca_key,
             issuer_cert=ca,
             valid_days=1,
-            now=crypto.utcnow() - crypto.datetime.timedelta(days=3),
+            now=crypto.utcnow() - datetime.timedelta(days=3),
         )
         expired = os.path.join(pki['dir'], 'expired.crt')
         with open(expired, 'wb') as handle:
