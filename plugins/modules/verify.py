@@ -46,16 +46,22 @@ seealso:
   - module: pgssl.postgresql.tls_status
 options:
   host:
-    description: Host name as clients use it (checked against the certificate by verify-full).
+    description:
+      - Host name as clients use it (checked against the certificate by verify-full).
+      - The alias C(tls_host) is the name the other modules give the same thing (see the
+        C(pgssl.postgresql.tls_probe) doc fragment).
     type: str
     required: true
+    aliases: [tls_host]
   hostaddr:
     description: Numeric address to connect to instead of resolving O(host).
     type: str
+    aliases: [tls_hostaddr]
   port:
     description: Port.
     type: int
     default: 5432
+    aliases: [tls_port]
   dbname:
     description: Database.
     type: str
@@ -290,9 +296,9 @@ TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            host=dict(type='str', required=True),
-            hostaddr=dict(type='str'),
-            port=dict(type='int', default=5432),
+            host=dict(type='str', required=True, aliases=['tls_host']),
+            hostaddr=dict(type='str', aliases=['tls_hostaddr']),
+            port=dict(type='int', default=5432, aliases=['tls_port']),
             dbname=dict(type='str', default='postgres'),
             user=dict(type='str', default='postgres'),
             password=dict(type='str', no_log=True),
