@@ -16,7 +16,7 @@ options:
       - Host name for the TLS handshake that reads the certificate the server really serves
         (the name clients use; it is the SNI and the name the proof checks).
       - M(pgssl.postgresql.reload) and M(pgssl.postgresql.tls_install) default it to
-        O(login_host), else the first entry of C(listen_addresses) (C(127.0.0.1) for C(*));
+        C(login_host), else the first entry of C(listen_addresses) (C(127.0.0.1) for C(*));
         M(pgssl.postgresql.tls_status) and M(pgssl.postgresql.tls_prepare) probe only when it is
         set. M(pgssl.postgresql.verify) calls the same O(pgssl.postgresql.verify#module:host).
     type: str
