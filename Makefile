@@ -1,6 +1,7 @@
 # pgssl.postgresql — developer entry points. Run as root on a fresh Debian machine:
 #   make demo   secure a small local fleet of PostgreSQL servers and print the sslmode results
-#   make test   lint, sanity, unit, integration and real-server tests (installs what it needs)
+#   make test   lint, docs, sanity, unit, integration, real-server, Galaxy and molecule tests
+#               (installs what it needs)
 
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
