@@ -26,14 +26,20 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.paths impo
 # --------------------------------------------------------------------------- directories and moves
 
 
-def make_dir(path, mode=0o700):
-    """Create directory ``path`` (its parent must exist) with ``mode``; True when it was made.
-    A link or a file at the name is refused; an existing directory is kept as it is."""
+def _existing_parent(path):
+    """(descriptor of the parent directory, base name); a clear error when the parent is missing."""
     dfd, base = _open_parent(path)
     if dfd is None:
         raise PgsslFileError(
             'The directory %s does not exist; create it first.' % os.path.dirname(os.path.abspath(path))
         )
+    return dfd, base
+
+
+def make_dir(path, mode=0o700):
+    """Create directory ``path`` (its parent must exist) with ``mode``; True when it was made.
+    A link or a file at the name is refused; an existing directory is kept as it is."""
+    dfd, base = _existing_parent(path)
     try:
         try:
             os.mkdir(base, mode, dir_fd=dfd)
@@ -123,11 +129,7 @@ def ensure_dir(path, mode, uid=None, gid=None, check_mode=False):
     """Directory ``path`` with ``mode`` and owner/group (its parent must exist): made when
     missing, its attributes set when they differ. A link or a file at the name is refused.
     Returns True when something changed (or would)."""
-    dfd, base = _open_parent(path)
-    if dfd is None:
-        raise PgsslFileError(
-            'The directory %s does not exist; create it first.' % os.path.dirname(os.path.abspath(path))
-        )
+    dfd, base = _existing_parent(path)
     try:
         try:
             st = os.lstat(base, dir_fd=dfd)
