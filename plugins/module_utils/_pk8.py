@@ -4,7 +4,7 @@
 """PKCS#8 DER copies of a key for Java clients (pgjdbc's ``postgresql.pk8``).
 
 pgjdbc decrypts an encrypted ``.pk8`` with ``EncryptedPrivateKeyInfo.getAlgName()`` handed to
-``Cipher.getInstance``. On the JDKs in use (17 and 21) that name is ``PBES2`` for the modern
+``Cipher.getInstance``. On JDK 17 (the one tested here) that name is ``PBES2`` for the modern
 scheme, which no provider offers, so an AES (PBES2) pk8 cannot be read. The scheme every JDK
 reads is PKCS#12's pbeWithSHAAnd3-KeyTripleDES-CBC (``PBEWithSHA1AndDESede``). cryptography
 writes that scheme only inside a PKCS#12 file: the shrouded key bag of such a file *is* an

@@ -112,10 +112,10 @@ options:
         (C(postgresql.pk8)).
       - With O(passphrase) the copy is encrypted with the same passphrase, which pgjdbc takes
         as its C(sslpassword). The scheme is PKCS#12's pbeWithSHAAnd3-KeyTripleDES-CBC
-        (Java's C(PBEWithSHA1AndDESede)), 200000 rounds, because pgjdbc hands the scheme's name to
-        C(Cipher.getInstance) and JDK 17 and 21 name the AES scheme (PBES2) only C(PBES2), which
-        no provider offers. Java accepts only a printable ASCII password there, so another
-        passphrase is refused before any file is written.
+        (Java's C(PBEWithSHA1AndDESede)), 200000 rounds, because pgjdbc hands the scheme's name
+        to C(Cipher.getInstance), and JDK 17 (the one tested) names the AES scheme (PBES2) only
+        C(PBES2), which no provider offers. Java accepts only a printable ASCII password there,
+        so another passphrase is refused before any file is written.
       - An existing copy counts as current when it holds the same key in the same form (opened
         with the passphrase when there is one), so a second run changes nothing.
     type: path
