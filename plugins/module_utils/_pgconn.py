@@ -123,6 +123,9 @@ def probe_plain(host, port=5432, hostaddr=None, user='postgres', dbname='postgre
     'message'}``; ``accepted`` is None when the answer says neither.
     """
     address = hostaddr or host
+    if '\0' in user or '\0' in dbname:
+        # a NUL ends a field of the startup packet: the server would read other names
+        raise PgsslConnError('The user or database name holds a NUL character; refusing to send it.')
     body = (
         b''.join(
             k.encode('utf-8') + b'\0' + v.encode('utf-8') + b'\0'

@@ -195,9 +195,9 @@ def verify(module):
         if re.search(r'PASS|SECRET|TOKEN|KEY', str(key), re.I) and str(value):
             module.no_log_values.add(str(value))  # PGPASSWORD and the like are never shown
     os.environ.update(dict((str(k), str(v)) for k, v in p['environment'].items()))
-    if p['sslrootcert'] == 'system' and not os.environ.get('SSL_CERT_FILE') and system_bundle():
-        os.environ['SSL_CERT_FILE'] = system_bundle()
-        result['ssl_cert_file'] = os.environ['SSL_CERT_FILE']
+    bundle = system_bundle() if p['sslrootcert'] == 'system' and not os.environ.get('SSL_CERT_FILE') else None
+    if bundle:
+        os.environ['SSL_CERT_FILE'] = result['ssl_cert_file'] = bundle
     try:
         params = _base_params(p)
         result['modes'] = dict((mode, try_mode(psycopg, params, mode)) for mode in p['sslmodes'])

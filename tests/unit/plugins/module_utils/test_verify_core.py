@@ -173,3 +173,11 @@ def test_verify_failure_told_apart_by_the_served_certificate():
     assert v.refine_verify_failure(dict(served, not_after='2026-06-01T00:00:00Z'), now) == 'expired'
     assert v.refine_verify_failure(dict(served, not_before='2026-12-01T00:00:00Z'), now) == 'not_yet_valid'
     assert v.refine_verify_failure(None, now) == 'certificate_verify_failed'
+
+
+def test_plain_probe_refuses_a_nul_in_a_name_before_connecting():
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+
+    # port 9 on an address nothing listens on: a refusal must come before any connection
+    with pytest.raises(pgconn.PgsslConnError, match='NUL'):
+        pgconn.probe_plain('127.0.0.250', 9, user='app\0database', dbname='postgres')
