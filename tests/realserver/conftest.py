@@ -3,7 +3,6 @@
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -25,6 +24,10 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration', 'targets', 'setup_
 
 import pgfleet  # noqa: E402
 
+# every libpq connection a test makes (psycopg, psql, pgbench, the modules) gives up in time
+os.environ.setdefault('PGCONNECT_TIMEOUT', '10')
+import proc  # noqa: E402
+
 # name -> (address, major version); PG 15 in the Debian layout, 18 and 16 from PyPI wheels
 HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18'), 'db13': ('127.0.0.13', '16')}
 
@@ -32,6 +35,8 @@ HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18'), 'db13': ('1
 @pytest.fixture(scope='session')
 def fleet():
     f = pgfleet.Fleet(os.environ.get('PGSSL_TEST_FLEET_DIR', '/var/tmp/pgssl-test-fleet'))
+    if not os.environ.get('PGSSL_KEEP_FLEET'):
+        f.sweep()  # what a killed run left: clusters, servers, mounts, files
     for name, (ip, version) in HOSTS.items():
         f.up(name, ip, version)
     yield f
@@ -46,7 +51,7 @@ def workdir():
         yield path
 
 
-def run_playbook(name, pin_interpreter=True, **extra):
+def run_playbook(name, pin_interpreter=True, timeout=600, **extra):
     """Run one of tests/realserver/playbooks with extra vars (passed in a file, not argv).
 
     ``pin_interpreter=False`` leaves the interpreter to the play (and the environment), for
@@ -57,7 +62,7 @@ def run_playbook(name, pin_interpreter=True, **extra):
         varfile = handle.name
     os.chmod(varfile, 0o600)
     try:
-        proc = subprocess.run(
+        done = proc.run(
             [
                 os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
                 '-i',
@@ -69,15 +74,13 @@ def run_playbook(name, pin_interpreter=True, **extra):
                 '@' + varfile,
             ]
             + (['-e', 'ansible_python_interpreter=' + sys.executable] if pin_interpreter else []),
-            capture_output=True,
-            text=True,
-            check=False,
+            timeout=timeout,
         )
     finally:
         os.unlink(varfile)
-    if proc.returncode != 0:
-        raise AssertionError('%s failed:\n%s\n%s' % (name, proc.stdout[-6000:], proc.stderr))
-    return proc.stdout
+    if done.returncode != 0:
+        raise AssertionError('%s failed:\n%s\n%s' % (name, done.stdout[-6000:], done.stderr))
+    return done.stdout
 
 
 def issue_with_playbook(workdir, host, ca_passphrase):
@@ -98,7 +101,7 @@ def issue_with_playbook(workdir, host, ca_passphrase):
     return ca_dir, host_dir
 
 
-def run_module(name, check=False, diff=False, environ=None, **args):
+def run_module(name, check=False, diff=False, environ=None, timeout=120, **args):
     """Run one of the collection's modules as Ansible does (JSON arguments on stdin).
 
     Returns the module's result dict; ``failed`` is set when it failed. ``environ`` replaces
@@ -106,19 +109,16 @@ def run_module(name, check=False, diff=False, environ=None, **args):
     """
     payload = dict(args)
     payload.update(_ansible_check_mode=check, _ansible_diff=diff)
-    proc = subprocess.run(
+    done = proc.run(
         [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}),
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd='/',
         env=environ,
+        timeout=timeout,
     )
     try:
-        result = json.loads(proc.stdout)
+        result = json.loads(done.stdout)
     except ValueError:
-        raise AssertionError('%s printed no JSON:\n%s\n%s' % (name, proc.stdout, proc.stderr))
+        raise AssertionError('%s printed no JSON:\n%s\n%s' % (name, done.stdout, done.stderr))
     return result
 
 

@@ -9,10 +9,10 @@ import hashlib
 import os
 import pwd
 import shutil
-import subprocess
 
 import pytest
 
+import proc as procs
 from conftest import run_module
 
 ATTACKER = 'pgsslattacker'
@@ -21,7 +21,7 @@ SECRET = b'-----BEGIN PRIVATE KEY-----\nVICTIM-SECRET-KEY-MATERIAL\n-----END PRI
 
 
 def as_user(user, *cmd):
-    return subprocess.run(['runuser', '-u', user, '--'] + list(cmd), capture_output=True, text=True, check=False)
+    return procs.run(['runuser', '-u', user, '--'] + list(cmd), timeout=120)
 
 
 def digest(path):
@@ -48,8 +48,10 @@ def arena():
         handle.write('root:x:0:0:root:/root:/bin/bash\n')
     os.chmod(passwd, 0o644)
     home = os.path.join(BASE, 'home')
-    if subprocess.run(['id', ATTACKER], capture_output=True, check=False).returncode != 0:
-        subprocess.run(['useradd', '--no-create-home', '--home-dir', home, '--shell', '/bin/sh', ATTACKER], check=True)
+    if procs.run(['id', ATTACKER], timeout=30).returncode != 0:
+        procs.run(
+            ['useradd', '--no-create-home', '--home-dir', home, '--shell', '/bin/sh', ATTACKER], check=True, timeout=60
+        )
     os.makedirs(home)
     user = pwd.getpwnam(ATTACKER)
     os.chown(home, user.pw_uid, user.pw_gid)

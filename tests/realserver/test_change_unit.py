@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 
+import proc as procs
 from conftest import run_module
 from test_server_side import ok, served
 
@@ -292,8 +293,11 @@ def test_refusals_change_no_file(fleet, pristine, workdir, name):
         handle.write(crypto.dump_private_key(other))
     before = _digests(watched)
     open(marker + '.release', 'w').close()
-    out = proc.stdout.read()
-    proc.wait(timeout=60)
+    try:
+        out, _err = proc.communicate(timeout=60)
+    except BaseException:
+        procs.stop(proc, timeout=0)
+        raise
     refused = json.loads(out)
     assert refused.get('failed') and 'replaced by another process' in refused['msg']
     assert refused['id'] and _digests(watched) == before
@@ -303,7 +307,7 @@ def test_refusals_change_no_file(fleet, pristine, workdir, name):
 
 def _background(name, args, extra_env):
     payload = json.dumps({'ANSIBLE_MODULE_ARGS': args})
-    proc = subprocess.Popen(
+    proc = procs.spawn(
         [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

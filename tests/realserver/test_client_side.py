@@ -7,12 +7,12 @@ import os
 import pwd
 import re
 import shutil
-import subprocess
 import tempfile
 
 import psycopg
 import pytest
 
+import proc as procs
 from conftest import HERE, configure_ssl, issue_with_playbook, run_playbook
 
 USER = 'pgsslcli'
@@ -40,7 +40,7 @@ def client_user():
     try:
         pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run(['useradd', '--home-dir', HOME, '--shell', '/usr/sbin/nologin', USER], check=True)
+        procs.run(['useradd', '--home-dir', HOME, '--shell', '/usr/sbin/nologin', USER], check=True, timeout=60)
     shutil.rmtree(HOME, ignore_errors=True)
     os.makedirs(HOME)
     entry = pwd.getpwnam(USER)
@@ -92,22 +92,19 @@ def _role(host, **user):
 def _psql_as_user(sql, **env):
     """psql run as the client user, who reads ~/.pg_service.conf (service=db11)."""
     entry = pwd.getpwnam(USER)
-    return subprocess.run(
+    return procs.run(
         [shutil.which('psql'), 'service=db11', '-AtX', '-c', sql],
-        capture_output=True,
-        text=True,
-        check=False,
+        timeout=60,
         user=entry.pw_uid,
         group=entry.pw_gid,
         extra_groups=[],
-        env=dict({'HOME': HOME, 'PATH': '/usr/bin:/bin'}, **env),
-        cwd='/',
+        env=dict({'HOME': HOME, 'PATH': '/usr/bin:/bin', 'PGCONNECT_TIMEOUT': '10'}, **env),
     )
 
 
 def _java(host, jar, classes, **props):
     lines = ''.join('%s=%s\n' % item for item in props.items())
-    return subprocess.run(
+    return procs.run(
         [
             'java',
             '-cp',
@@ -116,9 +113,7 @@ def _java(host, jar, classes, **props):
             'jdbc:postgresql://%s:%s/postgres' % (host['ip'], host['port']),
         ],
         input=lines,
-        capture_output=True,
-        text=True,
-        check=False,
+        timeout=120,
     )
 
 
@@ -171,7 +166,7 @@ def test_encrypted_client_key_logs_in_with_psql_psycopg_and_pgjdbc(server, clien
 
     # pgjdbc with the encrypted PKCS#8 DER copy and sslpassword
     with tempfile.TemporaryDirectory(prefix='pgssl-java-') as classes:
-        subprocess.run(['javac', '-d', classes, os.path.join(HERE, 'clients', 'PgLogin.java')], check=True)
+        procs.run(['javac', '-d', classes, os.path.join(HERE, 'clients', 'PgLogin.java')], check=True, timeout=300)
         props = dict(
             user=USER,
             sslmode='verify-full',

@@ -381,6 +381,7 @@ def test_verify_is_read_only_and_masks_the_password(fleet, pristine, workdir):
             user='postgres',
             password=host['password'],
             dbname='postgres',
+            connect_timeout=5,
         ).close()
 
 
@@ -500,7 +501,12 @@ def test_audit_probes_need_no_credentials(fleet, pristine, workdir):
     # what libpq itself says about the same plain connection
     with pytest.raises(psycopg.OperationalError) as err:
         psycopg.connect(
-            host=host['ip'], sslmode='disable', user='postgres', dbname='postgres', password=host['password']
+            host=host['ip'],
+            sslmode='disable',
+            user='postgres',
+            dbname='postgres',
+            password=host['password'],
+            connect_timeout=5,
         ).close()
     assert 'no encryption' in str(err.value)
     # another CA, or a name the certificate does not carry: the chain does not verify

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'harness'))
 
 import pgfleet  # noqa: E402
+
+# every libpq connection a test makes (psycopg, psql, pgbench, the modules) gives up in time
+os.environ.setdefault('PGCONNECT_TIMEOUT', '10')
+import proc  # noqa: E402
 
 BASE = os.environ.get('PGSSL_RELIABILITY_DIR', '/var/tmp/pgssl-reliability')
 RESULTS = os.environ.get('PGSSL_RELIABILITY_RESULTS', BASE + '-results.jsonl')
@@ -96,9 +99,11 @@ class Fleet(object):
         self.inventory = BASE + '-inventory.yml'
 
     def setup(self):
+        if not os.environ.get('PGSSL_KEEP_FLEET'):
+            self.pg.sweep()  # what a killed run left: clusters, servers, mounts, files
         for name, ip, version in self.specs:
             self.pg.up(name, ip, version)
-        subprocess.run(
+        proc.run(
             [
                 'useradd',
                 '--system',
@@ -109,8 +114,7 @@ class Fleet(object):
                 '/usr/sbin/nologin',
                 CLIENT_USER,
             ],
-            capture_output=True,
-            check=False,
+            timeout=60,
         )
         os.chmod(CLIENT_HOME, 0o755)
         for name in self.names:
@@ -126,9 +130,7 @@ class Fleet(object):
 
     def faketime_python(self):
         """A Python that sees the clock two days ahead (for the clock-skew fault)."""
-        lib = subprocess.run(
-            ['sh', '-c', 'dpkg -L libfaketime | grep "libfaketime.so.1$"'], capture_output=True, text=True, check=False
-        ).stdout.split()
+        lib = proc.run(['sh', '-c', 'dpkg -L libfaketime | grep "libfaketime.so.1$"'], timeout=60).stdout.split()
         if not lib:
             raise RuntimeError('libfaketime is missing (make reliability installs it)')
         path = BASE + '-faketime-python'
@@ -140,8 +142,9 @@ class Fleet(object):
     def host(self, name):
         return self.pg.host(name)
 
-    def run(self, playbook, extra=None, limit=None, background=False):
-        """ansible-playbook with extra vars from a file; (rc, output) or the Popen."""
+    def run(self, playbook, extra=None, limit=None, background=False, timeout=900):
+        """ansible-playbook with extra vars from a file; (rc, output) or the Popen (started
+        with proc.spawn: wait for it with proc.wait, which has a deadline)."""
         fd, varfile = tempfile.mkstemp(prefix='pgssl-rel-', suffix='.json')
         with os.fdopen(fd, 'w') as handle:
             json.dump(extra or {}, handle)
@@ -150,12 +153,12 @@ class Fleet(object):
             cmd[1:1] = ['--limit', limit]
         env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0')
         if background:
-            return subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
-            )
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        os.unlink(varfile)
-        return proc.returncode, proc.stdout + proc.stderr
+            return proc.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        try:
+            done = proc.run(cmd, env=env, timeout=timeout)
+        finally:
+            os.unlink(varfile)
+        return done.returncode, done.stdout + done.stderr
 
     def served(self, name):
         """SHA-256 of the certificate the server serves now (None without TLS or when down)."""
@@ -240,7 +243,7 @@ class Load(object):
             CLIENT_USER,
         )
         while not os.path.exists(self.stop_file):
-            proc = subprocess.run(
+            done = proc.run(
                 self._as_user(
                     [
                         pgbench_path(),
@@ -257,21 +260,19 @@ class Load(object):
                         conninfo,
                     ]
                 ),
-                capture_output=True,
-                text=True,
-                check=False,
+                timeout=120,
             )
-            made = re.search(r'actually processed: (\d+)', proc.stdout)
-            failed = len(re.findall(r'aborted', proc.stderr))
-            more = re.search(r'number of failed transactions: (\d+)', proc.stdout)
+            made = re.search(r'actually processed: (\d+)', done.stdout)
+            failed = len(re.findall(r'aborted', done.stderr))
+            more = re.search(r'number of failed transactions: (\d+)', done.stdout)
             failed += int(more.group(1)) if more else 0
-            if proc.returncode != 0 and not failed:
+            if done.returncode != 0 and not failed:
                 failed = 1
             with self.lock:
                 self.made[name] = self.made.get(name, 0) + (int(made.group(1)) if made else 0)
                 self.failed[name] = self.failed.get(name, 0) + failed
                 if failed:
-                    self.errors.append('%s: %s' % (name, ' '.join(proc.stderr.split())[:300]))
+                    self.errors.append('%s: %s' % (name, ' '.join(done.stderr.split())[:300]))
 
     def __enter__(self):
         for path in (self.stop_file, self.samples):
@@ -289,7 +290,7 @@ class Load(object):
         with open(os.path.join(HERE, 'sampler.py')) as src, open(sampler, 'w') as dst:
             dst.write(src.read())
         os.chmod(sampler, 0o644)
-        self.sampler = subprocess.Popen(self._as_user([BECOME_PYTHON, sampler, self.samples, self.stop_file] + specs))
+        self.sampler = proc.spawn(self._as_user([BECOME_PYTHON, sampler, self.samples, self.stop_file] + specs))
         time.sleep(1)
         return self
 
@@ -297,11 +298,8 @@ class Load(object):
         with open(self.stop_file, 'w'):
             pass
         for t in self.threads:
-            t.join(60)
-        try:
-            self.sampler.wait(30)
-        except subprocess.TimeoutExpired:
-            self.sampler.send_signal(signal.SIGKILL)
+            t.join(150)
+        proc.stop(self.sampler, timeout=30)
         return False
 
     def samples_between(self, start, end):

@@ -10,12 +10,13 @@ and the cause, and a re-run converges.
 import contextlib
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
 from conftest import BASE, record
+
+import proc as procs
 
 FORCED = {'server_renew_before_days': 100000}
 
@@ -51,7 +52,11 @@ def _paused(fleet, name, step, action, extra=None):
     action(proc)
     with open(marker + '.release', 'w'):
         pass
-    out, _err = proc.communicate(timeout=600)
+    try:
+        out, _err = proc.communicate(timeout=600)
+    except BaseException:
+        procs.stop(proc, timeout=0)
+        raise
     return proc.returncode, out
 
 
@@ -252,12 +257,12 @@ def test_read_only_ssl_directory(rfleet):
 
     @contextlib.contextmanager
     def read_only():
-        subprocess.run(['mount', '--bind', ssl, ssl], check=True)
-        subprocess.run(['mount', '-o', 'remount,ro,bind', ssl], check=True)
+        procs.run(['mount', '--bind', ssl, ssl], check=True, timeout=120)
+        procs.run(['mount', '-o', 'remount,ro,bind', ssl], check=True, timeout=120)
         try:
             yield
         finally:
-            subprocess.run(['umount', ssl], check=True)
+            procs.run(['umount', ssl], check=True, timeout=120)
 
     _refused_run(rfleet, 'read-only ssl directory', name, {}, 'Read-only file system', read_only)
 
@@ -316,18 +321,16 @@ def test_full_filesystem_under_the_ssl_directory(rfleet):
 
     @contextlib.contextmanager
     def full():
-        subprocess.run(['rm', '-rf', keep], check=True)
-        subprocess.run(['cp', '-a', ssl, keep], check=True)
-        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl], check=True)
+        procs.run(['rm', '-rf', keep], check=True, timeout=120)
+        procs.run(['cp', '-a', ssl, keep], check=True, timeout=120)
+        procs.run(['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', ssl], check=True, timeout=120)
         try:
-            subprocess.run(['cp', '-a', keep + '/.', ssl], check=True)
+            procs.run(['cp', '-a', keep + '/.', ssl], check=True, timeout=120)
             # fill what is left
-            subprocess.run(
-                ['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'], capture_output=True, check=False
-            )
+            procs.run(['dd', 'if=/dev/zero', 'of=' + os.path.join(ssl, 'filler'), 'bs=1k'], check=False, timeout=120)
             yield
         finally:
-            subprocess.run(['umount', ssl], check=True)
+            procs.run(['umount', ssl], check=True, timeout=120)
 
     _refused_run(
         rfleet,
