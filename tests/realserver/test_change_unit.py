@@ -318,6 +318,7 @@ def _background(name, args, extra_env):
     )
     proc.stdin.write(payload)
     proc.stdin.close()
+    proc.stdin = None  # written and closed: communicate() only reads
     return proc
 
 
