@@ -31,6 +31,9 @@ def conf(module):
     raw = files.read_bytes(path, 'configuration file')
     if raw is None:
         raise files.PgsslFileError('The configuration file %s does not exist.' % path)
+    # the whole tree is read as the server would read it, bounded: a FIFO, device or planted
+    # link anywhere in it refuses the edit (the server would block or fail on it)
+    pgconf.read_tree(path, errors=[])
     text = txt.decode(raw)
     lines = pgconf.parse(text)
     for bad in pgconf.syntax_errors(lines):
@@ -45,6 +48,12 @@ def conf(module):
 
     managed = [n for n, v in settings.items() if v is not None]
     overrides = pgconf.find_overrides(path, new_lines, managed, info.get('auto_conf'))
+    for item in overrides:
+        # a secret found in another file (an include, ALTER SYSTEM) is masked too
+        if item['name'] in pgconf.SECRET_SETTINGS:
+            if item['value']:
+                module.no_log_values.add(item['value'])
+            item['value'] = pgconf.MASK
     override_edits = {}
     if overrides and not p['remove_overrides']:
         raise pgconf.PgConfError(

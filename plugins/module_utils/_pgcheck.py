@@ -22,6 +22,7 @@ import stat
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgrules as pgrules
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
@@ -111,11 +112,15 @@ def check_ssl(values, data_dir, server_uid, server_gids, now=None):
             problem('unreadable', path, '%s (%s): %s' % (setting, what, reason))
             return path, None
         try:
-            with open(path, 'rb') as handle:
-                return path, handle.read()
-        except (IOError, OSError) as exc:
-            problem('unreadable', path, '%s: cannot read %s: %s' % (setting, path, exc.strerror))
+            data = files.read_bytes(
+                path, what, follow=True, limit=files.CRL_LIMIT if setting == 'ssl_crl_file' else files.READ_LIMIT
+            )
+        except files.PgsslFileError as exc:
+            problem('unreadable', path, '%s: %s' % (setting, exc))
             return path, None
+        if data is None:
+            problem('unreadable', path, '%s: %s does not exist' % (setting, path))
+        return path, data
 
     cert_path, cert_data = load('ssl_cert_file', 'server certificate')
     cert = None

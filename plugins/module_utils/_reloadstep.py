@@ -69,7 +69,13 @@ def _overridden(conn, wanted):
                     'file': row['sourcefile'],
                     'message': '%s would be %r from %s:%s, not %r as this run set it '
                     '(a later file or ALTER SYSTEM overrides it)'
-                    % (name, row['setting'], row['sourcefile'], row['sourceline'], value),
+                    % (
+                        name,
+                        pgconf.MASK if name in pgconf.SECRET_SETTINGS else row['setting'],
+                        row['sourcefile'],
+                        row['sourceline'],
+                        pgconf.MASK if name in pgconf.SECRET_SETTINGS else value,
+                    ),
                 }
             )
     return problems

@@ -12,6 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils._files import paths
+
 
 def decode(data):
     return data.decode('utf-8', 'surrogateescape')
@@ -21,8 +25,17 @@ def encode(text):
     return text.encode('utf-8', 'surrogateescape')
 
 
-def read(path):
-    """A configuration file (or an include, or PG_VERSION) the server reads itself: a plain
-    read, as the server's; files the collection writes go through _files instead."""
-    with open(path, 'rb') as handle:
-        return decode(handle.read())
+def read(path, what='configuration file'):
+    """A configuration file (or an include, or PG_VERSION) the server reads itself, as text.
+
+    The server user can write these files and their directories, so the read is bounded as
+    every such read is: a regular file only (a FIFO or device is refused, never waited on), a
+    size cap, and a symbolic link followed only where no one but root could have made it.
+    Raises OSError (ENOENT when missing; the refusal's text as strerror otherwise)."""
+    try:
+        data = paths.read_bytes(path, what, follow=True)
+    except paths.PgsslFileError as exc:
+        raise OSError(errno.EPERM, str(exc))
+    if data is None:
+        raise OSError(errno.ENOENT, 'No such file or directory', path)
+    return decode(data)

@@ -63,6 +63,11 @@ def _find_leaf(certs):
     return pick[0]
 
 
+# Paths tried when ordering a chain: real bundles need a few dozen; a hostile one, many cross-signs
+# of one name and key, would need millions.
+MAX_WALK = 20000
+
+
 def build_chain(certs, anchors=None, include_root=False, now=None):
     """Order ``certs`` into the chain PostgreSQL serves as ``ssl_cert_file``.
 
@@ -89,7 +94,14 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
         a for a in anchors if a.fingerprint(hashes.SHA256()) not in set(c.fingerprint(hashes.SHA256()) for c in unique)
     ]
     anchor_fps = set(a.fingerprint(hashes.SHA256()) for a in anchors)
-    best = {'score': None, 'path': None}
+    best = {'score': None, 'path': None, 'steps': 0}
+    issued = {}
+
+    def issued_by(child, parent):
+        key = (id(child), id(parent))
+        if key not in issued:
+            issued[key] = is_issued_by(child, parent)
+        return issued[key]
 
     def trusted(cert):
         if anchor_fps:
@@ -97,6 +109,13 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
         return is_self_signed(cert)
 
     def walk(path):
+        best['steps'] += 1
+        if best['steps'] > MAX_WALK:
+            raise PgsslCryptoError(
+                'The bundle offers more than %d candidate chains for %s (many certificates with '
+                'the same name and key); refusing to search further.' % (MAX_WALK, name_to_string(leaf.subject)),
+                'chain_search_bound',
+            )
         tip = path[-1]
         ends = trusted(tip) or is_self_signed(tip)
         if ends or len(path) > 10:
@@ -106,7 +125,7 @@ def build_chain(certs, anchors=None, include_root=False, now=None):
             if best['score'] is None or score > best['score']:
                 best['score'], best['path'] = score, list(path)
             return
-        parents = [c for c in pool if c not in path and is_issued_by(tip, c)]
+        parents = [c for c in pool if c not in path and issued_by(tip, c)]
         if not parents:
             score = (0, -sum(1 for c in path if _expired(c, now)), -len(path))
             if best['score'] is None or score > best['score']:

@@ -121,6 +121,10 @@ def describe_request(obj):
 _PEM_CERT = re.compile(b'-----BEGIN CERTIFICATE-----\\s.+?-----END CERTIFICATE-----', re.S)
 
 
+# A system CA store holds some 150 certificates; a chain a handful. Past this, a bundle is hostile.
+MAX_BUNDLE = 1000
+
+
 def load_certificates(data, where='the certificate file'):
     """All certificates in a PEM bundle (or one DER certificate), in file order."""
     data = _to_bytes(data) or b''
@@ -132,6 +136,11 @@ def load_certificates(data, where='the certificate file'):
             except ValueError:
                 pass
         raise PgsslCryptoError('%s holds no valid PEM certificate (malformed PEM).' % where, 'malformed_certificate')
+    if len(blocks) > MAX_BUNDLE:
+        raise PgsslCryptoError(
+            '%s holds %d certificates, more than the %d a bundle may hold here.' % (where, len(blocks), MAX_BUNDLE),
+            'bundle_too_large',
+        )
     certs = []
     for index, block in enumerate(blocks):
         try:

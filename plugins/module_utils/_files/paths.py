@@ -118,27 +118,85 @@ def _split(path):
 # --------------------------------------------------------------------------- reading
 
 
-def _open_file(dfd, base, path):
-    try:
-        fd = os.open(base, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise PgsslFileError('Refusing %s: it is a symbolic link (never followed).' % path)
-        raise
+# Size caps of the files root reads: a file someone else can write may be a huge sparse file.
+READ_LIMIT = 16 << 20  # configuration files, certificates, bundles, keys
+CRL_LIMIT = 64 << 20  # a corporate CRL can be large
+LINK_HOPS = 8
+
+
+def _foreign_writable(dfd):
+    """Can someone other than root change the names in the directory open at ``dfd``?"""
+    st = os.fstat(dfd)
+    return st.st_uid != 0 or bool(st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _open_file(dfd, base, path, follow=False):
+    """(descriptor, fstat) of the regular file ``base`` in the directory ``dfd``.
+
+    A symbolic link at the name is refused; with ``follow``, one that only root could have
+    put there (root owns it, or root alone can write its directory) is followed instead, up to
+    LINK_HOPS times, each hop under the same rule."""
+    hops = 0
+    own_dfd = dfd
+    while True:
+        try:
+            fd = os.open(base, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                if dfd != own_dfd:
+                    os.close(dfd)
+                raise
+            if not follow:
+                raise PgsslFileError('Refusing %s: it is a symbolic link (never followed).' % path)
+            st = os.lstat(base, dir_fd=dfd)
+            if st.st_uid != 0 and _foreign_writable(dfd):
+                if dfd != own_dfd:
+                    os.close(dfd)
+                raise PgsslFileError(
+                    'Refusing %s: it is a symbolic link owned by uid %d in a directory someone '
+                    'other than root can write (never followed there).' % (path, st.st_uid)
+                )
+            hops += 1
+            if hops > LINK_HOPS:
+                if dfd != own_dfd:
+                    os.close(dfd)
+                raise PgsslFileError('Refusing %s: more than %d symbolic links.' % (path, LINK_HOPS))
+            target = os.readlink(base, dir_fd=dfd)
+            if not target.startswith('/'):
+                target = os.path.join(_fd_path(dfd), target)
+            if dfd != own_dfd:
+                os.close(dfd)
+            directory, base = _split(target)
+            dfd = _open_dir(directory)
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise PgsslFileError('Refusing %s: it is not a regular file.' % path)
+        if dfd != own_dfd:
+            os.close(dfd)
+        raise PgsslFileError('Refusing %s: it is not a regular file (a FIFO, device or socket is never read).' % path)
+    if dfd != own_dfd:
+        os.close(dfd)
     return fd, st
 
 
-def _read_fd(fd):
+def _fd_path(dfd):
+    return os.readlink('/proc/self/fd/%d' % dfd)
+
+
+def _read_fd(fd, path='', limit=READ_LIMIT):
     chunks = []
+    size = 0
     while True:
-        chunk = os.read(fd, 1 << 20)
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise PgsslFileError(
+                'Refusing %s: it is larger than %d MiB, far more than a file of its kind holds.' % (path, limit >> 20)
+            )
     return b''.join(chunks)
 
 
@@ -169,19 +227,20 @@ def stat_file(path):
         os.close(dfd)
 
 
-def read_bytes(path, what='file', secret=False, owners=None):
+def read_bytes(path, what='file', secret=False, owners=None, follow=False, limit=READ_LIMIT):
     """Contents of ``path``, or None when it does not exist.
 
-    A symlink at the name is refused, and so is anything but a regular file. For a secret, a
-    file with other hard links or owned by someone other than root, this process's user or
-    ``owners`` (uids) is refused too: such a file may be a link to another user's key.
+    A symlink at the name is refused (with ``follow``, one only root could have made is
+    followed), and so is anything but a regular file, and a file larger than ``limit``. For a
+    secret, a file with other hard links or owned by someone other than root, this process's
+    user or ``owners`` (uids) is refused too: such a file may be a link to another user's key.
     """
     dfd, base = _open_parent(path)
     if dfd is None:
         return None
     try:
         try:
-            fd, st = _open_file(dfd, base, path)
+            fd, st = _open_file(dfd, base, path, follow and not secret)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
                 return None
@@ -189,7 +248,12 @@ def read_bytes(path, what='file', secret=False, owners=None):
         try:
             if secret:
                 _check_secret(st, path, what, owners)
-            return _read_fd(fd)
+            if st.st_size > limit:
+                raise PgsslFileError(
+                    'Refusing the %s %s: it is %d bytes, more than the %d MiB a file of its kind '
+                    'may hold.' % (what, path, st.st_size, limit >> 20)
+                )
+            return _read_fd(fd, path, limit)
         finally:
             os.close(fd)
     finally:

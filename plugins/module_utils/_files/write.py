@@ -21,6 +21,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.paths impo
     _open_file,
     _open_parent,
     _read_fd,
+    CRL_LIMIT,
     _split,
     BACKUP_KEEP,
     gap_if_check_mode,
@@ -61,7 +62,7 @@ def _make_backup(dfd, base, path, secret, keep):
             return None
         raise
     try:
-        data = _read_fd(src)
+        data = _read_fd(src, path, CRL_LIMIT)
     finally:
         os.close(src)
     mode = stat.S_IMODE(st.st_mode) & (0o600 if secret else 0o7777)

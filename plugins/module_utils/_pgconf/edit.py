@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import re
 
@@ -56,6 +57,7 @@ def _bool(value):
 
 # Settings whose value is a secret (a command that prints a key's passphrase): never shown.
 SECRET_SETTINGS = frozenset(('ssl_passphrase_command',))
+MASK = '********'
 
 
 def secret_values(settings, lines=()):
@@ -237,6 +239,9 @@ def _append_managed(lines, items):
 
 
 MAX_DEPTH = 10  # PostgreSQL's CONF_FILE_MAX_DEPTH
+# Bounded work on a tree the server user writes: entries of one include_dir, files of a tree.
+MAX_DIR_ENTRIES = 1000
+MAX_TREE_FILES = 2000
 
 
 def included_files(line, base_dir):
@@ -251,11 +256,18 @@ def included_files(line, base_dir):
     if line.name == 'include_dir':
         if not os.path.isdir(target):
             raise PgConfError('could not open configuration directory "%s"' % target)
+        listed = os.listdir(target)
+        if len(listed) > MAX_DIR_ENTRIES:
+            raise PgConfError(
+                'configuration directory "%s" holds %d entries, more than the %d read here'
+                % (target, len(listed), MAX_DIR_ENTRIES)
+            )
         names = sorted(
+            # the server takes every entry but directories (a FIFO too, which read_tree refuses)
             (
                 n
-                for n in os.listdir(target)
-                if n.endswith('.conf') and not n.startswith('.') and os.path.isfile(os.path.join(target, n))
+                for n in listed
+                if n.endswith('.conf') and not n.startswith('.') and not os.path.isdir(os.path.join(target, n))
             ),
             key=lambda n: n.encode('utf-8', 'surrogateescape'),
         )
@@ -265,7 +277,7 @@ def included_files(line, base_dir):
     return [target]
 
 
-def read_tree(path, depth=0, errors=None, calling=None):
+def read_tree(path, depth=0, errors=None, calling=None, budget=None):
     """What the server reads starting at ``path``: [(file, line number, name, value)] in order,
     with includes expanded where they stand.
 
@@ -280,6 +292,14 @@ def read_tree(path, depth=0, errors=None, calling=None):
             raise PgConfError('%s:%s: %s; the server would not load this file' % (where, number, message))
         errors.append((where, number, message))
 
+    budget = budget if budget is not None else [MAX_TREE_FILES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        # not the server's rule: a bound on a tree someone else writes, an error either way
+        raise PgConfError(
+            '%s: the include tree reads more than %d files (includes of includes); refusing to '
+            'read further' % (path if calling is None else '%s:%s' % calling, MAX_TREE_FILES)
+        )
     if depth > MAX_DEPTH:
         fail(calling[0], calling[1], 'could not open configuration file "%s": maximum nesting depth exceeded' % path)
         return []
@@ -289,6 +309,10 @@ def read_tree(path, depth=0, errors=None, calling=None):
     try:
         lines = parse(txt.read(path))
     except (IOError, OSError) as exc:
+        if exc.errno == errno.EPERM:
+            # refused by the bounded read (a FIFO, device, planted link or huge file): the
+            # server would block or fail on it too, and nothing in the tree is trusted then
+            raise PgConfError('%s%s' % ('' if calling is None else '%s:%s: included here: ' % calling, exc.strerror))
         if calling is None:
             raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
         fail(calling[0], calling[1], 'could not open configuration file "%s": %s' % (path, exc.strerror))
@@ -308,7 +332,7 @@ def read_tree(path, depth=0, errors=None, calling=None):
                 continue
             for inc in targets:
                 before = len(errors) if errors is not None else 0
-                found.extend(read_tree(inc, depth + 1, errors, (path, line.number)))
+                found.extend(read_tree(inc, depth + 1, errors, (path, line.number), budget))
                 if line.name == 'include_dir' and errors is not None and len(errors) > before:
                     break  # the server stops reading a directory at its first failing file
     return found

@@ -324,13 +324,24 @@ def rules(lines):
     return [line for line in lines if line.kind == 'rule']
 
 
-def read_tree(path, major=None, depth=0, errors=None):
+# Bounded work on a tree the server user writes: entries of one include_dir, files of a tree.
+MAX_DIR_ENTRIES = 1000
+MAX_TREE_FILES = 2000
+
+
+def read_tree(path, major=None, depth=0, errors=None, budget=None):
     """[(file, record)] of every rule and invalid record the server reads from ``path``, with
     include directives (PostgreSQL 16 and later) expanded where they stand. An include that
     cannot be read is recorded in ``errors`` as (including file, line) when a list is given,
     and raises PgHbaError otherwise."""
+    budget = budget if budget is not None else [MAX_TREE_FILES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise PgHbaError(
+            '%s: the include tree reads more than %d files; refusing to read further' % (path, MAX_TREE_FILES)
+        )
     out = []
-    for line in parse(txt.read(path), major):
+    for line in parse(txt.read(path, 'pg_hba file'), major):
         if line.kind in ('rule', 'invalid'):
             out.append((path, line))
         elif line.kind == 'include':
@@ -338,7 +349,7 @@ def read_tree(path, major=None, depth=0, errors=None):
                 if depth >= 10:
                     raise PgHbaError('maximum nesting depth exceeded')
                 for inc in _include_targets(line, path):
-                    out.extend(read_tree(inc, major, depth + 1, errors))
+                    out.extend(read_tree(inc, major, depth + 1, errors, budget))
             except (IOError, OSError, PgHbaError) as exc:
                 if errors is None:
                     raise PgHbaError(
@@ -354,9 +365,10 @@ def _include_targets(line, path):
     if not os.path.isabs(target):
         target = os.path.join(os.path.dirname(path), target)
     if line.directive == 'include_dir':
-        return [
-            os.path.join(target, n) for n in sorted(os.listdir(target)) if n.endswith('.conf') and not n.startswith('.')
-        ]
+        listed = os.listdir(target)
+        if len(listed) > MAX_DIR_ENTRIES:
+            raise PgHbaError('the directory %s holds more than %d entries' % (target, MAX_DIR_ENTRIES))
+        return [os.path.join(target, n) for n in sorted(listed) if n.endswith('.conf') and not n.startswith('.')]
     if line.directive == 'include_if_exists' and not os.path.exists(target):
         return []
     return [target]
