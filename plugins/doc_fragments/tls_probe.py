@@ -24,6 +24,9 @@ options:
     description: Numeric address to reach O(tls_host) at, instead of resolving it.
     type: str
   tls_port:
-    description: Port for the handshake. Default the login port, or 5432.
+    description:
+      - Port for the handshake. Default: the login port where the module logs in; the port of
+        the cluster it found (its C(port) setting as the server reads it) for
+        M(pgssl.postgresql.tls_status) and M(pgssl.postgresql.tls_prepare); else 5432.
     type: int
 """

@@ -187,13 +187,16 @@ def check(p, info, paths):
             reasons.append('crl_changed')
     settings = wanted_settings(p, paths)
     lines = pgconf.parse(txt.decode(files.read_bytes(info['config_file'], 'postgresql.conf')))
-    _new, changes = pgconf.set_settings(lines, settings)
+    new_lines, changes = pgconf.set_settings(lines, settings)
     if changes:
         reasons.append('settings_changed')
-    elif pgconf.find_overrides(
-        info['config_file'], lines, [n for n, v in settings.items() if v is not None], info['auto_conf']
-    ):
+    # judged on the file as the change would leave it, so that check mode and the real run agree
+    overrides = pgconf.find_overrides(
+        info['config_file'], new_lines, [n for n, v in settings.items() if v is not None], info['auto_conf']
+    )
+    if overrides:
         reasons.append('settings_overridden')
+        facts['overrides'] = ['%s:%s sets %s (%s)' % (o['file'], o['line'], o['name'], o['via']) for o in overrides]
     if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
         text = txt.decode(files.read_bytes(info['hba_file'], 'pg_hba.conf'))
         lines, _actions, _present = pghba.plan(
@@ -203,7 +206,9 @@ def check(p, info, paths):
             reasons.append('hba_changed')
     if p['tls_host'] and cert is not None:
         try:
-            probe = pgconn.probe_tls(p['tls_host'], p['tls_port'] or 5432, hostaddr=p['tls_hostaddr'], timeout=5)
+            probe = pgconn.probe_tls(
+                p['tls_host'], p['tls_port'] or info.get('port') or 5432, hostaddr=p['tls_hostaddr'], timeout=5
+            )
             served = (
                 crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der'])) if probe['ssl'] else None
             )
@@ -257,6 +262,7 @@ def run(module):
         'paths': paths,
         'settings': wanted_settings(p, paths),
         'certificate': dict((k, facts[k]) for k in keep if k in facts),
+        'overrides': facts.get('overrides', []),
     }
 
 

@@ -135,7 +135,15 @@ def install(module):
             or result['changed']
         )
     conf = confsteps.conf(
-        Step(module, {'path': p['config_file'], 'settings': p['settings'], 'remove_overrides': False, 'backup': True})
+        Step(
+            module,
+            {
+                'path': p['config_file'],
+                'settings': p['settings'],
+                'remove_overrides': p['remove_overrides'],
+                'backup': True,
+            },
+        )
     )
     _diffs(result, conf)
     result['changed'] = result['changed'] or conf['changed']
@@ -183,10 +191,12 @@ def _reload_params(p, check_mode):
         if k.startswith('login_')
         or k in ('connect_timeout', 'server_user', 'tls_host', 'tls_hostaddr', 'tls_port', 'timeout')
     )
-    # in check mode nothing was written: the certificate to expect is not there yet
+    # in check mode nothing was written: neither the certificate nor the settings to expect are
+    # on disk yet (the server still reads the old lines, e.g. ssl = off in conf.d, which the
+    # real run edits); the plan already checked that no later file would override them
     params.update(
         expected_certificate_path=None if check_mode else p['cert_path'],
-        expected_settings=p['settings'],
+        expected_settings=None if check_mode else p['settings'],
         validate_only=False,
     )
     return params

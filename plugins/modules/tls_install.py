@@ -126,6 +126,14 @@ options:
     description: Settings to set there (as M(pgssl.postgresql.pg_conf) O(pgssl.postgresql.pg_conf#module:settings)).
     type: dict
     required: true
+  remove_overrides:
+    description:
+      - Comment out lines in later includes and remove C(postgresql.auto.conf) entries (ALTER
+        SYSTEM) that set the same parameters and would win, as
+        M(pgssl.postgresql.pg_conf) O(pgssl.postgresql.pg_conf#module:remove_overrides) does.
+        Without it, such lines fail the module before any file changes.
+    type: bool
+    default: false
   hba_file:
     description: pg_hba.conf.
     type: path
@@ -340,6 +348,7 @@ def main():
         crl_content=dict(type='str'),
         config_file=dict(type='path', required=True),
         settings=dict(type='dict', required=True),
+        remove_overrides=dict(type='bool', default=False),
         hba_file=dict(type='path', required=True),
         pg_version=dict(type='int'),
         hba_rules=dict(type='list', elements='dict', default=[], options=confsteps.hba_rule_spec()),

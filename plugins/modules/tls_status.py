@@ -68,14 +68,21 @@ due:
 reasons:
   description: What is due, such as missing, expiring, not_yet_valid, issuer_changed, san_changed, key_mismatch,
     key_type_changed, staged_pair (a run was killed before its new key and certificate were put
-    in place), key_file_mode, ca_file_changed, crl_changed, settings_changed, hba_changed or
-    not_served.
+    in place), key_file_mode, ca_file_changed, crl_changed, settings_changed,
+    settings_overridden (see RV(overrides)), hba_changed or not_served.
+  returned: success
+  type: list
+  elements: str
+overrides:
+  description: Lines the module does not own that would win over the settings it writes (a later
+    include, or postgresql.auto.conf from ALTER SYSTEM), as C(file:line sets name (via)); values
+    are never shown.
   returned: success
   type: list
   elements: str
 cluster:
   description: The cluster found (config_file, hba_file, data_dir, version, major, layout,
-    server_user, server_group).
+    server_user, server_group, and the port and first socket directory from its configuration).
   returned: success
   type: dict
 settings:

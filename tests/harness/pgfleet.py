@@ -273,14 +273,16 @@ class Fleet:
         return state[name]
 
     # ------------------------------------------------------------------ lifecycle
-    def up(self, name, ip, version='15', layout=None):
-        """Create (once) and start a host; returns its description."""
+    def up(self, name, ip, version='15', layout=None, port=5432):
+        """Create (once) and start a host; returns its description. ``port`` other than 5432
+        makes a second cluster on an address that already has one (a host after a major
+        upgrade, say)."""
         version = str(version)
         layout = layout or ('debian' if version == '15' else 'pgdata')
         state = self._load()
         host = state.get(name)
         if host is None:
-            host = self._create(name, ip, version, layout)
+            host = self._create(name, ip, version, layout, int(port))
             state[name] = host
             self._save(state)
         self.start(name)
@@ -291,7 +293,7 @@ class Fleet:
             self._save(state)
         return host
 
-    def _create(self, name, ip, version, layout):
+    def _create(self, name, ip, version, layout, port=5432):
         pg = pwd.getpwnam(SERVER_USER)
         hostdir = os.path.join(self.base, name)
         sockdir = os.path.join(hostdir, 'socket')
@@ -304,7 +306,7 @@ class Fleet:
             'name': name,
             'fqdn': '%s.%s' % (name, DOMAIN),
             'ip': ip,
-            'port': 5432,
+            'port': port,
             'version': version,
             'layout': layout,
             'socket_dir': sockdir,
@@ -327,7 +329,7 @@ class Fleet:
                     version,
                     name,
                     '-p',
-                    '5432',
+                    str(port),
                     '-s',
                     sockdir,
                     '-o',
@@ -373,8 +375,8 @@ class Fleet:
             with open(os.path.join(datadir, 'postgresql.conf'), 'a') as handle:
                 handle.write(
                     "\n# pgssl test harness: this host's address and socket\n"
-                    "listen_addresses = '%s'\nport = 5432\n"
-                    "unix_socket_directories = '%s'\n" % (ip, sockdir)
+                    "listen_addresses = '%s'\nport = %d\n"
+                    "unix_socket_directories = '%s'\n" % (ip, port, sockdir)
                 )
             logfile = os.path.join(hostdir, 'server.log')
             open(logfile, 'a').close()
@@ -417,7 +419,7 @@ class Fleet:
             os.kill(pid, 0)
         except OSError:
             return False
-        return os.path.exists(os.path.join(host['socket_dir'], '.s.PGSQL.5432'))
+        return os.path.exists(os.path.join(host['socket_dir'], '.s.PGSQL.%d' % host.get('port', 5432)))
 
     def start(self, name):
         host = self.host(name) if name in self._load() else None
@@ -488,7 +490,7 @@ class Fleet:
 
     def _wait(self, host, timeout=60):
         deadline = time.time() + timeout
-        sock = os.path.join(host['socket_dir'], '.s.PGSQL.5432')
+        sock = os.path.join(host['socket_dir'], '.s.PGSQL.%d' % host.get('port', 5432))
         while time.time() < deadline:
             if os.path.exists(sock):
                 proc = self.psql(host['name'], 'select 1', check=False)
@@ -514,7 +516,7 @@ class Fleet:
                 '-h',
                 host['socket_dir'],
                 '-p',
-                '5432',
+                str(host.get('port', 5432)),
                 '-U',
                 'postgres',
                 '-d',
@@ -542,7 +544,7 @@ class Fleet:
         params = {
             'host': host['fqdn'],
             'hostaddr': host['ip'],
-            'port': 5432,
+            'port': host.get('port', 5432),
             'dbname': 'postgres',
             'user': 'postgres',
             'password': host['password'],
@@ -563,6 +565,7 @@ def main(argv=None):
     p.add_argument('--ip', required=True)
     p.add_argument('--version', default='15')
     p.add_argument('--layout', choices=['debian', 'pgdata'])
+    p.add_argument('--port', type=int, default=5432)
     for cmd in ('down', 'start', 'restart', 'destroy', 'show', 'log', 'sql'):
         p = sub.add_parser(cmd)
         p.add_argument('name')
@@ -576,7 +579,7 @@ def main(argv=None):
         if args.cmd == 'install':
             print(install(args.version))
         elif args.cmd == 'up':
-            host = dict(fleet.up(args.name, args.ip, args.version, args.layout))
+            host = dict(fleet.up(args.name, args.ip, args.version, args.layout, args.port))
             host.pop('password', None)  # kept in the 0600 state file only
             print(json.dumps(host))
         elif args.cmd == 'sql':
