@@ -33,7 +33,7 @@ def test_the_whole_process_group_is_killed(tmp_path):
     with pytest.raises(proc.CommandTimeout):
         proc.run(['sh', '-c', script], timeout=2)
     pid = int(marker.read_text())
-    for _ in range(50):
+    for _tick in range(50):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

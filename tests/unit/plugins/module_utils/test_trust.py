@@ -214,7 +214,7 @@ def _cert(subject, issuer, public_key, signing_key, serial, ca=True):
 def test_a_bundle_of_mutual_cross_signs_ends_the_chain_search():
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    key_a, key_b, key_leaf = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    key_a, key_b, key_leaf = (ec.generate_private_key(ec.SECP256R1()) for _key in range(3))
     leaf = _cert('leaf', 'A', key_leaf.public_key(), key_a, 1, ca=False)
     # ten A certificates signed by B and ten B certificates signed by A: paths alternate A, B,
     # A... and never repeat a certificate, about 10**10 of them
