@@ -85,7 +85,76 @@ def render(rows):
             )
         )
     out.append('')
+    out.extend(HOSTILE)
     return '\n'.join(out)
+
+
+# What the server user (and an unprivileged OS user) tried, from the real-server tests in
+# tests/realserver/test_trust.py and test_attacks.py (make realserver, part of make test); each
+# row is asserted there, on PG 15 (Debian layout) and PG 18 (PGDATA).
+HOSTILE_ROWS = [
+    (
+        '`ssl/server.crt` replaced by a FIFO',
+        'reload, tls_status',
+        'refused: "not a regular file"; the old certificate is still served',
+    ),
+    (
+        '`ssl/server.crt` a link to `/dev/zero` made by the server user',
+        'reload, tls_status',
+        'refused (a link in a directory the server user writes); no MemoryError',
+    ),
+    ('`include_if_exists` naming a FIFO', 'pg_conf', 'refused: "not a regular file"; postgresql.conf unchanged'),
+    (
+        '`hba_file` pointed at a root-only file, the real one set again by a later include',
+        'pg_hba, tls_status',
+        'acts on the file the server reads (`pg_file_settings`); the root-only file unchanged, never shown',
+    ),
+    (
+        'effective `hba_file` outside the cluster (the last line wins)',
+        'pg_hba, tls_status',
+        'refused: "outside the cluster", file:line named; the target unchanged, never shown',
+    ),
+    (
+        '`ALTER SYSTEM SET ssl_passphrase_command`',
+        'pg_conf',
+        'override refused or removed; the value masked in the error, the diff and the returned overrides',
+    ),
+    (
+        '`ALTER SYSTEM SET ssl = off` on a fresh cluster',
+        'site playbook',
+        'refused alike by `--check` and the real run, naming the line; removed with `server_remove_overrides`',
+    ),
+    (
+        'links at the key, certificate, pk8, root certificate, backup names and config files',
+        'certificate, private_key, client and server roles',
+        'refused, never followed; victim files unchanged',
+    ),
+    ("a hard link or a foreign-owned file at a key's name", 'private_key, client role', 'refused'),
+    ('`~/.postgresql` a link to another directory', 'client role', 'refused'),
+    ('a key owned by someone else', 'server role', 'refused'),
+    ('an include tree fanning out (a file including itself 20 times)', 'pg_conf (unit)', 'refused past 2,000 files'),
+    (
+        'a bundle of 1,001 certificates; 20 mutual cross-signs',
+        'certificate_chain (unit)',
+        'refused; the chain search ends past 20,000 paths',
+    ),
+    ('a 64 GiB sparse file', 'any read (unit)', 'refused by its size before reading'),
+]
+HOSTILE = (
+    [
+        '## Hostile inputs from the server user',
+        '',
+        'Played as the server user (postgres) or an unprivileged OS user on real clusters by '
+        '`tests/realserver/test_trust.py` and `test_attacks.py` (in `make test`; the last three rows by '
+        'the unit tests). Every row is an assertion there: the module ends well inside 60 s, nothing '
+        'outside the cluster changes, and nothing of a root-only file reaches the output.',
+        '',
+        '| input | module | outcome |',
+        '| --- | --- | --- |',
+    ]
+    + ['| %s | %s | %s |' % row for row in HOSTILE_ROWS]
+    + ['']
+)
 
 
 def main(argv):
