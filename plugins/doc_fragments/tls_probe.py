@@ -25,7 +25,7 @@ options:
     type: str
   tls_port:
     description:
-      - Port for the handshake. Default: the login port where the module logs in; the port of
+      - Port for the handshake. By default the login port where the module logs in; the port of
         the cluster it found (its C(port) setting as the server reads it) for
         M(pgssl.postgresql.tls_status) and M(pgssl.postgresql.tls_prepare); else 5432.
     type: int
