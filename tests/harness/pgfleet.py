@@ -406,6 +406,8 @@ class Fleet:
         ]
         if action in ('stop', 'restart'):
             cmd += ['-m', 'fast']
+        # the wheel's server would load the system libpq (an older major) for its walreceiver
+        cmd = ['env', 'LD_LIBRARY_PATH=' + os.path.join(os.path.dirname(host['bindir']), 'lib')] + cmd
         return run(cmd, user=SERVER_USER, check=False)
 
     def is_running(self, name):
@@ -443,6 +445,84 @@ class Fleet:
         host = self.host(name)
         if self.is_running(name):
             self._pg_ctl(host, 'stop')
+
+    def standby(self, name, ip, primary, port=5432, user='replicator'):
+        """A streaming standby of ``primary`` (a PGDATA host of the fleet), made by
+        ``pg_basebackup -R`` over TCP as the replication role ``user`` (created on the primary
+        with a password, which pg_basebackup reads from the environment). Returns its
+        description; ``primary_conninfo`` is what ``-R`` wrote into postgresql.auto.conf."""
+        state = self._load()
+        if name in state:
+            self.start(name)
+            return state[name]
+        source = self.host(primary)
+        if source['layout'] != 'pgdata':
+            raise HarnessError('Standbys are made of PGDATA hosts only (%s is %s).' % (primary, source['layout']))
+        password = source['password']
+        self.psql(
+            primary,
+            "DO $$ BEGIN CREATE ROLE %s LOGIN REPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+            "ALTER ROLE %s PASSWORD '%s';" % (user, user, password),
+        )
+        pg = pwd.getpwnam(SERVER_USER)
+        hostdir = os.path.join(self.base, name)
+        sockdir = os.path.join(hostdir, 'socket')
+        datadir = os.path.join(hostdir, 'data')
+        shutil.rmtree(datadir, ignore_errors=True)
+        os.makedirs(sockdir, exist_ok=True)
+        for path in (self.base, hostdir):
+            os.chmod(path, 0o755)
+        os.chown(sockdir, pg.pw_uid, pg.pw_gid)
+        os.makedirs(datadir, mode=0o700)
+        os.chown(datadir, pg.pw_uid, pg.pw_gid)
+        run(
+            [
+                'env',
+                'PGPASSWORD=' + password,
+                'LD_LIBRARY_PATH=' + os.path.join(os.path.dirname(source['bindir']), 'lib'),
+                os.path.join(source['bindir'], 'pg_basebackup'),
+                '-d',
+                'host=%s hostaddr=%s port=%d user=%s sslmode=prefer connect_timeout=10'
+                % (source['fqdn'], source['ip'], source['port'], user),
+                '-D',
+                datadir,
+                '-R',
+                '-X',
+                'stream',
+                '-c',
+                'fast',
+            ],
+            user=SERVER_USER,
+            timeout=300,
+        )
+        with open(os.path.join(datadir, 'postgresql.conf'), 'a') as handle:
+            handle.write(
+                "\n# pgssl test harness: this standby's address and socket\n"
+                "listen_addresses = '%s'\nport = %d\nunix_socket_directories = '%s'\n" % (ip, port, sockdir)
+            )
+        logfile = os.path.join(hostdir, 'server.log')
+        open(logfile, 'a').close()
+        os.chown(logfile, pg.pw_uid, pg.pw_gid)
+        host = dict(
+            source,
+            name=name,
+            fqdn='%s.%s' % (name, DOMAIN),
+            ip=ip,
+            port=port,
+            socket_dir=sockdir,
+            hostdir=hostdir,
+            data_dir=datadir,
+            config_dir=datadir,
+            config_file=os.path.join(datadir, 'postgresql.conf'),
+            hba_file=os.path.join(datadir, 'pg_hba.conf'),
+            log_file=logfile,
+            primary=primary,
+            password_set=True,
+        )
+        state[name] = host
+        self._save(state)
+        self.start(name)
+        return host
 
     def destroy(self, name):
         state = self._load()
@@ -566,6 +646,11 @@ def main(argv=None):
     p.add_argument('--version', default='15')
     p.add_argument('--layout', choices=['debian', 'pgdata'])
     p.add_argument('--port', type=int, default=5432)
+    p = sub.add_parser('standby')
+    p.add_argument('name')
+    p.add_argument('--ip', required=True)
+    p.add_argument('--primary', required=True)
+    p.add_argument('--port', type=int, default=5432)
     for cmd in ('down', 'start', 'restart', 'destroy', 'show', 'log', 'sql'):
         p = sub.add_parser(cmd)
         p.add_argument('name')
@@ -581,6 +666,10 @@ def main(argv=None):
         elif args.cmd == 'up':
             host = dict(fleet.up(args.name, args.ip, args.version, args.layout, args.port))
             host.pop('password', None)  # kept in the 0600 state file only
+            print(json.dumps(host))
+        elif args.cmd == 'standby':
+            host = dict(fleet.standby(args.name, args.ip, args.primary, args.port))
+            host.pop('password', None)
             print(json.dumps(host))
         elif args.cmd == 'sql':
             print(fleet.psql(args.name, sys.stdin.read()).stdout, end='')

@@ -51,7 +51,7 @@ def workdir():
         yield path
 
 
-def run_playbook(name, pin_interpreter=True, timeout=600, **extra):
+def run_playbook(name, pin_interpreter=True, deadline=600, **extra):
     """Run one of tests/realserver/playbooks with extra vars (passed in a file, not argv).
 
     ``pin_interpreter=False`` leaves the interpreter to the play (and the environment), for
@@ -74,7 +74,7 @@ def run_playbook(name, pin_interpreter=True, timeout=600, **extra):
                 '@' + varfile,
             ]
             + (['-e', 'ansible_python_interpreter=' + sys.executable] if pin_interpreter else []),
-            timeout=timeout,
+            timeout=deadline,
         )
     finally:
         os.unlink(varfile)
@@ -101,7 +101,7 @@ def issue_with_playbook(workdir, host, ca_passphrase):
     return ca_dir, host_dir
 
 
-def run_module(name, check=False, diff=False, environ=None, timeout=120, **args):
+def run_module(name, check=False, diff=False, environ=None, deadline=120, **args):
     """Run one of the collection's modules as Ansible does (JSON arguments on stdin).
 
     Returns the module's result dict; ``failed`` is set when it failed. ``environ`` replaces
@@ -113,7 +113,7 @@ def run_module(name, check=False, diff=False, environ=None, timeout=120, **args)
         [sys.executable, '-m', 'ansible_collections.pgssl.postgresql.plugins.modules.' + name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}),
         env=environ,
-        timeout=timeout,
+        timeout=deadline,
     )
     try:
         result = json.loads(done.stdout)

@@ -52,7 +52,7 @@ def _victim(workdir):
 
 def _bounded(name, **args):
     began = time.monotonic()
-    result = run_module(name, timeout=BOUND + 30, **args)
+    result = run_module(name, deadline=BOUND + 30, **args)
     elapsed = time.monotonic() - began
     assert elapsed < BOUND, '%s took %.0f s' % (name, elapsed)
     return result
