@@ -30,7 +30,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 SHELL := /bin/bash
 
-.PHONY: check smoke clean-host harness galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: check smoke clean-host harness molecule-a molecule-b galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -194,13 +194,20 @@ galaxy: venv pg $(TOOLS)/.installed
 	$(TOOLS)/bin/ansible-builder introspect --sanitize $(GALAXY)/collections | grep -q "cryptography>=41"
 	@echo "galaxy: built, installed, demo site run from the installed copy, EE context made"
 
-molecule: venv pg
-	cd extensions && $(BIN)/molecule test --all
+# the scenarios in two halves that make test runs side by side (each has its own addresses,
+# fleet directory and CA); make molecule runs both, one after the other
+MOLECULE_A := default ci_example
+MOLECULE_B := rollback renewal external
+molecule: molecule-a molecule-b
+molecule-a: venv pg
+	cd extensions && for s in $(MOLECULE_A); do $(BIN)/molecule test -s $$s || exit 1; done
+molecule-b: venv pg
+	cd extensions && for s in $(MOLECULE_B); do $(BIN)/molecule test -s $$s || exit 1; done
 
 # Every suite, two at a time (they share no address, port, user or directory), each under its
 # own deadline (tests/harness/suites.py), with its output in .cache/suites/SUITE.log and a table
 # of wall times at the end. The order puts the long suites first.
-SUITES_ALL := molecule realserver sanity integration docs units lint galaxy reliability-subset
+SUITES_ALL := realserver molecule-a molecule-b sanity reliability-subset integration lint units docs galaxy
 test: venv pg clients $(TOOLS)/.installed
 	$(BIN)/python tests/harness/suites.py --jobs 2 $(SUITES_ALL)
 

@@ -224,6 +224,16 @@ def kill_servers_in(roots):
     time.sleep(0.5)
 
 
+def fresh(base, *also):
+    """A Fleet at ``base`` with nothing of an earlier run left (its own sweep, and the scratch
+    directories ``also``, a CA for example). Tests start and end with it."""
+    fleet = Fleet(base)
+    fleet.sweep()
+    for path in also:
+        shutil.rmtree(path, ignore_errors=True)
+    return fleet
+
+
 # what `make clean-host` keeps: installs, not leftovers
 KEEP = ('pgssl-bin', 'pgssl-become-venv')
 

@@ -8,7 +8,6 @@ upgrade makes differ, the port and the socket directory.)"""
 import json
 import os
 import re
-import shutil
 import sys
 
 import pytest
@@ -38,15 +37,9 @@ all:
 """
 
 
-def _clean():
-    pgfleet.Fleet(BASE).sweep()
-    shutil.rmtree(CA_DIR, ignore_errors=True)
-
-
 @pytest.fixture(scope='module')
 def inventory():
-    _clean()
-    fleet = pgfleet.Fleet(BASE)
+    fleet = pgfleet.fresh(BASE, CA_DIR)
     hosts = ''
     for name, port in CLUSTERS.items():
         host = fleet.up(name, ADDRESS, '15', port=port)
@@ -57,7 +50,7 @@ def inventory():
         handle.write(INVENTORY % {'hosts': hosts, 'ca': CA_DIR})
     yield path
     if not os.environ.get('PGSSL_KEEP_FLEET'):
-        _clean()
+        pgfleet.fresh(BASE, CA_DIR)
 
 
 def _play(inventory, name, *extra):
@@ -105,9 +98,7 @@ PLACES = {'cfgmain': ('15', 5432, 'main'), 'cfgconfd': ('15', 5433, 'conf.d'), '
 
 @pytest.fixture(scope='module')
 def fresh_inventory():
-    pgfleet.Fleet(CHECK_BASE).sweep()
-    shutil.rmtree(CHECK_BASE + '-ca', ignore_errors=True)
-    fleet = pgfleet.Fleet(CHECK_BASE)
+    fleet = pgfleet.fresh(CHECK_BASE, CHECK_BASE + '-ca')
     hosts = ''
     for name, (version, port, place) in PLACES.items():
         host = fleet.up(name, CHECK_ADDRESS, version, port=port)
@@ -127,8 +118,7 @@ def fresh_inventory():
         handle.write(INVENTORY % {'hosts': hosts, 'ca': CHECK_BASE + '-ca'})
     yield path
     if not os.environ.get('PGSSL_KEEP_FLEET'):
-        pgfleet.Fleet(CHECK_BASE).sweep()
-        shutil.rmtree(CHECK_BASE + '-ca', ignore_errors=True)
+        pgfleet.fresh(CHECK_BASE, CHECK_BASE + '-ca')
 
 
 def _digests(paths):

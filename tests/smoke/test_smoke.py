@@ -8,7 +8,6 @@ and it starts by sweeping what an earlier, killed run of it left.
 
 import os
 import re
-import shutil
 import sys
 
 import pytest
@@ -47,22 +46,16 @@ all:
 """
 
 
-def _clean():
-    pgfleet.Fleet(BASE).sweep()
-    shutil.rmtree(CA_DIR, ignore_errors=True)
-
-
 @pytest.fixture(scope='module')
 def inventory():
-    _clean()
-    fleet = pgfleet.Fleet(BASE)
+    fleet = pgfleet.fresh(BASE, CA_DIR)
     fleet.up(NAME, ADDRESS, '15')
     path = os.path.join(BASE, 'inventory.yml')
     with open(path, 'w') as handle:
         handle.write(INVENTORY % {'name': NAME, 'ip': ADDRESS, 'base': BASE, 'ca': CA_DIR})
     yield path
     if not os.environ.get('PGSSL_KEEP_FLEET'):
-        _clean()
+        pgfleet.fresh(BASE, CA_DIR)
 
 
 def playbook(inventory, name):
