@@ -1,11 +1,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every process a test or the harness starts goes through here, and every one has a deadline.
 
-``run`` is ``subprocess.run`` with a default timeout. The child runs in its own session, so on
-a timeout the whole process group is killed (an ansible-playbook and the modules it forked, a
-``runuser`` and the command under it), and the failure names the command, where it ran and the
-last output it printed. ``spawn`` starts a background process the same way, and ``stop`` ends
-it within a deadline.
+``run`` is ``subprocess.run`` with a default timeout. The child runs in its own session (and
+is killed when the test process dies), so on a timeout the whole process group is killed (an
+ansible-playbook and the modules it forked, a ``runuser`` and the command under it), and the
+failure names the command, where it ran and the last output it printed. ``spawn`` starts a
+background process the same way, and ``stop`` ends it within a deadline.
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ DEFAULT_TIMEOUT = float(os.environ.get('PGSSL_CMD_TIMEOUT', '300'))
 
 class CommandTimeout(AssertionError):
     """A command outlived its deadline (an AssertionError, so a test reports it as a failure)."""
+
+
+def _die_with_parent():
+    """In the child, before exec: SIGKILL when the process that started it dies, so a test run
+    killed halfway does not leave its commands running in their own sessions."""
+    try:
+        import ctypes
+
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _describe(cmd):
@@ -54,7 +65,7 @@ def run(cmd, timeout=DEFAULT_TIMEOUT, input=None, check=False, capture_output=Tr
         kwargs['stdin'] = subprocess.PIPE
     else:
         kwargs.setdefault('stdin', subprocess.DEVNULL)
-    proc = subprocess.Popen(cmd, text=text, cwd=cwd, start_new_session=True, **kwargs)
+    proc = subprocess.Popen(cmd, text=text, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -81,7 +92,7 @@ def run(cmd, timeout=DEFAULT_TIMEOUT, input=None, check=False, capture_output=Tr
 def spawn(cmd, cwd='/', **kwargs):
     """A background process in its own session; end it with ``stop``."""
     kwargs.setdefault('stdin', subprocess.DEVNULL)
-    return subprocess.Popen(cmd, cwd=cwd, start_new_session=True, **kwargs)
+    return subprocess.Popen(cmd, cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
 
 
 def stop(proc, timeout=30):

@@ -91,3 +91,33 @@ def test_sweep_removes_fifos_and_unknown_servers_of_its_base(tmp_path):
 def test_sweep_refuses_a_wide_base():
     with pytest.raises(pgfleet.HarnessError):
         pgfleet.Fleet('/').sweep()
+
+
+def test_a_command_dies_with_the_process_that_started_it(tmp_path):
+    marker = tmp_path / 'child.pid'
+    # a runner that starts a long command through the helper, then is killed with SIGKILL
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            '-c',
+            'import sys; sys.path.insert(0, %r); import proc; '
+            "p = proc.spawn(['sh', '-c', 'echo $$ > %s; exec sleep 300']); p.wait()"
+            % (os.path.dirname(os.path.abspath(__file__)), marker),
+        ]
+    )
+    for _tick in range(100):
+        if marker.exists() and marker.read_text().strip():
+            break
+        time.sleep(0.1)
+    child = int(marker.read_text())
+    runner.kill()
+    runner.wait(timeout=10)
+    for _tick in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, 9)
+        pytest.fail('the command %d outlived the killed runner' % child)
