@@ -91,8 +91,8 @@ TEST_STOP = 'PGSSL_TEST_STOP_AFTER'
 def test_hook(step):
     """Fault injection for the collection's own reliability tests, inert unless the environment
     of the run names ``step``: PGSSL_TEST_FAIL_AFTER fails there; PGSSL_TEST_STOP_AFTER creates
-    the file PGSSL_TEST_STOP_MARKER and waits (at most 10 minutes) for MARKER.release, so a test
-    can kill the run or act at that point."""
+    the file PGSSL_TEST_STOP_MARKER holding this process's pid and waits (at most 10 minutes) for
+    MARKER.release, so a test can kill the run (this process included) or act at that point."""
     import os
 
     if os.environ.get(TEST_FAIL) == step:
@@ -105,7 +105,12 @@ def test_hook(step):
     if not os.path.isabs(marker):
         raise TaskFailed('PGSSL_TEST_STOP_MARKER must be an absolute path.')
     fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    os.close(fd)
+    try:
+        # the test that kills the run kills this process too: Ansible's workers run modules in
+        # sessions of their own, which a kill of the playbook's process group does not reach
+        os.write(fd, str(os.getpid()).encode('ascii'))
+    finally:
+        os.close(fd)
     deadline = time.time() + 600
     while not os.path.exists(marker + '.release') and time.time() < deadline:
         time.sleep(0.1)

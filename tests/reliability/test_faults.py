@@ -45,10 +45,11 @@ def _paused(fleet, name, step, action, extra=None):
     args.update(extra or {})
     proc = fleet.run('pgssl.postgresql.renew', args, limit=name + '.pgssl.test', background=True)
     deadline = time.time() + 300
-    while not os.path.exists(marker):
+    while not _marker_pid(marker):
         assert proc.poll() is None, proc.stdout.read()[-4000:]
         assert time.time() < deadline, 'the run never reached %s' % step
         time.sleep(0.2)
+    proc.marker = marker
     action(proc)
     with open(marker + '.release', 'w'):
         pass
@@ -60,8 +61,29 @@ def _paused(fleet, name, step, action, extra=None):
     return proc.returncode, out
 
 
+def _marker_pid(marker):
+    """The pid of the module process paused at the marker (it writes it there), or None."""
+    try:
+        with open(marker) as handle:
+            text = handle.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
 def _kill(proc):
+    """SIGKILL the run: the playbook's process group and the module paused on the host, which
+    Ansible runs in a session of its own (the playbook's death alone would let it go on)."""
     os.killpg(proc.pid, signal.SIGKILL)
+    module = _marker_pid(proc.marker)
+    os.kill(module, signal.SIGKILL)
+    for _tick in range(100):
+        try:
+            os.kill(module, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError('the paused module %d outlived SIGKILL' % module)
 
 
 def _converges(fleet, name, extra=None):
