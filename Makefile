@@ -27,6 +27,9 @@ export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 export ANSIBLE_FORCE_COLOR := 0
+# every task of every playbook a suite runs (molecule, galaxy, demo, the tests' own) ends: a task
+# that blocks fails after 15 minutes with the task named, instead of holding the suite
+export ANSIBLE_TASK_TIMEOUT := 900
 
 SHELL := /bin/bash
 

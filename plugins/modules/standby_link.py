@@ -27,8 +27,8 @@ description:
     primary and is left to the play.
   - On a server that is not in recovery (a primary, or a promoted standby) it changes nothing.
   - Passwords in C(primary_conninfo) are never shown. With O(remove_password) the password and
-    passfile keywords are dropped, for a link that logs in by certificate: a password in
-    C(primary_conninfo) is written in clear to the standby's log at each reload.
+    passfile keywords are dropped, for a link that logs in by certificate (a password in
+    C(primary_conninfo) is written in clear to the standby's log at each reload).
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
