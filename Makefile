@@ -33,7 +33,7 @@ export ANSIBLE_TASK_TIMEOUT := 900
 
 SHELL := /bin/bash
 
-.PHONY: check smoke clean-host harness molecule-a molecule-b galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: check smoke clean-host harness molecule-a molecule-b realserver-a realserver-b galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -110,8 +110,16 @@ clients:
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jdk-headless maven; }
 	@test -f $(PGSSL_PGJDBC_JAR) || mvn -q dependency:get -Dartifact=org.postgresql:postgresql:$(PGJDBC_VERSION)
 
+# make test runs it in two halves side by side: -b is the tests with fleets of their own (two
+# clusters on one host, check mode against the real run, replication), -a the rest on the
+# shared fleet
+REALSERVER_B := tests/realserver/test_two_clusters.py tests/realserver/test_replication.py
 realserver: venv pg clients
-	$(BIN)/python -m pytest -q tests/realserver
+	$(BIN)/python -m pytest -q --durations=10 tests/realserver
+realserver-a: venv pg clients
+	$(BIN)/python -m pytest -q --durations=10 tests/realserver $(addprefix --ignore=,$(REALSERVER_B))
+realserver-b: venv pg
+	$(BIN)/python -m pytest -q --durations=10 $(REALSERVER_B)
 
 # one PG 15 host: converge, every sslmode, a second run that changes nothing
 smoke: venv pg
@@ -210,7 +218,7 @@ molecule-b: venv pg
 # Every suite, two at a time (they share no address, port, user or directory), each under its
 # own deadline (tests/harness/suites.py), with its output in .cache/suites/SUITE.log and a table
 # of wall times at the end. The order puts the long suites first.
-SUITES_ALL := realserver molecule-a molecule-b sanity reliability-subset integration lint units docs galaxy
+SUITES_ALL := realserver-a molecule-b molecule-a sanity realserver-b reliability-subset integration lint units docs galaxy
 test: venv pg clients $(TOOLS)/.installed
 	$(BIN)/python tests/harness/suites.py --jobs 2 $(SUITES_ALL)
 

@@ -32,6 +32,8 @@ SUITES = {
     'docs': (1200, False),
     'integration': (1200, False),
     'realserver': (1800, False),
+    'realserver-a': (1500, False),
+    'realserver-b': (900, False),
     # rotation under load counts failed connections, not timings: it may run beside another
     'reliability-subset': (1200, False),
     'galaxy': (1200, False),
