@@ -108,8 +108,10 @@ def load_private_key(data, passphrase=None, where='the private key'):
     except TypeError as exc:
         raise PgsslCryptoError('%s cannot be read: %s' % (where, exc), 'malformed_key')
     except ValueError as exc:
-        text = str(exc).lower()
-        if encrypted and ('decrypt' in text or 'password' in text or 'bad' in text):
+        # an encrypted key that does not load: a wrong passphrase almost always. Its wrong
+        # plaintext usually fails the padding check ("incorrect password"), but about one time
+        # in a few hundred the padding passes and the garbage fails as ASN.1 instead.
+        if encrypted:
             raise PgsslCryptoError(
                 '%s cannot be decrypted with the given passphrase (wrong passphrase?).' % where, 'wrong_passphrase'
             )

@@ -126,3 +126,15 @@ def test_subject_and_sans_normalised():
     for bad in ('IP:300.1.1.1', 'bad name!', 'a..b', 'DNS:-x.y'):
         with pytest.raises(c.PgsslCryptoError):
             c.normalize_sans([bad])
+
+
+def test_every_wrong_passphrase_is_reported_as_such():
+    # a wrong passphrase decrypts to garbage that usually fails the padding check, but now and
+    # then passes it and fails as ASN.1 instead: both are a wrong passphrase to the user
+    pem = c.dump_private_key(c.generate_private_key(EC), 'right')
+    codes = set()
+    for attempt in range(400):
+        with pytest.raises(c.PgsslCryptoError) as err:
+            c.load_private_key(pem, 'wrong-%d' % attempt)
+        codes.add(err.value.code)
+    assert codes == {'wrong_passphrase'}
