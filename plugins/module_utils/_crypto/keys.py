@@ -107,7 +107,7 @@ def load_private_key(data, passphrase=None, where='the private key'):
                 key = serialization.load_der_private_key(data, password=None)
     except TypeError as exc:
         raise PgsslCryptoError('%s cannot be read: %s' % (where, exc), 'malformed_key')
-    except ValueError as exc:
+    except ValueError:
         # an encrypted key that does not load: a wrong passphrase almost always. Its wrong
         # plaintext usually fails the padding check ("incorrect password"), but about one time
         # in a few hundred the padding passes and the garbage fails as ASN.1 instead.
