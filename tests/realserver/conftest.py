@@ -30,6 +30,8 @@ import proc  # noqa: E402
 
 # name -> (address, major version); PG 15 in the Debian layout, 18 and 16 from PyPI wheels
 HOSTS = {'db11': ('127.0.0.11', '15'), 'db12': ('127.0.0.12', '18'), 'db13': ('127.0.0.13', '16')}
+# started with them, for the suites that name it (the trust suite plays PG 14 too)
+EXTRA_HOSTS = {'db10': ('127.0.0.10', '14')}
 
 
 @pytest.fixture(scope='session')
@@ -37,7 +39,7 @@ def fleet():
     f = pgfleet.Fleet(os.environ.get('PGSSL_TEST_FLEET_DIR', '/var/tmp/pgssl-test-fleet'))
     if not os.environ.get('PGSSL_KEEP_FLEET'):
         f.sweep()  # what a killed run left: clusters, servers, mounts, files
-    for name, (ip, version) in HOSTS.items():
+    for name, (ip, version) in list(HOSTS.items()) + list(EXTRA_HOSTS.items()):
         f.up(name, ip, version)
     yield f
     if not os.environ.get('PGSSL_KEEP_FLEET'):

@@ -1,9 +1,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The server user is not root: what it can write never steers what root reads, writes or shows.
 
-Each test plays the server user (postgres) on a real cluster of the fleet (PG 15 Debian layout,
-PG 18 PGDATA): it plants FIFOs, devices and links where the server's files are, or redirects a
-setting with a line the server does not apply. Each asserts that the module ended in bounded
+Each test plays the server user (postgres) on a real cluster of the fleet (PG 14 and 18 in the
+PGDATA layout, PG 15 in Debian's): it plants FIFOs, devices and links where the server's files
+are, or redirects a setting with a line the server does not apply. Each asserts that the module ended in bounded
 time with a clear error (or acted on the file the server really reads), that nothing outside
 the cluster changed, and that nothing of a root-only file reached the output. Hostile fixtures
 live in the test's own scratch directory and go with it; the cluster's files come back through
@@ -21,7 +21,7 @@ import pytest
 from conftest import run_module
 from test_server_side import issue, login, ok, served, ssl_settings
 
-HOSTS = ['db11', 'db12']  # PG 15 (Debian layout), PG 18 (PGDATA)
+HOSTS = ['db10', 'db11', 'db12']  # PG 14 (PGDATA), PG 15 (Debian layout), PG 18 (PGDATA)
 VICTIM_TEXT = 'VICTIM-ROOT-ONLY-LINE\n'
 # a module that meets a hostile file must end well inside this (the test's deadline is larger)
 BOUND = 60
@@ -102,9 +102,10 @@ def test_a_fifo_or_device_behind_the_certificate_ends_reload_with_an_error(fleet
     assert served(host) == before
 
 
-def test_include_if_exists_naming_a_fifo_ends_pg_conf_with_an_error(fleet, pristine, workdir):
+@pytest.mark.parametrize('name', ['db10', 'db12'])
+def test_include_if_exists_naming_a_fifo_ends_pg_conf_with_an_error(fleet, pristine, workdir, name):
     # PGDATA only: a FIFO in a Debian cluster's include tree would block pg_lsclusters
-    host = pristine('db12')
+    host = pristine(name)
     fifo = os.path.join(workdir, 'pipe.conf')
     os.mkfifo(fifo)
     _own(fifo)

@@ -91,7 +91,7 @@ def render(rows):
 
 # What the server user (and an unprivileged OS user) tried, from the real-server tests in
 # tests/realserver/test_trust.py and test_attacks.py (make realserver, part of make test); each
-# row is asserted there, on PG 15 (Debian layout) and PG 18 (PGDATA).
+# row is asserted there, on PG 14 and 18 (PGDATA) and PG 15 (Debian layout).
 HOSTILE_ROWS = [
     (
         '`ssl/server.crt` replaced by a FIFO',
