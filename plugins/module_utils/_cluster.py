@@ -65,11 +65,11 @@ def _inside(path, roots):
     return any(path == r or path.startswith(r.rstrip('/') + '/') for r in roots)
 
 
-def _owner_name(uid):
+def _owner_name(uid, unknown='uid %d'):
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
-        return 'uid %d' % uid
+        return unknown % uid if unknown else unknown
 
 
 def _check_target(setting, path, source, roots, allowed_uids):
@@ -136,8 +136,12 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
         else:
             data_dir = conf_dir
     data_dir = os.path.normpath(data_dir)
-    server_user = server_user_of(data_dir)
-    data_st = files.stat_file(data_dir)
+    try:
+        # followed: a data directory is often a link to another disk; its owner is the server's
+        data_st = os.stat(data_dir)
+    except OSError:
+        data_st = None
+    server_user = None if data_st is None else _owner_name(data_st.st_uid, None)
     if data_st is not None and stat.S_ISDIR(data_st.st_mode):
         # a configuration the server user owns may not name a data directory of someone else
         # (root included); a root-owned one may (a cluster being built, a test tree)

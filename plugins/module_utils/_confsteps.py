@@ -22,7 +22,7 @@ def conf(module):
     if p['path']:
         info = {'config_file': p['path']}
         try:
-            info = cluster.find(config_file=p['path'])
+            info = cluster.find(config_file=p['path'])  # reads the whole tree, bounded
         except cluster.ClusterError:
             pass
     else:
@@ -31,9 +31,10 @@ def conf(module):
     raw = files.read_bytes(path, 'configuration file')
     if raw is None:
         raise files.PgsslFileError('The configuration file %s does not exist.' % path)
-    # the whole tree is read as the server would read it, bounded: a FIFO, device or planted
-    # link anywhere in it refuses the edit (the server would block or fail on it)
-    pgconf.read_tree(path, errors=[])
+    if 'data_dir' not in info:
+        # not found as a cluster: its tree is still read as the server would read it, bounded,
+        # and a FIFO, device or planted link anywhere in it refuses the edit
+        pgconf.read_tree(path, errors=[])
     text = txt.decode(raw)
     lines = pgconf.parse(text)
     for bad in pgconf.syntax_errors(lines):

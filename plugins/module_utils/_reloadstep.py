@@ -238,16 +238,12 @@ def reload_as_server_user(module, params=None):
         finally:
             for warning in warnings:
                 module.warn(warning)
-    return _in_child(module, lambda: reload(step), user, warnings)
+    return run_as_server_user(module, lambda: reload(step), user, warnings)
 
 
 def run_as_server_user(module, call, user, warnings):
     """``call()`` in a child process that has dropped to ``user`` (peer authentication over
     the unix socket); its JSON result, or its failure raised here."""
-    return _in_child(module, call, user, warnings)
-
-
-def _in_child(module, call, user, warnings):
     import pwd
 
     entry = pwd.getpwnam(user)

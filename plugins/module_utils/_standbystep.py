@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import stat
 import time
 
@@ -30,11 +31,23 @@ class StandbyError(PgsslError):
     pass
 
 
+_CONTROL = re.compile('[\x00-\x1f\x7f]')
+
+
 def wanted_changes(p):
-    """{keyword: value or None} this run sets in primary_conninfo."""
+    """{keyword: value or None} this run sets in primary_conninfo. A value with a line break or
+    another control character is refused before anything happens: primary_conninfo is one line
+    of postgresql.auto.conf (ALTER SYSTEM refuses it too, and libpq cannot carry a NUL)."""
     changes = {'sslmode': p['sslmode']}
     for key in ('sslrootcert', 'sslcert', 'sslkey', 'host', 'hostaddr'):
         if p.get(key):
+            bad = _CONTROL.search(p[key])
+            if bad:
+                raise StandbyError(
+                    'The %s value holds the control character %r; primary_conninfo cannot carry it.'
+                    % (key, bad.group(0)),
+                    'bad_value',
+                )
             changes[key] = p[key]
     if p.get('port'):
         changes['port'] = str(p['port'])
@@ -175,9 +188,7 @@ def run(module):
     from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step
 
     p = module.params
-    for key in ('sslrootcert', 'sslcert', 'sslkey', 'host', 'hostaddr'):
-        if p.get(key):
-            conninfo.quote(p[key])  # a NUL is refused before anything happens
+    wanted_changes(p)  # a bad value is refused before any login
     warnings = []
     step = Step(module, p)
     step.warn = warnings.append

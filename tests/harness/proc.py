@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 
 DEFAULT_TIMEOUT = float(os.environ.get('PGSSL_CMD_TIMEOUT', '300'))
 
@@ -119,3 +120,16 @@ def wait(proc, timeout=DEFAULT_TIMEOUT):
         _kill_group(proc)
         proc.wait(timeout=10)
         raise CommandTimeout('command timed out after %g s: %s' % (timeout, _describe(proc.args)))
+
+
+def gone(pid, timeout=10):
+    """True once no process ``pid`` is left (polled for at most ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)

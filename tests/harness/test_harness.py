@@ -33,14 +33,7 @@ def test_the_whole_process_group_is_killed(tmp_path):
     with pytest.raises(proc.CommandTimeout):
         proc.run(['sh', '-c', script], timeout=2)
     pid = int(marker.read_text())
-    for _tick in range(50):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail('the grandchild %d outlived the deadline' % pid)
+    assert proc.gone(pid, 5), 'the grandchild %d outlived the deadline' % pid
 
 
 def test_no_command_without_a_deadline():
@@ -112,12 +105,6 @@ def test_a_command_dies_with_the_process_that_started_it(tmp_path):
     child = int(marker.read_text())
     runner.kill()
     runner.wait(timeout=10)
-    for _tick in range(50):
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
+    if not proc.gone(child, 5):
         os.kill(child, 9)
         pytest.fail('the command %d outlived the killed runner' % child)

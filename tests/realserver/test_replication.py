@@ -78,7 +78,7 @@ def test_standby_link_moves_to_verify_full_with_a_client_certificate(rfleet, wor
     ok(run_module('reload', expected_certificate_path=pki['crt'], **login(primary)))
     # the standby's own key and certificate for the replication role, and the CA, under paths
     # that need both quoting layers (libpq's and the GUC file's)
-    files = os.path.join(standby['hostdir'], "repl dir 'q' \\b")
+    files = os.path.join(standby['hostdir'], "repl dir 'q' #h \\b")
     os.makedirs(files)
     _own(files, 0o755)
     key, crt, root = (os.path.join(files, n) for n in ('replicator.key', 'replicator.crt', "root 'ca'.crt"))

@@ -77,13 +77,7 @@ def _kill(proc):
     os.killpg(proc.pid, signal.SIGKILL)
     module = _marker_pid(proc.marker)
     os.kill(module, signal.SIGKILL)
-    for _tick in range(100):
-        try:
-            os.kill(module, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    raise AssertionError('the paused module %d outlived SIGKILL' % module)
+    assert procs.gone(module, 10), 'the paused module %d outlived SIGKILL' % module
 
 
 def _converges(fleet, name, extra=None):

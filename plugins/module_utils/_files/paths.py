@@ -130,54 +130,63 @@ def _foreign_writable(dfd):
     return st.st_uid != 0 or bool(st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
+def _link_target(dfd, base, path):
+    """The target of the symbolic link ``base`` in the directory ``dfd``, if only root could have
+    put it there (root owns it, or root alone can write the directory). Owner and target come
+    from the link itself, opened once, so it cannot be swapped between the check and the read."""
+    o_path = getattr(os, 'O_PATH', None)
+    if o_path is None:  # pragma: no cover - not Linux
+        st, target = os.lstat(base, dir_fd=dfd), os.readlink(base, dir_fd=dfd)
+    else:
+        lfd = os.open(base, o_path | _NOFOLLOW | _CLOEXEC, dir_fd=dfd)
+        try:
+            st = os.fstat(lfd)
+            if not stat.S_ISLNK(st.st_mode):
+                raise PgsslFileError('Refusing %s: it changed while it was being read.' % path)
+            target = os.readlink('', dir_fd=lfd)
+        finally:
+            os.close(lfd)
+    if st.st_uid != 0 and _foreign_writable(dfd):
+        raise PgsslFileError(
+            'Refusing %s: it is a symbolic link owned by uid %d in a directory someone '
+            'other than root can write (never followed there).' % (path, st.st_uid)
+        )
+    return target if target.startswith('/') else os.path.join(_fd_path(dfd), target)
+
+
 def _open_file(dfd, base, path, follow=False):
     """(descriptor, fstat) of the regular file ``base`` in the directory ``dfd``.
 
     A symbolic link at the name is refused; with ``follow``, one that only root could have
-    put there (root owns it, or root alone can write its directory) is followed instead, up to
-    LINK_HOPS times, each hop under the same rule."""
-    hops = 0
-    own_dfd = dfd
-    while True:
-        try:
-            fd = os.open(base, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
-            break
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                if dfd != own_dfd:
-                    os.close(dfd)
-                raise
+    put there is followed instead, up to LINK_HOPS times, each hop under the same rule."""
+    owned = None  # the directory of a link's target, opened here
+    try:
+        for _hop in range(LINK_HOPS + 1):
+            try:
+                fd = os.open(base, os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
+                break
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
             if not follow:
                 raise PgsslFileError('Refusing %s: it is a symbolic link (never followed).' % path)
-            st = os.lstat(base, dir_fd=dfd)
-            if st.st_uid != 0 and _foreign_writable(dfd):
-                if dfd != own_dfd:
-                    os.close(dfd)
-                raise PgsslFileError(
-                    'Refusing %s: it is a symbolic link owned by uid %d in a directory someone '
-                    'other than root can write (never followed there).' % (path, st.st_uid)
-                )
-            hops += 1
-            if hops > LINK_HOPS:
-                if dfd != own_dfd:
-                    os.close(dfd)
-                raise PgsslFileError('Refusing %s: more than %d symbolic links.' % (path, LINK_HOPS))
-            target = os.readlink(base, dir_fd=dfd)
-            if not target.startswith('/'):
-                target = os.path.join(_fd_path(dfd), target)
-            if dfd != own_dfd:
-                os.close(dfd)
-            directory, base = _split(target)
+            directory, base = _split(_link_target(dfd, base, path))
             dfd = _open_dir(directory)
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        if dfd != own_dfd:
-            os.close(dfd)
-        raise PgsslFileError('Refusing %s: it is not a regular file (a FIFO, device or socket is never read).' % path)
-    if dfd != own_dfd:
-        os.close(dfd)
-    return fd, st
+            if owned is not None:
+                os.close(owned)
+            owned = dfd
+        else:
+            raise PgsslFileError('Refusing %s: more than %d symbolic links.' % (path, LINK_HOPS))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise PgsslFileError(
+                'Refusing %s: it is not a regular file (a FIFO, device or socket is never read).' % path
+            )
+        return fd, st
+    finally:
+        if owned is not None:
+            os.close(owned)
 
 
 def _fd_path(dfd):

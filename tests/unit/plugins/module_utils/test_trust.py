@@ -223,3 +223,20 @@ def test_a_bundle_of_mutual_cross_signs_ends_the_chain_search():
     out = finishes(lambda: crypto.build_chain([leaf] + pool), seconds=120)
     assert isinstance(out.get('error'), crypto.PgsslCryptoError), out
     assert 'candidate chains' in str(out['error'])
+
+
+def test_a_data_directory_reached_through_a_link_keeps_its_owner(tmp_path):
+    # Debian layout with /var/lib/postgresql/15/main a root-made link to another disk
+    disk = tmp_path / 'disk'
+    disk.mkdir()
+    data = make_pgdata(disk, '')
+    etc = tmp_path / 'etc'
+    etc.mkdir()
+    link = tmp_path / 'main'
+    os.symlink(str(data), str(link))
+    (etc / 'postgresql.conf').write_text("data_directory = '%s'\nhba_file = '%s/pg_hba.conf'\n" % (link, etc))
+    (etc / 'pg_hba.conf').write_text('local all all peer\n')
+    for path in (etc, etc / 'postgresql.conf', etc / 'pg_hba.conf'):
+        os.lchown(str(path), NOBODY, -1)
+    info = cluster.find(config_file=str(etc / 'postgresql.conf'))
+    assert info['server_user'] == 'nobody' and info['hba_file'] == str(etc / 'pg_hba.conf')
