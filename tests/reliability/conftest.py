@@ -10,6 +10,8 @@ docs/reliability.md.
 import hashlib
 import json
 import os
+import shutil
+import pwd
 import re
 import subprocess
 import sys
@@ -116,6 +118,12 @@ class Fleet(object):
             ],
             timeout=60,
         )
+        # the home starts empty, whether useradd made it now or an earlier run (or make
+        # clean-host) left the user without it
+        shutil.rmtree(CLIENT_HOME, ignore_errors=True)
+        os.makedirs(CLIENT_HOME)
+        user = pwd.getpwnam(CLIENT_USER)
+        os.chown(CLIENT_HOME, user.pw_uid, user.pw_gid)
         os.chmod(CLIENT_HOME, 0o755)
         for name in self.names:
             self.pg.psql(
