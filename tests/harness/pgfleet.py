@@ -577,6 +577,13 @@ class Fleet:
             shutil.rmtree(datadir, ignore_errors=True)
         kill_servers_in([base] + datadirs)
         shutil.rmtree(base, ignore_errors=True)
+        # the standbys' replication slots the server role keeps in the server user's home by
+        # default (named after each data directory, so those of this base carry its path)
+        home = os.path.join(pwd.getpwnam(SERVER_USER).pw_dir, '.postgresql')
+        prefix = 'pgssl-replication-' + '-'.join(part for part in base.split('/') if part) + '-'
+        for name in os.listdir(home) if os.path.isdir(home) else ():
+            if name.startswith(prefix) and not os.path.islink(os.path.join(home, name)):
+                shutil.rmtree(os.path.join(home, name), ignore_errors=True)
 
     def _wait(self, host, timeout=60):
         deadline = time.time() + timeout
