@@ -34,6 +34,7 @@ SLOTS = ('a', 'b')
 # reasons that need a new key and certificate (the others only a new primary_conninfo)
 CERT_REASONS = (
     'not_linked',
+    'ca_missing',
     'missing',
     'unreadable',
     'key_missing',
@@ -106,7 +107,9 @@ def cert_reasons(paths, p, uid, now=None):
         return ['unreadable'], {}
     reasons = []
     facts = crypto.describe_certificate(cert, now)
-    issuers = crypto.load_certificates(p['ca_bundle'], 'ca_bundle')
+    # issued by the CA that signs now (during a CA rollover's reissue phase the bundle still
+    # trusts the old one, but every certificate moves to the new one)
+    issuers = crypto.load_certificates(p['issuer'] or p['ca_bundle'], 'issuer')
     issuer = next((ca for ca in issuers if crypto.is_issued_by(cert, ca)), None)
     if issuer is None:
         reasons.append('issuer_changed')
@@ -170,7 +173,10 @@ def status(step):
     in_use = slot_in_use(current, directory)
     reasons = [] if in_use else ['not_linked']
     cert = {}
-    if in_use:
+    if not (p['ca_bundle'] or '').strip():
+        # check mode on a fleet whose CA the run would make first
+        reasons.append('ca_missing')
+    elif in_use:
         found, cert = cert_reasons(slot_paths(directory, in_use), p, os.geteuid())
         reasons.extend(found)
     if p['force'] and 'forced' not in reasons:
@@ -282,7 +288,9 @@ def run(module):
     if p['state'] == 'install' and not p['slot']:
         raise standbystep.StandbyError('state=install needs the slot the prepare step returned.', 'bad_value')
     standbystep.wanted_changes(dict(p, sslcert=None, sslkey=None))  # a bad value is refused before any login
-    crypto.load_certificates(p['ca_bundle'], 'ca_bundle')
+    # without a CA only a read-only status goes on (check mode, before the run that makes it)
+    if (p['ca_bundle'] or '').strip() or p['state'] == 'install' or (p['prepare'] and not module.check_mode):
+        crypto.load_certificates(p['ca_bundle'], 'ca_bundle')
     step = Step(module, p)
     call = status if p['state'] == 'status' else install
     warnings = []

@@ -16,7 +16,7 @@ description:
     (C(pg_stat_ssl)) - TLS or not, protocol, the standby's client certificate DN and serial,
     replay lag. On a standby, its walreceiver (C(pg_stat_wal_receiver)) with the sslmode it
     connects with.
-  - With O(expect_serials) it is the primary's side of the proof of a standby link: it waits
+  - With O(expect_serials) it is the primary's side of the proof of a standby link; it waits
     until a walsender streams over TLS with each of those client certificates, and fails with
     what the primary sees otherwise.
   - As root over the unix socket it logs in from a child process that has dropped to the server

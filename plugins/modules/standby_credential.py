@@ -73,6 +73,11 @@ options:
       issued by another CA is due again (a CA rollover).
     type: str
     required: true
+  issuer:
+    description: The CA certificate (PEM) that signs now; a certificate in use issued by another
+      CA is due (the reissue phase of a CA rollover, while O(ca_bundle) still trusts both).
+      Default any CA of O(ca_bundle).
+    type: str
   renew_before_days:
     description: A certificate that expires within this many days is due.
     type: int
@@ -243,6 +248,7 @@ def main():
         dir=dict(type='path'),
         common_name=dict(type='str', required=True),
         ca_bundle=dict(type='str', required=True),
+        issuer=dict(type='str'),
         renew_before_days=dict(type='int', default=30),
         force=dict(type='bool', default=False),
         key_type=dict(type='str', default='ecdsa', choices=['ecdsa', 'rsa', 'ed25519']),

@@ -1,18 +1,25 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The server role on a real primary with two standbys made by pg_basebackup -R (PG 18 and PG
-14): the site run secures all three and moves each standby's link to verify-full with its own
-replication certificate (proven from the primary's pg_stat_ssl); a second run and the nightly
-renew change nothing; a forced rotation of the replication certificates under pgbench write
-load moves each standby to a new certificate with no failed transaction, and the standbys' data
-equals the primary's."""
+14): check mode plans and writes nothing; the site run secures all three and moves each
+standby's link to verify-full with its own replication certificate (proven from the primary's
+pg_stat_ssl); a second run and the nightly renew change nothing. Then, each under pgbench write
+load on the primary: a forced rotation of the replication certificates, of every server
+certificate, and the three phases of a CA rollover. No transaction fails, each standby
+reconnects at most once per run, the links end on the expected certificates, and the standbys'
+data equals the primary's. The largest replay lag and the reconnects of each run are written to
+.cache/replication-figures-MAJOR.json (docs/reliability.md)."""
 
+import hashlib
+import json
 import os
+import threading
 import pwd
 import re
 import sys
 import time
 from subprocess import STDOUT
 
+import psycopg
 import pytest
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo
@@ -105,7 +112,113 @@ def _wait_links(fleet, primary, count, exclude=(), timeout=30):
         time.sleep(0.2)
 
 
-def test_site_links_every_standby_by_certificate_then_rotates_under_write_load(replset):
+def _digests(fleet, names):
+    out = {}
+    for name in names:
+        host = fleet.host(name)
+        for path in (host['config_file'], host['hba_file'], os.path.join(host['data_dir'], 'postgresql.auto.conf')):
+            with open(path, 'rb') as handle:
+                out[path] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+
+class Sampler(threading.Thread):
+    """What the primary sees of its walsenders every 0.1 s during a run: each standby's
+    walsender pids (a new pid is a reconnect), the largest replay lag in bytes and seconds, and
+    the longest stretch with fewer streaming walsenders than standbys."""
+
+    def __init__(self, params, standbys):
+        super().__init__(daemon=True)
+        self.params, self.standbys = params, standbys
+        self.halt = threading.Event()
+        self.pids, self.lag_bytes, self.lag_seconds, self.gap, self.errors = set(), 0.0, 0.0, 0.0, []
+
+    def run(self):
+        short_since = None
+        with psycopg.connect(**self.params, autocommit=True) as conn:
+            while not self.halt.is_set():
+                rows = conn.execute(
+                    "SELECT pid, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8, "
+                    "COALESCE(EXTRACT(epoch FROM replay_lag)::float8, 0) FROM pg_stat_replication "
+                    "WHERE state = 'streaming'"
+                ).fetchall()
+                now = time.time()
+                for pid, lag_bytes, lag_seconds in rows:
+                    self.pids.add(pid)
+                    self.lag_bytes = max(self.lag_bytes, lag_bytes or 0.0)
+                    self.lag_seconds = max(self.lag_seconds, lag_seconds or 0.0)
+                if len(rows) < self.standbys:
+                    short_since = short_since or now
+                    self.gap = max(self.gap, now - short_since)
+                else:
+                    short_since = None
+                time.sleep(0.1)
+
+    def figures(self):
+        return {
+            'reconnects': len(self.pids) - self.standbys,
+            'max_replay_lag_bytes': int(self.lag_bytes),
+            'max_replay_lag_seconds': round(self.lag_seconds, 3),
+            'longest_gap_seconds': round(self.gap, 1),
+        }
+
+
+def _under_load(fleet, inventory, primary, standbys, playbook, *extra):
+    """``playbook`` run while pgbench writes on the primary; (its output, the sampler's figures)."""
+    host = fleet.host(primary)
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'))
+    bench = ['runuser', '-u', 'postgres', '--', os.path.join(host['bindir'], 'pgbench'), '-h', host['socket_dir']]
+    bench += ['-p', str(host['port']), '-U', 'postgres']
+    if fleet.psql(primary, "SELECT to_regclass('pgbench_history') IS NULL;").stdout.strip() == 't':
+        done = proc.run(bench + ['-i', '-s', '1', '-q', 'postgres'], env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    rows_before = int(fleet.psql(primary, 'SELECT count(*) FROM pgbench_history;').stdout)
+    sampler = Sampler(fleet.conninfo(primary, sslmode='require'), len(standbys))
+    sampler.start()
+    log = os.path.join(os.path.dirname(inventory), 'pgbench.log')
+    with open(log, 'w') as output:
+        load = proc.spawn(bench + ['-T', '600', '-c', '4', '-n', 'postgres'], env=env, stdout=output, stderr=STDOUT)
+    try:
+        time.sleep(2)
+        out = _play(inventory, playbook, *extra)
+        time.sleep(2)
+    finally:
+        proc.stop(load, timeout=0)
+        sampler.halt.set()
+        sampler.join(timeout=10)
+    with open(log) as output:
+        report = output.read()
+    # no client of the write load was cut off or saw an error (pgbench says so as it happens),
+    # and it wrote all along
+    assert 'aborted' not in report and 'error' not in report.lower(), report[-3000:]
+    assert int(fleet.psql(primary, 'SELECT count(*) FROM pgbench_history;').stdout) > rows_before
+    return out, sampler.figures()
+
+
+def _caught_up(fleet, primary, standbys):
+    """Each standby replays all the primary wrote, and holds the same rows."""
+    lsn = fleet.psql(primary, 'SELECT pg_current_wal_lsn();').stdout.strip()
+    count = fleet.psql(primary, 'SELECT count(*) FROM pgbench_history;').stdout.strip()
+    for name in standbys:
+        deadline = time.time() + 60
+        while fleet.psql(name, "SELECT pg_last_wal_replay_lsn() >= '%s';" % lsn).stdout.strip() != 't':
+            assert time.time() < deadline, name
+            time.sleep(0.2)
+        assert fleet.psql(name, 'SELECT count(*) FROM pgbench_history;').stdout.strip() == count
+
+
+def test_check_mode_plans_the_links_and_writes_nothing(replset):
+    fleet, inventory, primary, standbys = replset
+    before = _digests(fleet, (primary,) + tuple(standbys))
+    out = _play(inventory, 'pgssl.postgresql.site', '--check', '--diff')
+    assert _digests(fleet, (primary,) + tuple(standbys)) == before
+    for name in standbys:
+        assert _changed(out, name) > 0
+        assert re.search(r'%s\.pgssl\.test follows %s\.pgssl\.test: not_linked' % (name, primary), out), out[-4000:]
+        assert 'sslmode=prefer' in fleet.psql(name, 'SHOW primary_conninfo;').stdout
+
+
+def test_site_links_every_standby_by_certificate(replset):
     fleet, inventory, primary, standbys = replset
     out = _play(inventory, 'pgssl.postgresql.site')
     for name in standbys:
@@ -118,9 +231,10 @@ def test_site_links_every_standby_by_certificate_then_rotates_under_write_load(r
         assert _changed(out, name) > 0
     links = _wait_links(fleet, primary, len(standbys))
     assert all(ssl == 't' and dn == '/CN=replicator' for ssl, dn, _serial in links), links
-    # every member refuses replication without a certificate (the rule is on the standbys too)
+    # every member takes replication by certificate (the rule is on the standbys too)
     for name in (primary,) + tuple(standbys):
-        hba = open(fleet.host(name)['hba_file']).read()
+        with open(fleet.host(name)['hba_file']) as handle:
+            hba = handle.read()
         assert re.search(r'^hostssl\s+replication\s+replicator\s+127\.0\.0\.1/32\s+cert', hba, re.M), name
 
     again = _play(inventory, 'pgssl.postgresql.site')
@@ -130,40 +244,62 @@ def test_site_links_every_standby_by_certificate_then_rotates_under_write_load(r
         assert _changed(renew, name) == 0, renew[-4000:]
     assert _links(fleet, primary) == links
 
-    # forced rotation of both replication certificates while pgbench writes on the primary
-    old = [serial for _ssl, _dn, serial in links]
-    host = fleet.host(primary)
-    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'))
-    bench = ['runuser', '-u', 'postgres', '--', os.path.join(host['bindir'], 'pgbench'), '-h', host['socket_dir']]
-    bench += ['-p', str(host['port']), '-U', 'postgres']
-    done = proc.run(bench + ['-i', '-s', '1', '-q', 'postgres'], env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    log = os.path.join(os.path.dirname(inventory), 'pgbench.log')
-    with open(log, 'w') as output:
-        load = proc.spawn(bench + ['-T', '40', '-c', '4', '-n', 'postgres'], env=env, stdout=output, stderr=STDOUT)
-    try:
-        time.sleep(2)
-        rotated = _play(inventory, 'pgssl.postgresql.site', '-e', 'server_replication_force=true')
-    finally:
-        status = proc.wait(load, timeout=90)
-    with open(log) as output:
-        report = output.read()
-    # no transaction of the write load failed, and no client was cut off
-    assert status == 0 and 'aborted' not in report, report[-3000:]
-    assert re.search(r'number of transactions actually processed: [1-9]', report), report[-3000:]
+
+def _served_serial(fleet, name):
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+
+    host = fleet.host(name)
+    probe = pgconn.probe_tls(host['fqdn'], host['port'], hostaddr=host['ip'], timeout=5)
+    return crypto.load_certificate(probe['certificate_der']).serial_number
+
+
+def test_every_rotation_under_write_load(replset):
+    fleet, inventory, primary, standbys = replset
+    figures = {}
+
+    def serials():
+        return set(serial for _ssl, _dn, serial in _links(fleet, primary))
+
+    # the standbys' replication certificates: one reconnect each, onto the other slot
+    old = serials()
+    out, figures['replication certificates forced'] = _under_load(
+        fleet, inventory, primary, standbys, 'pgssl.postgresql.site', '-e', 'server_replication_force=true'
+    )
     for name in standbys:
-        assert _changed(rotated, name) > 0
-        link = _conninfo(fleet, name)
-        assert link['sslcert'].endswith('/replication-b.crt'), link
-        assert not os.path.exists(os.path.join(os.path.dirname(link['sslcert']), 'replication-a.key'))
+        assert _changed(out, name) > 0 and _conninfo(fleet, name)['sslcert'].endswith('/replication-b.crt')
+        slot_dir = os.path.dirname(_conninfo(fleet, name)['sslcert'])
+        assert not os.path.exists(os.path.join(slot_dir, 'replication-a.key'))
     links = _wait_links(fleet, primary, len(standbys), exclude=old)
     assert all(ssl == 't' and dn == '/CN=replicator' for ssl, dn, _serial in links), links
-    # the standbys replay everything the primary wrote
-    lsn = fleet.psql(primary, 'SELECT pg_current_wal_lsn();').stdout.strip()
-    count = fleet.psql(primary, 'SELECT count(*) FROM pgbench_history;').stdout.strip()
+
+    # every server certificate (the primary's included): the walsenders stay
+    served = _served_serial(fleet, primary)
+    _out, figures['server certificates forced'] = _under_load(
+        fleet, inventory, primary, standbys, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000'
+    )
+    assert _served_serial(fleet, primary) != served
+
+    # a CA rollover, phase by phase
+    for phase in ('trust', 'reissue', 'retire'):
+        before = serials()
+        out, figures['CA rollover, phase %s' % phase] = _under_load(
+            fleet, inventory, primary, standbys, 'pgssl.postgresql.ca_rollover', '-e', 'pgssl_rollover_phase=' + phase
+        )
+        now = _wait_links(fleet, primary, len(standbys), exclude=before if phase == 'reissue' else ())
+        assert all(ssl == 't' and dn == '/CN=replicator' for ssl, dn, _serial in now), (phase, now)
+        if phase != 'reissue':
+            assert serials() == before, phase  # only the reissue gives the standbys new certificates
+    # the links end on certificates of the new CA, which alone is trusted now
     for name in standbys:
-        deadline = time.time() + 60
-        while fleet.psql(name, "SELECT pg_last_wal_replay_lsn() >= '%s';" % lsn).stdout.strip() != 't':
-            assert time.time() < deadline, name
-            time.sleep(0.2)
-        assert fleet.psql(name, 'SELECT count(*) FROM pgbench_history;').stdout.strip() == count
+        link = _conninfo(fleet, name)
+        with open(link['sslrootcert']) as handle:
+            assert handle.read().count('BEGIN CERTIFICATE') == 1
+    for run, numbers in figures.items():
+        assert numbers['reconnects'] <= len(standbys), (run, numbers)
+    _caught_up(fleet, primary, standbys)
+    version = [v for v, members in SETS.items() if members[0] == primary][0]
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, 'replication-figures-%s.json' % version), 'w') as handle:
+        json.dump(figures, handle, indent=1)
