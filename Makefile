@@ -218,7 +218,7 @@ molecule-b: venv pg
 # Every suite, two at a time (they share no address, port, user or directory), each under its
 # own deadline (tests/harness/suites.py), with its output in .cache/suites/SUITE.log and a table
 # of wall times at the end. The order puts the long suites first.
-SUITES_ALL := realserver-a molecule-b molecule-a sanity realserver-b reliability-subset integration lint units docs galaxy
+SUITES_ALL := realserver-b realserver-a molecule-b molecule-a sanity reliability-subset integration lint units docs galaxy
 test: venv pg clients $(TOOLS)/.installed
 	$(BIN)/python tests/harness/suites.py --jobs 2 $(SUITES_ALL)
 

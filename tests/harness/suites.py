@@ -33,7 +33,7 @@ SUITES = {
     'integration': (1200, False),
     'realserver': (1800, False),
     'realserver-a': (1500, False),
-    'realserver-b': (900, False),
+    'realserver-b': (1500, False),
     # rotation under load counts failed connections, not timings: it may run beside another
     'reliability-subset': (1200, False),
     'galaxy': (1200, False),

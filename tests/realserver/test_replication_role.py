@@ -244,6 +244,19 @@ def test_site_links_every_standby_by_certificate(replset):
         assert _changed(renew, name) == 0, renew[-4000:]
     assert _links(fleet, primary) == links
 
+    # the audit reports each link as the servers see it
+    audit_dir = os.path.join(os.path.dirname(inventory), 'audit')
+    os.makedirs(audit_dir, exist_ok=True)
+    _play(inventory, 'pgssl.postgresql.audit', '-e', 'pgssl_audit_dir=' + audit_dir)
+    with open(os.path.join(audit_dir, 'pgssl-audit.json')) as handle:
+        rows = dict((row['host'].split('.')[0], row) for row in json.load(handle))
+    assert rows[primary]['replication'] == 'primary of 2, over TLS 2 as /CN=replicator', rows[primary]
+    assert all(link['ssl'] for link in rows[primary]['replication_links'])
+    for name in standbys:
+        assert rows[name]['replication'].endswith('streaming sslmode=verify-full'), rows[name]
+    with open(os.path.join(audit_dir, 'pgssl-audit.md')) as handle:
+        assert 'primary of 2, over TLS 2' in handle.read()
+
 
 def _served_serial(fleet, name):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
