@@ -252,7 +252,7 @@ def main():
         renew_before_days=dict(type='int', default=30),
         force=dict(type='bool', default=False),
         key_type=dict(type='str', default='ecdsa', choices=['ecdsa', 'rsa', 'ed25519']),
-        key_curve=dict(type='str', default='P-256'),
+        key_curve=dict(type='str', default='P-256', no_log=False),
         key_size=dict(type='int', default=3072),
         slot=dict(type='str', choices=list(steps.SLOTS)),
         certificate=dict(type='str'),

@@ -86,6 +86,7 @@ def render(rows):
         )
     out.append('')
     out.extend(HOSTILE)
+    out.extend(REPLICATION)
     return '\n'.join(out)
 
 
@@ -153,6 +154,38 @@ HOSTILE = (
         '| --- | --- | --- |',
     ]
     + ['| %s | %s | %s |' % row for row in HOSTILE_ROWS]
+    + ['']
+)
+
+
+# measured on 2026-12-07 by tests/realserver/test_replication_role.py (it writes
+# .cache/replication-figures-MAJOR.json on each run); copied here by hand
+REPLICATION_ROWS = [
+    ("replication certificates forced", 2, 73408, 0.155, 2, 7824, 0.034),
+    ("server certificates forced", 2, 11744, 0.016, 2, 15056, 0.016),
+    ("CA rollover, phase trust", 0, 7328, 0.017, 0, 11128, 0.018),
+    ("CA rollover, phase reissue", 2, 13424, 0.013, 2, 5984, 0.012),
+    ("CA rollover, phase retire", 0, 10624, 0.012, 0, 9904, 0.012),
+]
+REPLICATION = (
+    [
+        '## Streaming replication under write load',
+        '',
+        'A primary with two standbys made by `pg_basebackup -R`, secured by the server role '
+        '(`server_primary`), each standby linked with `sslmode=verify-full` and its own replication '
+        'certificate. While each playbook runs, `pgbench` (4 clients, no think time) writes on the '
+        'primary and a sampler reads `pg_stat_replication` on the primary every 0.1 s. Measured by '
+        '`tests/realserver/test_replication_role.py` (in `make test`) on 2026-12-07; in every case '
+        'no pgbench client saw an error, each standby ended on the expected certificate, and the '
+        'standbys held the same rows as the primary. A reconnect is a new walsender; two standbys, so '
+        '2 is one reconnect each (the slot switch of a new replication certificate). The server '
+        'certificates run renews the replication certificates too (the same forced window).',
+        '',
+        '| case | PG 18 reconnects | largest replay lag (bytes / s) '
+        '| PG 14 reconnects | largest replay lag (bytes / s) |',
+        '| --- | ---: | --- | ---: | --- |',
+    ]
+    + ['| %s | %d | %d / %.3f | %d | %d / %.3f |' % row for row in REPLICATION_ROWS]
     + ['']
 )
 
