@@ -19,6 +19,7 @@ import stat
 import time
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
@@ -99,6 +100,50 @@ def _write(conn, value):
     pgconn.query(conn, 'SELECT pg_reload_conf()')
 
 
+class _ConfLine(object):
+    """primary_conninfo where the operator set it: a line of postgresql.conf (or a file it
+    includes), edited in place as the server reads the file (only the value's characters of that
+    line change), and put back byte for byte when the new value does not stream.
+
+    Only as the server user (over the unix socket a child process that has dropped to it): the
+    file is that user's to change, and root never rewrites a file the server user chose."""
+
+    def __init__(self, path, number):
+        if os.geteuid() == 0:
+            raise StandbyError(
+                'primary_conninfo is set in %s:%s, which this module edits only as the server user: log '
+                'in over the unix socket (leave login_host unset).' % (path, number),
+                'conninfo_elsewhere',
+            )
+        self.path, self.number = path, number
+        self.raw = files.read_bytes(path, 'configuration file')
+        if self.raw is None:
+            raise StandbyError('%s, where primary_conninfo is set, cannot be read.' % path, 'conninfo_elsewhere')
+        try:
+            self.lines = pgconf.parse(self.raw.decode('utf-8'))
+        except UnicodeDecodeError:
+            raise StandbyError('%s is not UTF-8 text.' % path, 'conninfo_elsewhere')
+        index = pgconf.effective_index(self.lines, 'primary_conninfo')
+        if index is None or self.lines[index].number != number:
+            raise StandbyError(
+                'The server reads primary_conninfo from %s:%s, but that file now sets it elsewhere (it '
+                'changed since the last reload); reload, then run again.' % (path, number),
+                'conninfo_elsewhere',
+            )
+        self.mode = stat.S_IMODE(files.stat_file(path).st_mode)
+
+    def _put(self, conn, data):
+        files.write_atomic(self.path, data, mode=self.mode)
+        pgconn.query(conn, 'SELECT pg_reload_conf()')
+
+    def write(self, conn, value):
+        lines, _changes = pgconf.set_settings(self.lines, {'primary_conninfo': value})
+        self._put(conn, pgconf.render(lines).encode('utf-8'))
+
+    def restore(self, conn):
+        self._put(conn, self.raw)
+
+
 def _wait_streaming(conn, sslmode, old_pid, timeout):
     """The walreceiver streams again with the wanted sslmode (a new process, or the same one
     when nothing had to reconnect). Returns its row, or None at the deadline."""
@@ -131,14 +176,9 @@ def link(step):
         source = setting['sourcefile']
         data_dir = _one(conn, "SELECT current_setting('data_directory') AS d")['d']
         auto_conf = os.path.join(data_dir, 'postgresql.auto.conf')
+        where = None
         if source and os.path.normpath(source) != auto_conf:
-            raise StandbyError(
-                'primary_conninfo is set in %s:%s; this module edits it where pg_basebackup -R writes it '
-                '(postgresql.auto.conf, by ALTER SYSTEM), which would then override that line. Remove the '
-                'line there (the value moves to postgresql.auto.conf with ALTER SYSTEM), then run again.'
-                % (source, setting['sourceline']),
-                'conninfo_elsewhere',
-            )
+            where = _ConfLine(source, setting['sourceline'])
         changes = wanted_changes(p)
         new = conninfo.update(current, changes)
         result = {
@@ -146,7 +186,7 @@ def link(step):
             'changed': conninfo.parse(new) != conninfo.parse(current),
             'conninfo_before': conninfo.masked(current),
             'conninfo': conninfo.masked(new),
-            'source': auto_conf,
+            'source': where.path if where else auto_conf,
         }
         if step._diff and result['changed']:
             result['diff'] = {
@@ -160,10 +200,16 @@ def link(step):
         server_uid = os.getuid() if os.getuid() != 0 else files.resolve_uid(p['server_user'] or 'postgres')
         check_client_files(p, server_uid)
         before = _receiver(conn)
-        _write(conn, new)
+        if where:
+            where.write(conn, new)
+        else:
+            _write(conn, new)
         row = _wait_streaming(conn, p['sslmode'], before['pid'] if before else None, p['timeout'])
         if row is None:
-            _write(conn, current)
+            if where:
+                where.restore(conn)
+            else:
+                _write(conn, current)
             back = _wait_streaming(conn, conninfo.as_dict(current).get('sslmode', 'prefer'), None, p['timeout'])
             raise TaskFailed(
                 'The standby did not stream again within %ds with the new primary_conninfo (%s); the old '

@@ -16,8 +16,12 @@ description:
     keywords in it (O(sslmode), O(sslrootcert), O(sslcert), O(sslkey), and optionally the host,
     address and port), keyword by keyword as libpq reads a connection string, never by prefix.
     Every other keyword keeps its value and place.
-  - Writes the new value with C(ALTER SYSTEM) (into C(postgresql.auto.conf), where
-    C(pg_basebackup -R) puts it; the server quotes it for the file itself) and reloads.
+  - Writes the new value where the server reads it. Into C(postgresql.auto.conf) with
+    C(ALTER SYSTEM) (where C(pg_basebackup -R) puts it; the server quotes it for the file
+    itself). When the operator set it in C(postgresql.conf) or a file it includes, that line is
+    edited in place as the server reads the file (only the value changes; the line's comment and
+    every other line stay byte for byte), as the server user, and the file is put back exactly
+    when the new value does not stream. Then it reloads.
     PostgreSQL 13 and later restart the walreceiver on a changed C(primary_conninfo) at a reload;
     older versions need a restart, which this module never does (it fails and says so).
   - Proves the change by waiting for a new walreceiver that streams with the new sslmode
@@ -117,7 +121,8 @@ conninfo_before:
   returned: on a standby
   type: str
 source:
-  description: The file the value is written to (C(postgresql.auto.conf) of the standby).
+  description: The file the value is written to (C(postgresql.auto.conf) of the standby, or the
+    file that sets it).
   returned: on a standby
   type: str
 receiver:

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo
 
 import pgfleet
@@ -140,3 +141,50 @@ def test_standby_link_moves_to_verify_full_with_a_client_certificate(rfleet, wor
     assert rfleet.psql(standby_name, 'SELECT count(*) FROM t_repl;').stdout.strip() == '1'
     # on the primary the module changes nothing
     assert ok(_link(primary, **wanted))['role'] == 'primary'
+
+
+@pytest.mark.parametrize('version', sorted(PAIRS))
+def test_a_link_set_in_postgresql_conf_is_edited_there(rfleet, version):
+    """The operator keeps primary_conninfo in postgresql.conf: the module edits that line in
+    place (only its value changes, nothing goes to postgresql.auto.conf), and a value that does
+    not stream puts the file back byte for byte."""
+    primary_name, standby_name = PAIRS[version]
+    standby = rfleet.host(standby_name)
+    current = rfleet.psql(standby_name, 'SHOW primary_conninfo;').stdout.strip()
+    link = conninfo.as_dict(current)
+    assert link.get('sslmode') == 'verify-full', link  # the first test linked it
+    # move the value from postgresql.auto.conf into postgresql.conf, with a comment after it
+    rfleet.psql(standby_name, 'ALTER SYSTEM RESET primary_conninfo;')
+    with open(standby['config_file'], 'a') as handle:
+        handle.write("primary_conninfo = %s   # the operator's link\n" % pgconf.quote(current))
+    rfleet.psql(standby_name, 'SELECT pg_reload_conf();')
+    # the server reads the same value from there
+    assert rfleet.psql(standby_name, 'SHOW primary_conninfo;').stdout.strip() == current
+    with open(standby['config_file'], 'rb') as handle:
+        before = handle.read()
+    auto_before = _auto_conf(standby)
+    assert 'primary_conninfo' not in auto_before
+
+    changed = ok(_link(standby, sslmode='verify-ca', sslrootcert=link['sslrootcert'], diff=True))
+    assert changed['changed'] and changed['source'] == standby['config_file']
+    assert changed['receiver']['status'] == 'streaming'
+    with open(standby['config_file'], 'rb') as handle:
+        after = handle.read()
+    # one line changed, its comment kept; postgresql.auto.conf untouched
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    differ = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
+    assert len(old_lines) == len(new_lines) and len(differ) == 1, differ
+    assert b'sslmode=verify-ca' in new_lines[differ[0]] and new_lines[differ[0]].endswith(b"# the operator's link")
+    assert _auto_conf(standby) == auto_before
+    assert rfleet.psql(standby_name, 'SHOW primary_conninfo;').stdout.strip() == conninfo.update(
+        current, {'sslmode': 'verify-ca'}
+    )
+
+    # a name the primary's certificate does not carry: the file comes back byte for byte
+    wrong = _link(standby, sslmode='verify-full', host='db99.pgssl.test', timeout=8)
+    assert wrong.get('failed') and wrong.get('rolled_back'), wrong
+    with open(standby['config_file'], 'rb') as handle:
+        assert handle.read() == after
+    # back to verify-full where it was, for the tests after this one
+    ok(_link(standby, sslmode='verify-full', sslrootcert=link['sslrootcert']))
+    assert primary_name  # the pair stays linked
