@@ -22,15 +22,21 @@ class CommandTimeout(AssertionError):
     """A command outlived its deadline (an AssertionError, so a test reports it as a failure)."""
 
 
+try:
+    import ctypes
+
+    # loaded now: a child that has dropped to another user (Popen's user=) may no longer read
+    # the interpreter's library directory when its preexec_fn runs
+    _PRCTL = ctypes.CDLL('libc.so.6', use_errno=True).prctl
+except (ImportError, OSError, AttributeError):  # pragma: no cover
+    _PRCTL = None
+
+
 def _die_with_parent():
     """In the child, before exec: SIGKILL when the process that started it dies, so a test run
     killed halfway does not leave its commands running in their own sessions."""
-    try:
-        import ctypes
-
-        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _describe(cmd):
