@@ -91,13 +91,45 @@ def _check_target(setting, path, source, roots, allowed_uids):
         )
 
 
+PATRONI_HEADER = b'overwritten by Patroni'
+
+
+def patroni_evidence(config_file, data_dir=None):
+    """Why this cluster looks run by Patroni ([] when it does not): the header Patroni writes at
+    the top of the postgresql.conf it owns, its patroni.dynamic.json in the data directory.
+    (The server user could fake either; that only makes the plain path refuse.)"""
+    found = []
+    head = files.read_bytes(config_file, 'postgresql.conf') or b''
+    if PATRONI_HEADER in head[:4096]:
+        found.append('%s says it "will be overwritten by Patroni"' % config_file)
+    data_dir = data_dir or os.path.dirname(config_file)
+    if files.stat_file(os.path.join(data_dir, 'patroni.dynamic.json')) is not None:
+        found.append('%s holds patroni.dynamic.json' % data_dir)
+    return found
+
+
+def refuse_patroni(evidence):
+    """The plain-PostgreSQL path never edits the files Patroni rewrites."""
+    if evidence:
+        raise ClusterError(
+            'This cluster is run by Patroni (%s). Patroni rewrites postgresql.conf (and pg_hba.conf, '
+            'when its configuration lists postgresql.pg_hba) at its next reload or restart, so an edit '
+            'here would be undone behind your back: nothing was changed. Set the ssl_* parameters and '
+            'the hostssl rules through Patroni instead: postgresql.parameters and postgresql.pg_hba in '
+            'the cluster-wide configuration (patronictl edit-config, or PATCH /config on the REST API) '
+            'or in each member\'s patroni.yml, then patronictl reload.' % '; '.join(evidence),
+            'patroni_managed',
+        )
+
+
 def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
     """Describe a cluster from one reference.
 
     ``cluster``: ``VERSION/NAME`` (Debian) or a directory (Debian config dir or PGDATA);
     ``config_file``: a postgresql.conf; ``data_dir``: a PGDATA directory.
     Returns a dict: config_file, hba_file, ident_file, data_dir, auto_conf, version, layout,
-    server_user, port, socket_dir.
+    server_user, port, socket_dir, and manager ('patroni' when Patroni runs it, with
+    manager_evidence, else None).
 
     Settings come from the whole include tree as the server reads it (a line that a later
     include overrides decides nothing), and the paths derived from them must stay inside the
@@ -177,7 +209,10 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
     port = values.get('port', ('5432',))[0]
     sockets = values.get('unix_socket_directories', (DEFAULT_SOCKET_DIR[layout],))[0]
     first_socket = next((d.strip() for d in sockets.split(',') if d.strip()), '')
+    evidence = patroni_evidence(config_file, data_dir)
     return {
+        'manager': 'patroni' if evidence else None,
+        'manager_evidence': evidence,
         'config_file': config_file,
         'hba_file': derived['hba_file'],
         'ident_file': derived['ident_file'],

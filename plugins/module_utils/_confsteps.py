@@ -31,6 +31,8 @@ def conf(module):
     raw = files.read_bytes(path, 'configuration file')
     if raw is None:
         raise files.PgsslFileError('The configuration file %s does not exist.' % path)
+    # Patroni rewrites the postgresql.conf it owns: an edit there would be undone
+    cluster.refuse_patroni(info.get('manager_evidence') or cluster.patroni_evidence(path))
     if 'data_dir' not in info:
         # not found as a cluster: its tree is still read as the server would read it, bounded,
         # and a FIFO, device or planted link anywhere in it refuses the edit

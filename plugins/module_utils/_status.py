@@ -232,6 +232,7 @@ def run(module):
             'line, so the key could never be loaded. Choose another.'
         )
     info = find_cluster(p['cluster'])
+    cluster.refuse_patroni(info['manager_evidence'])
     try:
         import pwd
 

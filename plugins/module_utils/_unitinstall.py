@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster as cluster
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import test_hook
@@ -101,6 +102,8 @@ def install(module):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
 
+    # before any file is written: Patroni would undo the settings (and maybe the rules)
+    cluster.refuse_patroni(cluster.patroni_evidence(p['config_file']))
     result = {'changed': False, 'reloaded': False}
     if p['key_passphrase']:
         result['changed'] = _passphrase_file(module, p)

@@ -44,7 +44,8 @@ def install():
         env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
         lock = ['-o', 'DPkg::Lock::Timeout=120']
         pgfleet.run(['apt-get'] + lock + ['update', '-q'], env=env, timeout=600)
-        pgfleet.run(['apt-get'] + lock + ['install', '-y', '-q', '--no-install-recommends', 'etcd-server'], env=env, timeout=600)
+        packages = ['install', '-y', '-q', '--no-install-recommends', 'etcd-server']
+        pgfleet.run(['apt-get'] + lock + packages, env=env, timeout=600)
     if not os.path.exists(PATRONI):
         shutil.rmtree(PATRONI_VENV, ignore_errors=True)
         pgfleet.run(['/usr/bin/python3', '-m', 'venv', PATRONI_VENV], timeout=300)

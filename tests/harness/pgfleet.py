@@ -235,7 +235,7 @@ def fresh(base, *also):
 
 
 # what `make clean-host` keeps: installs, not leftovers
-KEEP = ('pgssl-bin', 'pgssl-become-venv')
+KEEP = ('pgssl-bin', 'pgssl-become-venv', 'pgssl-patroni-venv')
 
 
 def clean_host(scratch='/var/tmp'):
