@@ -242,7 +242,7 @@ def explain_hba_line(path, number, major):
     (a row whose type is NULL)."""
     try:
         text = txt.read(path)
-    except (IOError, OSError):
+    except (IOError, OSError, files.PgsslFileError):
         return 'invalid line'
     for line in pghba.parse(text, major):
         if line.number == number:

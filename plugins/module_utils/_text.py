@@ -31,11 +31,9 @@ def read(path, what='configuration file'):
     The server user can write these files and their directories, so the read is bounded as
     every such read is: a regular file only (a FIFO or device is refused, never waited on), a
     size cap, and a symbolic link followed only where no one but root could have made it.
-    Raises OSError (ENOENT when missing; the refusal's text as strerror otherwise)."""
-    try:
-        data = paths.read_bytes(path, what, follow=True)
-    except paths.PgsslFileError as exc:
-        raise OSError(errno.EPERM, str(exc))
+    Raises OSError (ENOENT) when it is missing, and the refusal itself (PgsslFileError) when
+    the bounded read refuses it: a caller that tolerates a missing file never tolerates that."""
+    data = paths.read_bytes(path, what, follow=True)
     if data is None:
         raise OSError(errno.ENOENT, 'No such file or directory', path)
     return decode(data)

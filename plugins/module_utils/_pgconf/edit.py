@@ -8,11 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
 import re
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
+from ansible_collections.pgssl.postgresql.plugins.module_utils._files import paths as fpaths
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgconf.lexer import (
     _MEMORY_UNITS,
     _TIME_UNITS,
@@ -308,11 +308,11 @@ def read_tree(path, depth=0, errors=None, calling=None, budget=None):
         return []
     try:
         lines = parse(txt.read(path))
+    except fpaths.PgsslFileError as exc:
+        # refused by the bounded read (a FIFO, device, planted link or huge file): the server
+        # would block or fail on it too, and nothing in the tree is trusted then
+        raise PgConfError('%s%s' % ('' if calling is None else '%s:%s: included here: ' % calling, exc))
     except (IOError, OSError) as exc:
-        if exc.errno == errno.EPERM:
-            # refused by the bounded read (a FIFO, device, planted link or huge file): the
-            # server would block or fail on it too, and nothing in the tree is trusted then
-            raise PgConfError('%s%s' % ('' if calling is None else '%s:%s: included here: ' % calling, exc.strerror))
         if calling is None:
             raise PgConfError('could not open configuration file "%s": %s' % (path, exc.strerror))
         fail(calling[0], calling[1], 'could not open configuration file "%s": %s' % (path, exc.strerror))

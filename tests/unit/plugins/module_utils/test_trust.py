@@ -17,6 +17,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _cluster a
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as f
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 
 NOBODY = pwd.getpwnam('nobody').pw_uid
@@ -85,12 +86,23 @@ def test_links_are_followed_only_where_root_alone_could_make_them(tmp_path):
         f.read_bytes(str(root_dir / 'a.conf'))
 
 
-def test_config_reads_report_refusals_as_os_errors(tmp_path):
+def test_config_reads_raise_the_refusal_itself_not_a_missing_file(tmp_path):
     fifo = tmp_path / 'inc.conf'
     os.mkfifo(str(fifo))
-    with pytest.raises(OSError) as caught:
-        txt.read(str(fifo))
-    assert 'not a regular file' in caught.value.strerror
+    # a caller that tolerates a missing file (OSError) must not tolerate this
+    out = finishes(lambda: txt.read(str(fifo)))
+    assert isinstance(out.get('error'), f.PgsslFileError) and not isinstance(out['error'], OSError), out
+    assert 'not a regular file' in str(out['error'])
+    with pytest.raises(OSError):
+        txt.read(str(tmp_path / 'missing.conf'))
+
+
+def test_a_pg_hba_include_naming_a_fifo_fails_even_with_an_error_list(tmp_path):
+    os.mkfifo(str(tmp_path / 'pipe.conf'))
+    main = tmp_path / 'pg_hba.conf'
+    main.write_text("include pipe.conf\nhostssl all all 0.0.0.0/0 cert\n")
+    out = finishes(lambda: pghba.read_tree(str(main), 16, errors=[]))
+    assert isinstance(out.get('error'), f.PgsslFileError), out
 
 
 def test_include_if_exists_naming_a_fifo_ends_with_an_error(tmp_path):
