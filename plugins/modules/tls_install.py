@@ -36,6 +36,7 @@ description:
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
+  - pgssl.postgresql.hba_rules
   - pgssl.postgresql.tls_probe
   - pgssl.postgresql.connection
 attributes:
@@ -141,55 +142,6 @@ options:
   pg_version:
     description: Major version of the server (how pg_hba.conf is read).
     type: int
-  hba_rules:
-    description: Rules to have (as M(pgssl.postgresql.pg_hba) O(pgssl.postgresql.pg_hba#module:rules)).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      type:
-        description: Connection type.
-        type: str
-        choices: [local, host, hostssl, hostnossl, hostgssenc, hostnogssenc]
-        default: hostssl
-      databases:
-        description: Databases.
-        type: list
-        elements: str
-        default: [all]
-      users:
-        description: Users.
-        type: list
-        elements: str
-        default: [all]
-      address:
-        description: Address or CIDR.
-        type: str
-      method:
-        description: Authentication method.
-        type: str
-        default: scram-sha-256
-      options:
-        description: Method options.
-        type: dict
-        default: {}
-      state:
-        description: Present or absent.
-        type: str
-        choices: [present, absent]
-        default: present
-      comment:
-        description: Comment on the rule's line.
-        type: str
-  require_ssl:
-    description: As M(pgssl.postgresql.pg_hba) O(pgssl.postgresql.pg_hba#module:require_ssl).
-    type: str
-    choices: [none, convert, reject, both]
-    default: none
-  purge_managed:
-    description: Remove managed rules that are no longer in O(hba_rules).
-    type: bool
-    default: false
   reload:
     description: V(changed) reloads when a file changed, V(always) also when none did (the server
       serves something else than the files say), V(never) leaves the reload to the caller.

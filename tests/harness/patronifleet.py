@@ -36,6 +36,11 @@ PATRONI = os.path.join(PATRONI_VENV, 'bin', 'patroni')
 PATRONICTL = os.path.join(PATRONI_VENV, 'bin', 'patronictl')
 ETCD = '/usr/bin/etcd'
 SERVER_USER = 'postgres'
+HBA = [
+    'local all all peer',
+    'host all all 127.0.0.1/32 scram-sha-256',
+    'host replication replicator 127.0.0.1/32 scram-sha-256',
+]
 
 
 def install():
@@ -64,7 +69,10 @@ def _get(url, timeout=2):
 
 
 class PatroniCluster:
-    def __init__(self, base, scope):
+    def __init__(self, base, scope, hba_in='dcs'):
+        """``hba_in``: where Patroni's pg_hba list lives, the cluster-wide dynamic configuration
+        (``dcs``) or each member's patroni.yml (``local``, which wins over the other)."""
+        self.hba_in = hba_in
         self.base = base
         self.scope = scope
         self.members = {}
@@ -122,19 +130,24 @@ class PatroniCluster:
         member = self.members[name]
         ip = member['ip']
         hostdir = member['hostdir']
-        return {
+        config = {
             'scope': self.scope,
             'name': name,
             'log': {'dir': hostdir, 'level': 'INFO'},
             'restapi': {'listen': '%s:8008' % ip, 'connect_address': '%s:8008' % ip},
             'etcd3': {'hosts': '%s:2379' % self.etcd_ip},
             'bootstrap': {
-                'dcs': {
-                    'ttl': 20,
-                    'loop_wait': 2,
-                    'retry_timeout': 8,
-                    'postgresql': {'use_pg_rewind': False, 'parameters': {'wal_level': 'replica'}},
-                },
+                'dcs': dict(
+                    {
+                        'ttl': 20,
+                        'loop_wait': 2,
+                        'retry_timeout': 8,
+                        'postgresql': dict(
+                            {'use_pg_rewind': False, 'parameters': {'wal_level': 'replica'}},
+                            **({'pg_hba': HBA} if self.hba_in == 'dcs' else {}),
+                        ),
+                    }
+                ),
                 'initdb': [{'encoding': 'UTF8'}, {'auth-local': 'peer'}, {'auth-host': 'scram-sha-256'}],
             },
             'postgresql': {
@@ -148,14 +161,13 @@ class PatroniCluster:
                     'replication': {'username': 'replicator', 'password': self.passwords['replicator']},
                 },
                 'parameters': {'unix_socket_directories': member['socket_dir']},
-                # Patroni writes pg_hba.conf from this list (and rewrites it at each reload)
-                'pg_hba': [
-                    'local all all peer',
-                    'host all all 127.0.0.1/32 scram-sha-256',
-                    'host replication replicator 127.0.0.1/32 scram-sha-256',
-                ],
             },
         }
+        if self.hba_in == 'local':
+            # Patroni writes pg_hba.conf from this list (and rewrites it at each reload); the
+            # member's own list wins over the cluster-wide one
+            config['postgresql']['pg_hba'] = HBA
+        return config
 
     def up(self, members, version, etcd_ip, timeout=180):
         """etcd and one Patroni member per ``{name: ip}``; returns when one leads and the others

@@ -52,7 +52,7 @@ def trees(draw):
     names = ['00-root.conf'] + ['f%d.conf' % i for i in range(1, count)] + ['sub/s%d.conf' % i for i in range(2)]
     for name in names:
         lines = []
-        for _ in range(draw(st.integers(0, 5))):
+        for _line in range(draw(st.integers(0, 5))):
             kind = draw(st.sampled_from(['set', 'set', 'set', 'include', 'if_exists', 'dir', 'comment']))
             if kind == 'set':
                 key = draw(st.sampled_from(NAMES))

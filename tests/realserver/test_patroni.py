@@ -1,10 +1,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real 3-member Patroni cluster (etcd from Debian, Patroni from PyPI) on PG 15 and PG 18:
 the plain-PostgreSQL path recognizes every member as Patroni's and refuses to edit the files
-Patroni rewrites, in check mode and in the real run, with nothing changed anywhere."""
+Patroni rewrites, in check mode and in the real run, with nothing changed anywhere. Then TLS
+through Patroni (patroni_config): ssl_* and hostssl rules in the dynamic configuration, check
+mode first, every member serving its own certificate with no restart, plain TCP refused, a
+second run that changes nothing, and a member whose Patroni restarts still serving TLS."""
 
 import hashlib
+import json
 import os
+import pwd
+import shutil
+import time
+import urllib.request
 import re
 import sys
 
@@ -13,6 +21,9 @@ import pytest
 import patronifleet
 import proc
 from conftest import run_module
+from test_server_side import issue, ok
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 
 BASE = '/var/tmp/pgssl-rs-patroni'
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
@@ -90,3 +101,93 @@ def test_the_plain_path_refuses_every_patroni_member(patroni, tmp_path):
     # the cluster is as it was: one leader, every replica streaming, no TLS
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
     assert patroni.psql(patroni.leader(), 'SHOW ssl;').strip() == 'off'
+
+
+def _config(member):
+    with urllib.request.urlopen('http://%s:8008/config' % member['ip'], timeout=5) as answer:
+        return json.loads(answer.read().decode('utf-8'))
+
+
+def _served(member):
+    probe = pgconn.probe_tls(member['fqdn'], 5432, hostaddr=member['ip'], timeout=5)
+    return probe['ssl'] and probe.get('certificate_der')
+
+
+def _wait_served(patroni, fingerprints, timeout=60):
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+
+    deadline = time.time() + timeout
+    while True:
+        served = {}
+        for name, member in patroni.members.items():
+            der = _served(member)
+            served[name] = crypto.cert_fingerprint(crypto.load_certificate(der)) if der else None
+        if served == fingerprints:
+            return served
+        assert time.time() < deadline, (served, fingerprints)
+        time.sleep(0.5)
+
+
+def test_tls_through_patroni_dynamic_configuration(patroni, tmp_path):
+    pg = pwd.getpwnam('postgres')
+    os.chmod(str(tmp_path), 0o755)
+    fingerprints = {}
+    for name, member in patroni.members.items():
+        pki = issue(str(tmp_path), member, name=name)
+        ssl_dir = os.path.join(member['data_dir'], 'ssl')
+        os.makedirs(ssl_dir, exist_ok=True)
+        placed = ((pki['crt'], 'server.crt', 0o644), (pki['key'], 'server.key', 0o600), (pki['ca'], 'root.crt', 0o644))
+        for src, dst, mode in placed:
+            shutil.copy(src, os.path.join(ssl_dir, dst))
+            os.chown(os.path.join(ssl_dir, dst), pg.pw_uid, pg.pw_gid)
+            os.chmod(os.path.join(ssl_dir, dst), mode)
+        os.chown(ssl_dir, pg.pw_uid, pg.pw_gid)
+        fingerprints[name] = pki['fingerprint']
+    leader = patroni.members[patroni.leader()]
+    args = dict(
+        rest_url='http://%s:8008' % leader['ip'],
+        # relative to each member's data directory: one value for every member
+        parameters={
+            'ssl': 'on',
+            'ssl_cert_file': 'ssl/server.crt',
+            'ssl_key_file': 'ssl/server.key',
+            'ssl_ca_file': 'ssl/root.crt',
+            'ssl_min_protocol_version': 'TLSv1.2',
+        },
+        hba_rules=[
+            {
+                'type': 'hostssl',
+                'databases': ['all'],
+                'users': ['all'],
+                'address': '127.0.0.1/32',
+                'method': 'scram-sha-256',
+            }
+        ],
+        require_ssl='reject',
+        pg_version=int(patroni.version),
+    )
+    before = _config(leader)
+    planned = ok(run_module('patroni_config', check=True, diff=True, **args))
+    assert planned['changed'] and set(planned['parameters_changed']) >= {'ssl', 'ssl_cert_file'}
+    assert '"ssl": "on"' in planned['diff']['after'] and 'hostnossl' in planned['diff']['after']
+    assert _config(leader) == before and not _served(leader)
+    done = ok(run_module('patroni_config', **args))
+    assert done['changed'] and len(done['members']) == len(patroni.members)
+    # every member serves its own certificate, with no restart
+    _wait_served(patroni, fingerprints)
+    for name, member in patroni.members.items():
+        rules = "SELECT type FROM pg_hba_file_rules WHERE error IS NULL ORDER BY line_number;"
+        hba = patroni.psql(name, rules).split()
+        assert hba and hba[0] == 'hostnossl' and 'hostssl' in hba, (name, hba)
+        # plain TCP is refused now, TLS with the password goes in
+        plain = pgconn.probe_plain(member['fqdn'], 5432, hostaddr=member['ip'], timeout=5)
+        assert plain['accepted'] is False, plain
+    assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
+    again = ok(run_module('patroni_config', **args))
+    assert not again['changed'], again
+    # a member whose Patroni restarts (it rewrites postgresql.conf and pg_hba.conf) serves TLS again
+    replica = [n for n in patroni.members if n != patroni.leader()][0]
+    patroni.stop(replica)
+    patroni.start(replica)
+    patroni.wait(lambda: patroni.streaming() == len(patroni.members) - 1, 120, 'the restarted replica streaming')
+    _wait_served(patroni, fingerprints)
