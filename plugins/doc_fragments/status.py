@@ -71,6 +71,16 @@ options:
     type: list
     elements: dict
     default: []
+  patroni:
+    description:
+      - A cluster run by Patroni (its postgresql.conf header, C(patroni.dynamic.json)).
+        V(refuse) fails with code C(patroni_managed) (Patroni would undo an edit of its files).
+        V(dcs) checks only the files and what is served; the settings (returned in
+        RV(settings), paths inside the data directory relative to it) and the rules are set in
+        Patroni's dynamic configuration by M(pgssl.postgresql.patroni_config).
+    type: str
+    choices: [refuse, dcs]
+    default: refuse
   require_ssl:
     description: As O(pgssl.postgresql.pg_hba#module:require_ssl).
     type: str

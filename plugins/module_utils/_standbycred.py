@@ -132,9 +132,7 @@ def cert_reasons(paths, p, uid, now=None):
             key = crypto.load_private_key(key_raw, None, 'The replication key')
             if not crypto.same_public_key(key, cert.public_key()):
                 reasons.append('key_mismatch')
-            spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
-            have = crypto.describe_key(key)
-            if (have['type'], have['size'], have['curve']) != (spec['type'], spec['size'], spec['curve']):
+            if not crypto.is_key_kind(key, p['key_type'], p['key_size'], p['key_curve']):
                 reasons.append('key_type_changed')
         except crypto.PgsslCryptoError:
             reasons.append('key_unreadable')

@@ -87,6 +87,21 @@ def wanted_settings(p, paths):
     return settings
 
 
+def patroni_settings(settings, info):
+    """The settings for Patroni's cluster-wide configuration: a path inside the data directory
+    relative to it (PostgreSQL reads it so), one value for every member whatever its data
+    directory; values as strings, as Patroni keeps them."""
+    out = {}
+    base = info['data_dir'].rstrip('/') + '/'
+    for name, value in settings.items():
+        if isinstance(value, bool):
+            value = 'on' if value else 'off'
+        elif name.endswith('_file') and isinstance(value, str) and value.startswith(base):
+            value = value[len(base) :]
+        out[name] = value
+    return out
+
+
 def check(p, info, paths):
     reasons = []
     facts = {}
@@ -143,9 +158,7 @@ def check(p, info, paths):
                 if not crypto.same_public_key(key, public):
                     reasons.append('key_mismatch')
                 if p['key_type'] and not external:
-                    spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
-                    have = crypto.describe_key(key)
-                    if (have['type'], have['size'], have['curve']) != (spec['type'], spec['size'], spec['curve']):
+                    if not crypto.is_key_kind(key, p['key_type'], p['key_size'], p['key_curve']):
                         reasons.append('key_type_changed')
             except crypto.PgsslCryptoError:
                 reasons.append('key_unreadable')
@@ -185,6 +198,11 @@ def check(p, info, paths):
         crl_raw = files.read_bytes(paths['crl'], 'CRL file')
         if crl_raw is None or crl_raw.strip() != p['crl'].encode('ascii').strip():
             reasons.append('crl_changed')
+    if info.get('manager') == 'patroni':
+        # Patroni's dynamic configuration holds the settings and rules (patroni_config decides
+        # those); here only the files and what is served
+        _served_reason(p, info, cert, facts, reasons)
+        return reasons, facts
     settings = wanted_settings(p, paths)
     lines = pgconf.parse(txt.decode(files.read_bytes(info['config_file'], 'postgresql.conf')))
     new_lines, changes = pgconf.set_settings(lines, settings)
@@ -204,6 +222,12 @@ def check(p, info, paths):
         )
         if pghba.render(lines) != text:
             reasons.append('hba_changed')
+    _served_reason(p, info, cert, facts, reasons)
+    return reasons, facts
+
+
+def _served_reason(p, info, cert, facts, reasons):
+    """not_served: the server serves something else than its certificate file."""
     if p['tls_host'] and cert is not None:
         try:
             probe = pgconn.probe_tls(
@@ -217,7 +241,6 @@ def check(p, info, paths):
         facts['served_fingerprint'] = served
         if served != facts.get('fingerprint_sha256'):
             reasons.append('not_served')
-    return reasons, facts
 
 
 def run(module):
@@ -232,7 +255,8 @@ def run(module):
             'line, so the key could never be loaded. Choose another.'
         )
     info = find_cluster(p['cluster'])
-    cluster.refuse_patroni(info['manager_evidence'])
+    if p['patroni'] != 'dcs':
+        cluster.refuse_patroni(info['manager_evidence'])
     try:
         import pwd
 
@@ -261,7 +285,9 @@ def run(module):
         'reasons': reasons,
         'cluster': info,
         'paths': paths,
-        'settings': wanted_settings(p, paths),
+        'settings': patroni_settings(wanted_settings(p, paths), info)
+        if info.get('manager') == 'patroni'
+        else wanted_settings(p, paths),
         'certificate': dict((k, facts[k]) for k in keep if k in facts),
         'overrides': facts.get('overrides', []),
     }
@@ -292,5 +318,6 @@ def status_argspec():
         key_size=dict(type='int'),
         key_curve=dict(type='str', choices=list(crypto.CURVES)),
         require_ssl=dict(type='str', default='none', choices=['none', 'convert', 'reject', 'both']),
+        patroni=dict(type='str', default='refuse', choices=['refuse', 'dcs']),
     )
     return spec

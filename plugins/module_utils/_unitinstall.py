@@ -102,8 +102,12 @@ def install(module):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
 
-    # before any file is written: Patroni would undo the settings (and maybe the rules)
-    cluster.refuse_patroni(cluster.patroni_evidence(p['config_file']))
+    # before any file is written: Patroni would undo the settings (and maybe the rules); with
+    # patroni=dcs the caller sets them through Patroni (patroni_config) and only the files are
+    # written here
+    via_patroni = p['patroni'] == 'dcs' and bool(cluster.patroni_evidence(p['config_file']))
+    if not via_patroni:
+        cluster.refuse_patroni(cluster.patroni_evidence(p['config_file']))
     result = {'changed': False, 'reloaded': False}
     if p['key_passphrase']:
         result['changed'] = _passphrase_file(module, p)
@@ -137,6 +141,8 @@ def install(module):
             _write_plain(module, p['crl_file'], p['crl_content'].encode('ascii'), p['owner'], p['group'], '0644', True)
             or result['changed']
         )
+    if via_patroni:
+        return _apply(module, p, result, reloadstep, snapshot)
     conf = confsteps.conf(
         Step(
             module,
@@ -170,6 +176,11 @@ def install(module):
     result['changed'] = result['changed'] or hba['changed']
     result['hba_actions'] = hba['actions']
     test_hook('hba')
+    return _apply(module, p, result, reloadstep, snapshot)
+
+
+def _apply(module, p, result, reloadstep, snapshot):
+    """Reload (validated, proven by the served certificate), the proof, the snapshot dropped."""
     if p['reload'] == 'always' or (p['reload'] == 'changed' and result['changed']):
         test_hook('validate')
         done = reloadstep.reload_as_server_user(module, _reload_params(p, module.check_mode))

@@ -142,6 +142,14 @@ options:
   pg_version:
     description: Major version of the server (how pg_hba.conf is read).
     type: int
+  patroni:
+    description: A cluster run by Patroni. V(refuse) fails before anything is written (Patroni
+      would undo the settings). V(dcs) writes only the files (key, certificate, CA file, CRL)
+      and reloads; the settings and rules go to Patroni's dynamic configuration
+      (M(pgssl.postgresql.patroni_config)), and O(settings) and O(hba_rules) are not written.
+    type: str
+    choices: [refuse, dcs]
+    default: refuse
   reload:
     description: V(changed) reloads when a file changed, V(always) also when none did (the server
       serves something else than the files say), V(never) leaves the reload to the caller.
@@ -283,6 +291,7 @@ def main():
     argument_spec.update(
         owner=dict(type='str', required=True),
         group=dict(type='str', required=True),
+        patroni=dict(type='str', default='refuse', choices=['refuse', 'dcs']),
         key_path=dict(type='path', required=True),
         cert_path=dict(type='path', required=True),
         new_key=dict(type='bool', default=False),

@@ -1,10 +1,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real 3-member Patroni cluster (etcd from Debian, Patroni from PyPI) on PG 15 and PG 18:
-the plain-PostgreSQL path recognizes every member as Patroni's and refuses to edit the files
-Patroni rewrites, in check mode and in the real run, with nothing changed anywhere. Then TLS
+the plain modules recognize every member as Patroni's and refuse to edit the files Patroni
+rewrites, with nothing changed anywhere. Then TLS
 through Patroni (patroni_config): ssl_* and hostssl rules in the dynamic configuration, check
 mode first, every member serving its own certificate with no restart, plain TCP refused, a
-second run that changes nothing, and a member whose Patroni restarts still serving TLS."""
+second run that changes nothing, and a member whose Patroni restarts still serving TLS. Last,
+the server role on every member, through Patroni: check mode, site, a second run, a forced
+renewal."""
 
 import hashlib
 import json
@@ -74,7 +76,7 @@ def _digests(cluster):
     return out
 
 
-def test_the_plain_path_refuses_every_patroni_member(patroni, tmp_path):
+def test_the_plain_modules_refuse_every_patroni_member(patroni):
     before = _digests(patroni)
     for name, member in patroni.members.items():
         status = run_module('tls_status', cluster=member['data_dir'])
@@ -84,19 +86,6 @@ def test_the_plain_path_refuses_every_patroni_member(patroni, tmp_path):
         # pg_conf on Patroni's postgresql.conf: refused too (Patroni would undo it)
         conf = run_module('pg_conf', path=os.path.join(member['data_dir'], 'postgresql.conf'), settings={'ssl': 'on'})
         assert conf.get('failed') and conf.get('code') == 'patroni_managed', conf
-    # the site playbook, in check mode and for real: every member fails at its status call
-    hosts = ''.join(
-        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s"}\n' % (name, m['ip'], m['data_dir'])
-        for name, m in patroni.members.items()
-    )
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text(INVENTORY % {'hosts': hosts, 'ca': tmp_path / 'ca'})
-    for extra in (['--check', '--diff'], []):
-        done = proc.run([PLAYBOOK, '-i', str(inventory), 'pgssl.postgresql.site'] + extra, timeout=300)
-        assert done.returncode != 0
-        for name in patroni.members:
-            assert re.search(r'%s\.pgssl\.test\s*:.*failed=1' % name, done.stdout), done.stdout[-3000:]
-        assert 'run by Patroni' in done.stdout
     assert _digests(patroni) == before
     # the cluster is as it was: one leader, every replica streaming, no TLS
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
@@ -191,3 +180,57 @@ def test_tls_through_patroni_dynamic_configuration(patroni, tmp_path):
     patroni.start(replica)
     patroni.wait(lambda: patroni.streaming() == len(patroni.members) - 1, 120, 'the restarted replica streaming')
     _wait_served(patroni, fingerprints)
+
+
+def _changed(out, name):
+    return int(re.search(r'%s\.pgssl\.test\s*:.*changed=(\d+)' % name, out).group(1))
+
+
+def _play(inventory, *args):
+    done = proc.run([PLAYBOOK, '-i', str(inventory)] + list(args), timeout=540)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, tmp_path):
+    """site on every member: the files on each member, the settings and rules in Patroni's
+    dynamic configuration, each member proven by what it serves; check mode first, then a second
+    run and a forced renewal."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+
+    hosts = ''.join(
+        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s"}\n' % (name, m['ip'], m['data_dir'])
+        for name, m in patroni.members.items()
+    )
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(INVENTORY % {'hosts': hosts, 'ca': tmp_path / 'ca'})
+    leader = patroni.members[patroni.leader()]
+    before = _digests(patroni)
+    dcs_before = _config(leader)
+    planned = _play(inventory, 'pgssl.postgresql.site', '--check', '--diff')
+    assert _digests(patroni) == before and _config(leader) == dcs_before
+    for name in patroni.members:
+        assert _changed(planned, name) > 0
+    out = _play(inventory, 'pgssl.postgresql.site')
+    served = {}
+    for name, member in patroni.members.items():
+        assert _changed(out, name) > 0
+        cert = crypto.load_certificate(_served(member))
+        described = crypto.describe_certificate(cert)
+        assert described['subject'] == {'CN': '%s.pgssl.test' % name}, described
+        served[name] = described['fingerprint_sha256']
+        assert patroni.psql(name, 'SHOW ssl_cert_file;').strip() == 'ssl/server.crt'
+        first = patroni.psql(name, 'SELECT type FROM pg_hba_file_rules ORDER BY line_number LIMIT 1;')
+        assert first.strip() == 'hostnossl', first
+    config = _config(leader)
+    assert config['postgresql']['parameters']['ssl'] == 'on', config
+    assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
+    again = _play(inventory, 'pgssl.postgresql.site')
+    for name in patroni.members:
+        assert _changed(again, name) == 0, again[-4000:]
+    renewed = _play(inventory, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000')
+    for name, member in patroni.members.items():
+        assert _changed(renewed, name) > 0
+        now = crypto.describe_certificate(crypto.load_certificate(_served(member)))['fingerprint_sha256']
+        assert now != served[name], name
+    assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1

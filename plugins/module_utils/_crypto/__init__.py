@@ -31,6 +31,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.keys impo
     REGENERATE_CHOICES,
     RSA_SIZES,
     describe_key,
+    is_key_kind,
     dump_private_key,
     generate_private_key,
     load_private_key,

@@ -80,6 +80,13 @@ def describe_key(key):
     return {'type': type(key).__name__, 'size': None, 'curve': None}
 
 
+def is_key_kind(key, key_type, size=None, curve=None):
+    """The key is of the type, size and curve asked for (a change of any makes a new key due)."""
+    spec = normalize_key_request(key_type, size, curve)
+    have = describe_key(key)
+    return (have['type'], have['size'], have['curve']) == (spec['type'], spec['size'], spec['curve'])
+
+
 def pem_is_encrypted(data):
     return b'ENCRYPTED PRIVATE KEY' in data or b'Proc-Type: 4,ENCRYPTED' in data
 
