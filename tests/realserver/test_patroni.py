@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import shutil
+import threading
 import time
 import urllib.request
 import re
@@ -192,18 +193,28 @@ def _play(inventory, *args):
     return done.stdout
 
 
-def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, tmp_path):
+@pytest.fixture(scope='module')
+def role_inventory(patroni):
+    """The inventory of the role's tests (its CA beside it), kept from one test to the next."""
+    work = os.path.join(patroni.base, 'role')
+    os.makedirs(work, mode=0o700, exist_ok=True)
+    hosts = ''.join(
+        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s"}\n' % (name, m['ip'], m['data_dir'])
+        for name, m in patroni.members.items()
+    )
+    inventory = os.path.join(work, 'inventory.yml')
+    with open(inventory, 'w') as handle:
+        handle.write(INVENTORY % {'hosts': hosts, 'ca': os.path.join(work, 'ca')})
+    return inventory
+
+
+def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role_inventory):
     """site on every member: the files on each member, the settings and rules in Patroni's
     dynamic configuration, each member proven by what it serves; check mode first, then a second
     run and a forced renewal."""
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 
-    hosts = ''.join(
-        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s"}\n' % (name, m['ip'], m['data_dir'])
-        for name, m in patroni.members.items()
-    )
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text(INVENTORY % {'hosts': hosts, 'ca': tmp_path / 'ca'})
+    inventory = role_inventory
     leader = patroni.members[patroni.leader()]
     before = _digests(patroni)
     dcs_before = _config(leader)
@@ -234,3 +245,81 @@ def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, tmp_
         now = crypto.describe_certificate(crypto.load_certificate(_served(member)))['fingerprint_sha256']
         assert now != served[name], name
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
+
+
+class ConnectionLoad(threading.Thread):
+    """pgbench -C (a new verify-full connection per transaction) against the leader, in short
+    runs one after the other until stopped; every run must end without an error."""
+
+    def __init__(self, patroni, rootcert):
+        super().__init__(daemon=True)
+        leader = patroni.members[patroni.leader()]
+        script = os.path.join(patroni.base, 'select1.sql')
+        with open(script, 'w') as handle:
+            handle.write('SELECT 1;\n')
+        self.cmd = [os.path.join(leader['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3']
+        self.cmd.append('postgres')
+        self.env = dict(
+            os.environ,
+            LD_LIBRARY_PATH=os.path.join(os.path.dirname(leader['bindir']), 'lib'),
+            PGHOST=leader['fqdn'],
+            PGHOSTADDR=leader['ip'],
+            PGPORT='5432',
+            PGUSER='postgres',
+            PGPASSWORD=patroni.passwords['postgres'],
+            PGSSLMODE='verify-full',
+            PGSSLROOTCERT=rootcert,
+            PGCONNECT_TIMEOUT='5',
+        )
+        self.halt = threading.Event()
+        self.connections, self.failures = 0, []
+
+    def run(self):
+        while not self.halt.is_set():
+            done = proc.run(self.cmd, env=self.env, timeout=60)
+            found = re.search(r'number of transactions actually processed: (\d+)', done.stdout)
+            self.connections += int(found.group(1)) if found else 0
+            if done.returncode != 0 or 'error' in (done.stdout + done.stderr).lower():
+                self.failures.append((done.stdout + done.stderr)[-800:])
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=90)
+
+
+def test_renewal_and_ca_rollover_under_connection_load(patroni, role_inventory):
+    """Every member's certificate forced, then the three phases of a CA rollover, while new
+    verify-full connections keep arriving at the leader: none fails, and each run is counted."""
+    ca_dir = os.path.join(os.path.dirname(role_inventory), 'ca')
+    # what the clients trust through it all: the CA now and, once the rollover begins, both
+    rootcert = os.path.join(os.path.dirname(role_inventory), 'clients-root.crt')
+    shutil.copy(os.path.join(ca_dir, 'ca.crt'), rootcert)
+    os.chmod(rootcert, 0o644)
+    figures = {}
+    runs = [('every member\'s certificate forced', 'pgssl.postgresql.renew', ['-e', 'server_renew_before_days=100000'])]
+    runs += [
+        ('CA rollover, phase %s' % phase, 'pgssl.postgresql.ca_rollover', ['-e', 'pgssl_rollover_phase=' + phase])
+        for phase in ('trust', 'reissue', 'retire')
+    ]
+    for label, playbook, extra in runs:
+        trust = os.path.join(ca_dir, 'trust.pem')
+        if os.path.exists(trust):
+            shutil.copy(trust, rootcert)  # the clients' root.crt holds both CAs during the rollover
+        load = ConnectionLoad(patroni, rootcert)
+        load.start()
+        try:
+            time.sleep(2)
+            started = time.time()
+            _play(role_inventory, playbook, *extra)
+            elapsed = time.time() - started
+            time.sleep(2)
+        finally:
+            load.stop()
+        assert not load.failures, (label, load.failures[:3])
+        assert load.connections > 0, label
+        figures[label] = {'run_seconds': round(elapsed, 1), 'connections': load.connections, 'failed': 0}
+    assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, 'patroni-figures-%s.json' % patroni.version), 'w') as handle:
+        json.dump(figures, handle, indent=1)

@@ -87,6 +87,7 @@ def render(rows):
     out.append('')
     out.extend(HOSTILE)
     out.extend(REPLICATION)
+    out.extend(PATRONI)
     return '\n'.join(out)
 
 
@@ -186,6 +187,33 @@ REPLICATION = (
         '| --- | ---: | --- | ---: | --- |',
     ]
     + ['| %s | %d | %d / %.3f | %d | %d / %.3f |' % row for row in REPLICATION_ROWS]
+    + ['']
+)
+
+
+# measured on 2026-12-07 by tests/realserver/test_patroni.py (it writes
+# .cache/patroni-figures-MAJOR.json on each run); copied here by hand
+PATRONI_ROWS = [
+    ("every member's certificate forced", 20.3, 2346, 19.2, 2240),
+    ('CA rollover, phase trust', 16.8, 1761, 17.1, 1781),
+    ('CA rollover, phase reissue', 17.8, 1890, 17.5, 2044),
+    ('CA rollover, phase retire', 17.9, 1890, 17.6, 2094),
+]
+PATRONI = (
+    [
+        '## A Patroni cluster under connection load',
+        '',
+        'Three Patroni members (etcd from Debian, Patroni 4.1.5) secured by the server role through '
+        "Patroni's dynamic configuration. While each playbook runs, `pgbench -C` opens a new "
+        '`sslmode=verify-full` connection per transaction to the leader (2 clients, `SELECT 1`), in '
+        'runs of 3 s one after the other; the clients trust both CAs from the rollover\'s trust '
+        'phase on. Measured by `tests/realserver/test_patroni.py` (in `make test`) on 2026-12-07. '
+        'No connection failed; the cluster kept one leader and every replica streaming.',
+        '',
+        '| case | PG 15 run (s) | connections | failed | PG 18 run (s) | connections | failed |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ]
+    + ['| %s | %.1f | %d | 0 | %.1f | %d | 0 |' % row for row in PATRONI_ROWS]
     + ['']
 )
 
