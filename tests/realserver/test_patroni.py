@@ -239,6 +239,17 @@ def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role
     again = _play(inventory, 'pgssl.postgresql.site')
     for name in patroni.members:
         assert _changed(again, name) == 0, again[-4000:]
+    # the audit reads each member's role from Patroni and its served certificate
+    audit_dir = os.path.join(os.path.dirname(inventory), 'audit')
+    os.makedirs(audit_dir, exist_ok=True)
+    _play(inventory, 'pgssl.postgresql.audit', '-e', 'pgssl_audit_dir=' + audit_dir)
+    with open(os.path.join(audit_dir, 'pgssl-audit.json')) as handle:
+        rows = dict((row['host'].split('.')[0], row) for row in json.load(handle))
+    leader_name = patroni.leader()
+    for name in patroni.members:
+        assert rows[name]['tls'] in (True, 'True') and 'CN=%s.pgssl.test' % name in rows[name]['subject'], rows[name]
+        want = 'primary running' if name == leader_name else 'replica running'
+        assert rows[name]['patroni'] == want, rows[name]
     renewed = _play(inventory, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000')
     for name, member in patroni.members.items():
         assert _changed(renewed, name) > 0
