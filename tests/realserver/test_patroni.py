@@ -283,15 +283,17 @@ class ConnectionLoad(threading.Thread):
             PGCONNECT_TIMEOUT='5',
         )
         self.halt = threading.Event()
-        self.connections, self.failures = 0, []
+        self.connections, self.failures, self.failed_at = 0, [], []
 
     def run(self):
         while not self.halt.is_set():
+            started = time.time()
             done = proc.run(self.cmd, env=self.env, timeout=60)
             found = re.search(r'number of transactions actually processed: (\d+)', done.stdout)
             self.connections += int(found.group(1)) if found else 0
             if done.returncode != 0 or 'error' in (done.stdout + done.stderr).lower():
                 self.failures.append((done.stdout + done.stderr)[-800:])
+                self.failed_at.append((started, time.time()))
 
     def stop(self):
         self.halt.set()
@@ -333,4 +335,67 @@ def test_renewal_and_ca_rollover_under_connection_load(patroni, role_inventory):
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(cache, 'patroni-figures-%s.json' % patroni.version), 'w') as handle:
+        json.dump(figures, handle, indent=1)
+
+
+def test_a_switchover_in_the_middle_of_a_renewal(patroni, role_inventory):
+    """patronictl switchover while the renew playbook replaces every member's certificate, with
+    verify-full connections arriving at the old leader's address: connections fail only while
+    the old leader restarts as a replica (the window is measured); a member caught mid-restart
+    fails its step safely (its files rolled back) and the next run finishes the renewal."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+
+    rootcert = os.path.join(os.path.dirname(role_inventory), 'clients-root.crt')
+    ca_dir = os.path.join(os.path.dirname(role_inventory), 'ca')
+    shutil.copy(os.path.join(ca_dir, 'ca.crt'), rootcert)
+    before = dict((n, crypto.cert_fingerprint(crypto.load_certificate(_served(m)))) for n, m in patroni.members.items())
+    old_leader = patroni.leader()
+    candidate = [n for n in patroni.members if n != old_leader][0]
+    load = ConnectionLoad(patroni, rootcert)
+    load.start()
+    outcome = {}
+
+    def renew():
+        outcome['first'] = proc.run(
+            [PLAYBOOK, '-i', role_inventory, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000'],
+            timeout=540,
+        )
+
+    runner = threading.Thread(target=renew, daemon=True)
+    try:
+        time.sleep(2)
+        runner.start()
+        time.sleep(4)
+        switch_start = time.time()
+        switched = patroni.patronictl(
+            old_leader, 'switchover', '--leader', old_leader, '--candidate', candidate, '--force', timeout=120
+        )
+        switch_end = time.time()
+        assert switched.returncode == 0, switched.stdout + switched.stderr
+        runner.join(timeout=560)
+        patroni.wait(lambda: patroni.leader() == candidate and patroni.streaming() == 2, 120, 'the new leader')
+        # the next run finishes whatever the switchover interrupted
+        second = _play(role_inventory, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000')
+        time.sleep(2)
+    finally:
+        load.stop()
+    window = (min(a for a, _b in load.failed_at), max(b for _a, b in load.failed_at)) if load.failed_at else None
+    figures = {
+        'first_run_rc': outcome['first'].returncode,
+        'connections': load.connections,
+        'failed_attempts': len(load.failures),
+        'failure_window_seconds': round(window[1] - window[0], 1) if window else 0.0,
+    }
+    # every member serves a certificate of this step (renewed by the first run or the second)
+    for name, member in patroni.members.items():
+        now = crypto.cert_fingerprint(crypto.load_certificate(_served(member)))
+        assert now != before[name], name
+    assert second and patroni.leader() == candidate and patroni.streaming() == 2
+    # connections failed only inside one window around the switchover (the old leader's restart
+    # as a replica), never before it or long after
+    if window:
+        assert switch_start - 4 <= window[0] and window[1] <= switch_end + 30, (window, switch_start, switch_end)
+        assert figures['failure_window_seconds'] <= 30, (figures, load.failures[:2])
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
+    with open(os.path.join(cache, 'patroni-switchover-%s.json' % patroni.version), 'w') as handle:
         json.dump(figures, handle, indent=1)
