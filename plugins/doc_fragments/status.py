@@ -71,6 +71,11 @@ options:
     type: list
     elements: dict
     default: []
+  hba_file:
+    description: The pg_hba.conf the server reads, when it lies outside the cluster's
+      directories (a path derived from the configuration there is refused otherwise, since the
+      server user could have named any file). It must be exactly the server's C(hba_file).
+    type: path
   patroni:
     description:
       - A cluster run by Patroni (its postgresql.conf header, C(patroni.dynamic.json)).

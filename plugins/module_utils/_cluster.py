@@ -122,7 +122,7 @@ def refuse_patroni(evidence):
         )
 
 
-def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
+def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC, hba_file=None):
     """Describe a cluster from one reference.
 
     ``cluster``: ``VERSION/NAME`` (Debian) or a directory (Debian config dir or PGDATA);
@@ -133,7 +133,9 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
 
     Settings come from the whole include tree as the server reads it (a line that a later
     include overrides decides nothing), and the paths derived from them must stay inside the
-    cluster's directories and belong to root or the server user.
+    cluster's directories and belong to root or the server user. ``hba_file`` is the operator's
+    word for a pg_hba.conf kept elsewhere (/etc/postgresql-common/..., a shared mount): it must
+    be exactly the file the server reads, and is then taken even outside those directories.
     """
     if cluster and not config_file and not data_dir:
         if os.path.isdir(cluster):
@@ -204,7 +206,15 @@ def find(cluster=None, config_file=None, data_dir=None, etc_root=DEBIAN_ETC):
             where = values[setting][1:]
         else:
             path, where = os.path.join(conf_dir, default), None
-        _check_target(setting, path, where, roots, allowed)
+        if setting == 'hba_file' and hba_file:
+            if os.path.normpath(hba_file) != path:
+                raise ClusterError(
+                    'hba_file %s (given) is not the file the server reads: %s (%s).'
+                    % (hba_file, path, '%s:%s' % where if where else 'the default'),
+                    'hba_file_mismatch',
+                )
+        else:
+            _check_target(setting, path, where, roots, allowed)
         derived[setting] = path
     port = values.get('port', ('5432',))[0]
     sockets = values.get('unix_socket_directories', (DEFAULT_SOCKET_DIR[layout],))[0]

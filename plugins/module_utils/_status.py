@@ -20,15 +20,15 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 
 
-def find_cluster(reference):
+def find_cluster(reference, hba_file=None):
     if reference:
-        return cluster.find(cluster=reference)
+        return cluster.find(cluster=reference, hba_file=hba_file)
     found = sorted(glob.glob(os.path.join(cluster.DEBIAN_ETC, '*', '*', 'postgresql.conf')))
     if len(found) != 1:
         raise cluster.ClusterError(
             'Found %d Debian clusters; set the cluster (VERSION/NAME or a PGDATA directory).' % len(found)
         )
-    return cluster.find(config_file=found[0])
+    return cluster.find(config_file=found[0], hba_file=hba_file)
 
 
 def tls_paths(info, ssl_dir):
@@ -254,7 +254,7 @@ def run(module):
             'ssl_passphrase_command passes the server only its first '
             'line, so the key could never be loaded. Choose another.'
         )
-    info = find_cluster(p['cluster'])
+    info = find_cluster(p['cluster'], p['hba_file'])
     if p['patroni'] != 'dcs':
         cluster.refuse_patroni(info['manager_evidence'])
     try:
@@ -319,5 +319,6 @@ def status_argspec():
         key_curve=dict(type='str', choices=list(crypto.CURVES)),
         require_ssl=dict(type='str', default='none', choices=['none', 'convert', 'reject', 'both']),
         patroni=dict(type='str', default='refuse', choices=['refuse', 'dcs']),
+        hba_file=dict(type='path'),
     )
     return spec

@@ -172,6 +172,21 @@ def test_an_effective_hba_file_outside_the_cluster_is_refused(tmp_path):
     assert 'secret' not in str(caught.value)
 
 
+def test_an_hba_file_outside_the_cluster_is_taken_only_as_the_operator_names_it(tmp_path):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    (shared / 'pg_hba.conf').write_text('local all all peer\n')
+    data = make_pgdata(tmp_path, "hba_file = '%s/pg_hba.conf'\n" % shared)
+    with pytest.raises(cluster.ClusterError, match='outside the cluster'):
+        cluster.find(cluster=str(data))
+    info = cluster.find(cluster=str(data), hba_file=str(shared / 'pg_hba.conf'))
+    assert info['hba_file'] == str(shared / 'pg_hba.conf')
+    # another file than the server's is refused, naming both
+    with pytest.raises(cluster.ClusterError) as caught:
+        cluster.find(cluster=str(data), hba_file=str(tmp_path / 'other.conf'))
+    assert caught.value.code == 'hba_file_mismatch' and 'postgresql.conf:1' in str(caught.value)
+
+
 def test_alter_system_hba_file_counts_and_is_checked(tmp_path):
     data = make_pgdata(tmp_path, '')
     (data / 'postgresql.auto.conf').write_text("hba_file = '/etc/shadow'\n")
