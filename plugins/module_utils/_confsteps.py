@@ -32,7 +32,9 @@ def conf(module):
     if raw is None:
         raise files.PgsslFileError('The configuration file %s does not exist.' % path)
     # Patroni rewrites the postgresql.conf it owns: an edit there would be undone
-    cluster.refuse_patroni(info.get('manager_evidence') or cluster.patroni_evidence(path))
+    # (find already looked when it read the cluster; only a bare file is looked at here)
+    evidence = info['manager_evidence'] if 'manager_evidence' in info else cluster.patroni_evidence(path)
+    cluster.refuse_patroni(evidence)
     if 'data_dir' not in info:
         # not found as a cluster: its tree is still read as the server would read it, bounded,
         # and a FIFO, device or planted link anywhere in it refuses the edit

@@ -105,9 +105,10 @@ def install(module):
     # before any file is written: Patroni would undo the settings (and maybe the rules); with
     # patroni=dcs the caller sets them through Patroni (patroni_config) and only the files are
     # written here
-    via_patroni = p['patroni'] == 'dcs' and bool(cluster.patroni_evidence(p['config_file']))
+    evidence = cluster.patroni_evidence(p['config_file'])
+    via_patroni = p['patroni'] == 'dcs' and bool(evidence)
     if not via_patroni:
-        cluster.refuse_patroni(cluster.patroni_evidence(p['config_file']))
+        cluster.refuse_patroni(evidence)
     result = {'changed': False, 'reloaded': False}
     if p['key_passphrase']:
         result['changed'] = _passphrase_file(module, p)
