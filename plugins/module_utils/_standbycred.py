@@ -96,9 +96,12 @@ def link_reasons(current, p):
     return reasons
 
 
-def cert_reasons(paths, p, uid, now=None):
-    """Why the certificate in a slot must be replaced ([] when it is fine), with its facts."""
-    raw = files.read_bytes(paths['cert'], 'replication certificate')
+def cert_reasons(paths, p, uid, now=None, sans=(), profile='client', what='replication'):
+    """Why the certificate in a slot must be replaced ([] when it is fine), with its facts
+    (CN ``p['common_name']``, ``sans``, ``profile``, issued by ``p['issuer']`` or a CA of
+    ``p['ca_bundle']``; its key of ``p['key_type']``, owned by ``uid``). Shared by the targets
+    that keep a key and certificate in two slots (the standby link, PgBouncer)."""
+    raw = files.read_bytes(paths['cert'], '%s certificate' % what)
     if raw is None:
         return ['missing'], {}
     try:
@@ -117,19 +120,19 @@ def cert_reasons(paths, p, uid, now=None):
         cert,
         cert.public_key(),
         {'CN': p['common_name']},
-        [],
-        'client',
+        list(sans),
+        profile,
         issuer_cert=issuer or cert,
         now=now,
         renew_before_days=p['renew_before_days'],
     )
-    reasons.extend(r for r in found if r not in ('issuer_changed', 'key_changed', 'san_changed'))
-    key_raw = files.read_bytes(paths['key'], 'replication key', secret=True, owners=[uid])
+    reasons.extend(r for r in found if r not in ('issuer_changed', 'key_changed'))
+    key_raw = files.read_bytes(paths['key'], '%s key' % what, secret=True, owners=[uid])
     if key_raw is None:
         reasons.append('key_missing')
     else:
         try:
-            key = crypto.load_private_key(key_raw, None, 'The replication key')
+            key = crypto.load_private_key(key_raw, None, 'The %s key' % what)
             if not crypto.same_public_key(key, cert.public_key()):
                 reasons.append('key_mismatch')
             if not crypto.is_key_kind(key, p['key_type'], p['key_size'], p['key_curve']):

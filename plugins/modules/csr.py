@@ -66,9 +66,10 @@ options:
   profile:
     description:
       - V(server) adds extendedKeyUsage serverAuth; V(client) adds clientAuth (the CN is the
-        database user).
+        database user); V(pooler) adds both (PgBouncer's one certificate toward its clients and
+        toward PostgreSQL).
     type: str
-    choices: [server, client]
+    choices: [server, client, pooler]
     default: server
   backup:
     description: Keep the replaced CSR file beside the new one.
@@ -150,7 +151,7 @@ def main():
             common_name=dict(type='str'),
             subject=dict(type='dict', default={}),
             subject_alt_names=dict(type='list', elements='str', default=[]),
-            profile=dict(type='str', default='server', choices=['server', 'client']),
+            profile=dict(type='str', default='server', choices=['server', 'client', 'pooler']),
             backup=dict(type='bool', default=False),
             return_content=dict(type='bool', default=True),
         ),

@@ -71,9 +71,12 @@ options:
         type: bool
         default: false
   profile:
-    description: What the certificates are for.
+    description:
+      - What the certificates are for. V(pooler) is a server certificate that also
+        authenticates as a client (extendedKeyUsage serverAuth and clientAuth), for PgBouncer,
+        which presents one certificate to its clients and to PostgreSQL.
     type: str
-    choices: [server, client]
+    choices: [server, client, pooler]
     default: server
   valid_days:
     description: Validity of a new certificate, in days.
@@ -139,7 +142,7 @@ def main():
                 force=dict(type='bool', default=False),
             ),
         ),
-        profile=dict(type='str', default='server', choices=['server', 'client']),
+        profile=dict(type='str', default='server', choices=['server', 'client', 'pooler']),
         valid_days=dict(type='int', default=397),
         renew_before_days=dict(type='int', default=30),
         mode=dict(type='str', default='0644'),

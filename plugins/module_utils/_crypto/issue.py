@@ -53,7 +53,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._crypto.names imp
 
 
 def _check_request(subject, sans, profile):
-    if profile == 'server' and not sans and 'CN' not in subject:
+    if profile in ('server', 'pooler') and not sans and 'CN' not in subject:
         raise PgsslCryptoError('A server certificate needs subject_alt_names or a common name.', 'bad_subject')
     if profile == 'client' and 'CN' not in subject:
         raise PgsslCryptoError('A client certificate needs a common name (the database user).', 'bad_subject')

@@ -178,17 +178,22 @@ def sans_of(obj):
 
 # --------------------------------------------------------------------------- profiles
 
-PROFILES = ('ca', 'server', 'client')
+# pooler: a server certificate that also authenticates as a client (PgBouncer presents one
+# certificate to its clients and to PostgreSQL)
+PROFILES = ('ca', 'server', 'client', 'pooler')
 
 
 def profile_of(obj):
-    """'ca', 'server', 'client' or None, read from the extensions of a certificate or CSR."""
+    """'ca', 'server', 'client', 'pooler' or None, read from the extensions of a certificate or
+    CSR."""
     bc = _ext(obj, x509.BasicConstraints)
     if bc is not None and bc.ca:
         return 'ca'
     eku = _ext(obj, x509.ExtendedKeyUsage)
     if eku is not None:
         oids = list(eku)
+        if ExtendedKeyUsageOID.SERVER_AUTH in oids and ExtendedKeyUsageOID.CLIENT_AUTH in oids:
+            return 'pooler'
         if ExtendedKeyUsageOID.SERVER_AUTH in oids:
             return 'server'
         if ExtendedKeyUsageOID.CLIENT_AUTH in oids:
@@ -226,7 +231,7 @@ def _key_usage(profile, public_key):
 def profile_extensions(profile, public_key, pathlen=None):
     """[(extension, critical)] that a certificate or CSR of this profile carries."""
     if profile not in PROFILES:
-        raise PgsslCryptoError('Unknown profile %r: use ca, server or client.' % (profile,), 'bad_profile')
+        raise PgsslCryptoError('Unknown profile %r: use ca, server, client or pooler.' % (profile,), 'bad_profile')
     if pathlen is not None and (not isinstance(pathlen, int) or pathlen < 0):
         raise PgsslCryptoError('pathlen must be 0 or more (got %r).' % (pathlen,), 'bad_pathlen')
     exts = []
@@ -239,4 +244,7 @@ def profile_extensions(profile, public_key, pathlen=None):
         exts.append((x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False))
     elif profile == 'client':
         exts.append((x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False))
+    elif profile == 'pooler':
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+        exts.append((x509.ExtendedKeyUsage(usages), False))
     return exts

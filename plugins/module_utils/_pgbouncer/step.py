@@ -1,0 +1,110 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``pgbouncer_tls`` module's run: root's part (the slot directory, the main ini file, the
+rollback) around the parts that run as PgBouncer's user (``_pgbouncer.tls``)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import pwd
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step, TaskFailed
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import tls
+
+RELOAD_REASONS = ('ca_changed', 'not_applied', 'not_served', 'forced')
+
+
+def _diff(plan):
+    keys = plan['changed_settings']
+    before = ''.join('%s = %s\n' % (k, plan['settings'].get(k)) for k in keys if plan['settings'].get(k) is not None)
+    after = ''.join('%s = %s\n' % (k, plan['wanted'][k]) for k in keys)
+    return {'before_header': plan['config_file'], 'after_header': plan['config_file'], 'before': before, 'after': after}
+
+
+def _write_main(path, old_text, new_text, backup):
+    """Root rewrites the operator's file, keeping its owner and mode, when it still holds what
+    the plan was made from."""
+    raw = files.read_bytes(path, 'PgBouncer configuration file', follow=True)
+    if raw is None or raw.decode('utf-8', 'replace') != old_text:
+        raise tls.PgbouncerTlsError('%s changed while it was being edited; run again.' % path, 'pgbouncer_config')
+    st = files.stat_file(path)
+    return files.write_atomic(
+        path, new_text.encode('utf-8'), mode=st.st_mode & 0o7777, uid=st.st_uid, gid=st.st_gid, backup=backup
+    )
+
+
+def run(module):
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
+
+    p = dict(module.params)
+    p['config_file'] = os.path.normpath(p['config_file'] or '')
+    sans = tls.check_params(p)
+    p['dir'] = os.path.normpath(p['dir'] or tls.default_dir(p['config_file']))
+    if (p['ca_bundle'] or '').strip() or p['state'] == 'install':
+        crypto.load_certificates(p['ca_bundle'], 'ca_bundle')
+    step = Step(module, p)
+    warnings = []
+    if os.geteuid() == 0:
+        try:
+            entry = pwd.getpwnam(p['user'])
+        except KeyError:
+            raise tls.PgbouncerTlsError('No OS user %s (user: the user PgBouncer runs as).' % p['user'], 'bad_value')
+        if entry.pw_uid == 0:
+            raise tls.PgbouncerTlsError('PgBouncer does not run as root; give the user it runs as.', 'bad_value')
+        made = False
+        if (p['prepare'] or p['state'] == 'install') and not module.check_mode:
+            made = files.ensure_dir(p['dir'], 0o700, entry.pw_uid, entry.pw_gid)
+
+        def as_user(call):
+            return reloadstep.run_as_server_user(module, call, p['user'], warnings)
+
+    else:
+        made = False
+
+        def as_user(call):
+            return call()
+
+    plan = as_user(lambda: tls.status(step, sans))
+    old_text = plan.pop('old_text', None)
+    new_text = plan.pop('new_text', None)
+    plan['config_file'] = p['config_file']
+    result = dict(plan, changed=bool(plan['changed'] or made or 'csr' in plan))
+    if plan['changed_settings'] and module._diff:
+        result['diff'] = _diff(plan)
+    for key in plan['restart_required']:
+        module.warn('%s changes only when PgBouncer restarts; this module never restarts it.' % key)
+    if p['state'] == 'status':
+        return result
+    if module.check_mode:
+        result['changed'] = plan['due']
+        return result
+    wrote = False
+    if new_text is not None:
+        saved = _write_main(p['config_file'], old_text, new_text, p['backup'])
+        wrote = True
+        result['changed'] = True
+        if saved:
+            result['backup_file'] = saved
+    if not (wrote or plan['changed'] or any(r in plan['reasons'] for r in RELOAD_REASONS)):
+        return result
+    try:
+        proof = as_user(lambda: tls.apply(step, plan))
+    except (PgsslError, TaskFailed) as exc:
+        if wrote:
+            _write_main(p['config_file'], new_text, old_text, False)
+            as_user(lambda: tls.reload_only(step))
+            raise TaskFailed(
+                '%s The configuration was put back and PgBouncer reloaded with it.' % exc,
+                rolled_back=True,
+                code=getattr(exc, 'code', None) or 'error',
+            )
+        raise
+    result['changed'] = True
+    result.update(proof)
+    return result

@@ -1,0 +1,319 @@
+# PRIVATE to this collection: no compatibility promise outside pgssl.postgresql.
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The PgBouncer target: what is due, the files and settings, the RELOAD, the proof.
+
+- Files: the pooler's key and certificate in one of two slots (``pooler-a``, ``pooler-b``) of a
+  directory PgBouncer's OS user owns, and the CA bundle (``ca.crt``) it trusts on both sides. A
+  new certificate always goes into the free slot with a new key, so PgBouncer (which re-reads
+  the server-side files at every new server connection) never sees a new certificate beside an
+  old key; the old slot is removed once the new one is proven.
+- Settings: ``client_tls_*`` and ``server_tls_*`` in pgbouncer.ini, edited on the line that
+  decides each one (``_pgbouncer.ini``), in the main file only.
+- Apply: ``RELOAD`` on the admin console. Proof: ``SHOW CONFIG`` holds every setting (a RELOAD
+  that stopped at a bad line still answers ``RELOAD``) and a TLS handshake with the pooler
+  serves the new certificate, verified against the CA and the pooler's name (a certificate that
+  does not match its key is kept out silently by PgBouncer). When the proof fails, the file is
+  put back and PgBouncer reloaded again.
+
+Everything that reads what PgBouncer's user can write (the include tree, the slots, the
+console) runs as that user in a child process; root only makes the slot directory and rewrites
+the main file, a path the operator gave.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycred as slots
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import admin as consoles
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import ini
+
+SLOTS = ('a', 'b')
+CERT_REASONS = slots.CERT_REASONS + ('san_changed', 'not_served')
+MANAGED = (
+    'client_tls_sslmode',
+    'client_tls_key_file',
+    'client_tls_cert_file',
+    'client_tls_ca_file',
+    'server_tls_sslmode',
+    'server_tls_ca_file',
+    'server_tls_key_file',
+    'server_tls_cert_file',
+)
+SSLMODES = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
+
+
+class PgbouncerTlsError(ini.PgbouncerConfigError):
+    default_code = 'pgbouncer_tls'
+
+
+def slot_paths(directory, slot):
+    return {
+        'key': os.path.join(directory, 'pooler-%s.key' % slot),
+        'cert': os.path.join(directory, 'pooler-%s.crt' % slot),
+    }
+
+
+def default_dir(config_file):
+    return os.path.join(os.path.dirname(config_file), 'pgssl')
+
+
+def check_params(p):
+    """Refuse a bad value before anything is read or written."""
+    if not os.path.isabs(p['config_file']):
+        raise PgbouncerTlsError('config_file must be an absolute path.', 'bad_value')
+    for key, value in (p['settings'] or {}).items():
+        if key in MANAGED:
+            raise PgbouncerTlsError('settings: %s is managed by this module; use its own option.' % key, 'bad_value')
+        ini.check_value(key, value)
+    for key in ('client_tls_sslmode', 'server_tls_sslmode'):
+        ini.check_value(key, p[key])
+    if p['state'] == 'install' and p['certificate'] and not p['slot']:
+        raise PgbouncerTlsError('A certificate to install needs the slot the prepare step returned.', 'bad_value')
+    return crypto.normalize_sans(p['subject_alt_names'] or [])
+
+
+def wanted(p, directory, slot):
+    paths = slot_paths(directory, slot)
+    ca_path = os.path.join(directory, 'ca.crt')
+    found = {
+        'client_tls_sslmode': p['client_tls_sslmode'],
+        'client_tls_key_file': paths['key'],
+        'client_tls_cert_file': paths['cert'],
+        'client_tls_ca_file': ca_path,
+        'server_tls_sslmode': p['server_tls_sslmode'],
+        'server_tls_ca_file': ca_path,
+    }
+    if p['server_tls_client_cert']:
+        found['server_tls_key_file'] = paths['key']
+        found['server_tls_cert_file'] = paths['cert']
+    found.update(p['settings'] or {})
+    return found
+
+
+def _read_text(path):
+    raw = files.read_bytes(path, 'PgBouncer configuration file', follow=True)
+    if raw is None:
+        raise PgbouncerTlsError('%s does not exist.' % path, 'pgbouncer_config')
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise PgbouncerTlsError('Refusing %s: it is not UTF-8 text.' % path, 'pgbouncer_config')
+
+
+def _slot_in_use(values, directory):
+    for slot in SLOTS:
+        paths = slot_paths(directory, slot)
+        if values.get('client_tls_cert_file') == paths['cert'] and values.get('client_tls_key_file') == paths['key']:
+            return slot
+    return None
+
+
+def probe_address(p, values):
+    """(host name to verify, address) of the pooler's TCP listener, or (None, None)."""
+    listen = [a.strip() for a in (values.get('listen_addr') or '').split(',') if a.strip()]
+    address = p['tls_hostaddr']
+    if not address:
+        if not listen:
+            return None, None
+        address = {'*': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1'}.get(listen[0], listen[0])
+    return p['tls_host'] or address, address
+
+
+def _served(p, values, port, cafile):
+    host, address = probe_address(p, values)
+    if address is None:
+        return None, 'PgBouncer has no TCP listener (listen_addr is empty)'
+    try:
+        got = pgconn.probe_tls(host, port, hostaddr=address, timeout=5.0, cafile=cafile)
+    except pgconn.PgsslConnError as exc:
+        return None, str(exc)
+    if not got.get('ssl'):
+        return None, 'PgBouncer answers without TLS'
+    return crypto.cert_fingerprint(crypto.load_certificate(got['certificate_der'])), None
+
+
+def status(step, sans):
+    """What is due (as PgBouncer's user); with ``prepare``, the new key and its CSR; with
+    ``state=install``, the certificate and CA into their files and the new ini text."""
+    p = step.params
+    directory = p['dir']
+    tree = ini.Tree(p['config_file'], _read_text)
+    values = tree.values()
+    console = consoles.Console(*consoles.socket_of(values), timeout=p['timeout'])
+    try:
+        version_text, _version = console.version()
+        running = console.config()
+    finally:
+        console.close()
+    tree.check_keys(running)
+    unknown = sorted(k for k in (p['settings'] or {}) if k not in running)
+    if unknown:
+        raise PgbouncerTlsError(
+            'settings: PgBouncer (%s) has no key %s.' % (version_text, ', '.join(unknown)), 'bad_value'
+        )
+    in_use = _slot_in_use(values, directory)
+    reasons = [] if in_use else ['not_linked']
+    cert = {}
+    bundle = (p['ca_bundle'] or '').strip()
+    ca_path = os.path.join(directory, 'ca.crt')
+    ca_data = b''
+    if not bundle:
+        reasons.append('ca_missing')
+    else:
+        ca_data = b''.join(crypto.dump_certificate(c) for c in crypto.load_certificates(bundle, 'ca_bundle'))
+        if files.read_bytes(ca_path, 'CA bundle') != ca_data:
+            reasons.append('ca_changed')
+        if in_use:
+            found, cert = slots.cert_reasons(
+                slot_paths(directory, in_use), p, os.geteuid(), sans=sans, profile='pooler', what='pooler'
+            )
+            reasons.extend(found)
+            if not found and p['client_tls_sslmode'] != 'disable' and 'ca_changed' not in reasons:
+                served, _error = _served(p, values, int(running['listen_port']['value']), None)
+                if served != cert.get('fingerprint_sha256'):
+                    reasons.append('not_served')
+    if p['force'] and 'forced' not in reasons:
+        reasons.append('forced')
+    renew = any(r in CERT_REASONS for r in reasons)
+    slot = (SLOTS[1] if in_use == SLOTS[0] else SLOTS[0]) if renew else in_use
+    if p['state'] == 'install' and p['slot']:
+        slot = p['slot']
+    want = wanted(p, directory, slot or SLOTS[0])
+    texts, changed_keys = ini.edit(tree, want)
+    if changed_keys:
+        reasons.append('settings_changed')
+    not_applied = sorted(
+        k for k, v in values.items() if k in want and k in running and not ini.same(k, running[k]['value'], v)
+    )
+    if not_applied:
+        reasons.append('not_applied')
+    result = {
+        'changed': False,
+        'due': bool(reasons),
+        'reasons': reasons,
+        'renew': renew,
+        'dir': directory,
+        'slot_in_use': in_use,
+        'slot': slot,
+        'paths': slot_paths(directory, slot or SLOTS[0]),
+        'certificate': cert,
+        'version': version_text,
+        'settings': dict((k, values.get(k)) for k in sorted(want)),
+        'wanted': want,
+        'changed_settings': changed_keys,
+        'restart_required': sorted(k for k in changed_keys if k in running and not running[k]['changeable']),
+        'port': int(running['listen_port']['value']),
+        'listen': values.get('listen_addr') or '',
+    }
+    if step.check_mode:
+        return result
+    if p['state'] == 'status':
+        if renew and p['prepare']:
+            result['csr'] = _new_key(directory, result['paths']['key'], p, sans)
+        return result
+    if renew and not p['certificate']:
+        raise PgbouncerTlsError('A new certificate is due (%s): give the signed one.' % ', '.join(reasons), 'missing')
+    if p['certificate']:
+        result['certificate'] = _install_cert(p, slot_paths(directory, slot), sans)
+        result['changed'] = True
+    if 'ca_changed' in reasons:
+        files.write_atomic(ca_path, ca_data, mode=0o644)
+        result['changed'] = True
+    if texts:
+        main = tree.root
+        result['old_text'] = '\n'.join(tree.lines[main])
+        result['new_text'] = texts[main]
+    return result
+
+
+def _new_key(directory, key_path, p, sans):
+    files.make_dirs(directory, 0o700)
+    spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
+    key = crypto.generate_private_key(spec)
+    files.write_atomic(key_path, crypto.dump_private_key(key), mode=0o600, secret=True)
+    csr = crypto.build_csr(key, crypto.normalize_subject({'CN': p['common_name']}), sans, 'pooler')
+    return crypto.dump_csr(csr).decode('ascii')
+
+
+def _install_cert(p, paths, sans):
+    chain = crypto.load_certificates(p['certificate'], 'certificate')
+    leaf = chain[0]
+    key_raw = files.read_bytes(paths['key'], 'pooler key', secret=True, owners=[os.geteuid()])
+    if key_raw is None:
+        raise PgbouncerTlsError(
+            'The key %s the certificate is for does not exist: run the prepare step first.' % paths['key'],
+            'key_missing',
+        )
+    crypto.check_key_pair(leaf, crypto.load_private_key(key_raw, None, 'The pooler key'), 'The pooler certificate')
+    if not any(crypto.is_issued_by(leaf, ca) for ca in crypto.load_certificates(p['ca_bundle'], 'ca_bundle')):
+        raise PgbouncerTlsError('The pooler certificate is not issued by a CA of ca_bundle.', 'issuer')
+    if crypto.name_to_dict(leaf.subject) != {'CN': p['common_name']} or sorted(crypto.sans_of(leaf)) != sorted(sans):
+        raise PgbouncerTlsError(
+            'The pooler certificate names other names than common_name and subject_alt_names.', 'subject'
+        )
+    files.write_atomic(paths['cert'], b''.join(crypto.dump_certificate(c) for c in chain), mode=0o644)
+    return crypto.describe_certificate(leaf)
+
+
+def apply(step, plan):
+    """RELOAD and prove (as PgBouncer's user): SHOW CONFIG holds every wanted value and the
+    pooler serves the slot's certificate. Returns the proof, or raises with what it saw."""
+    p = step.params
+    values = ini.Tree(p['config_file'], _read_text).values()
+    console = consoles.Console(*consoles.socket_of(values), timeout=p['timeout'])
+    try:
+        console.reload()
+        deadline = time.time() + p['timeout']
+        while True:
+            running = console.config()
+            missing = sorted(
+                k for k, v in plan['wanted'].items() if not ini.same(k, running.get(k, {}).get('value'), v)
+            )
+            served, error = None, None
+            expect = plan['certificate'].get('fingerprint_sha256')
+            if not missing and p['client_tls_sslmode'] != 'disable':
+                served, error = _served(
+                    p, values, int(running['listen_port']['value']), plan['wanted']['client_tls_ca_file']
+                )
+            if not missing and (p['client_tls_sslmode'] == 'disable' or (served and served == expect)):
+                break
+            if time.time() > deadline:
+                if missing:
+                    raise PgbouncerTlsError(
+                        'PgBouncer answered RELOAD but does not hold %s: it stopped reading its configuration '
+                        'before them (see its log).' % ', '.join(missing),
+                        'not_applied',
+                    )
+                raise PgbouncerTlsError(
+                    'PgBouncer does not serve the new certificate (%s; expected %s): PgBouncer keeps its old TLS '
+                    'setup when the new files cannot be loaded (see its log).' % (error or served, expect),
+                    'not_served',
+                )
+            time.sleep(0.2)
+    finally:
+        console.close()
+    removed = []
+    other = slot_paths(p['dir'], SLOTS[1] if plan['slot'] == SLOTS[0] else SLOTS[0])
+    for path in (other['key'], other['cert']):
+        if files.remove(path):
+            removed.append(path)
+    return {'served_fingerprint': served, 'removed': removed}
+
+
+def reload_only(step):
+    """RELOAD (used to put the old configuration back in force after a failed proof)."""
+    values = ini.Tree(step.params['config_file'], _read_text).values()
+    console = consoles.Console(*consoles.socket_of(values), timeout=step.params['timeout'])
+    try:
+        console.reload()
+    finally:
+        console.close()
+    return {}
