@@ -85,7 +85,7 @@ options:
   profile:
     description: What the certificate is for.
     type: str
-    choices: [ca, server, client]
+    choices: [ca, server, client, pooler]
     default: server
   pathlen:
     description: Path length constraint of a V(ca) certificate (unlimited when not set).

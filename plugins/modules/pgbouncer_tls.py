@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: pgbouncer_tls
-short_description: PgBouncer's TLS on both of its sides, from the fleet CA, applied with RELOAD and proven
+short_description: TLS on both sides of PgBouncer from the fleet CA, applied with RELOAD and proven
 version_added: 0.4.0
 description:
   - Runs on a PgBouncer host, as root. What reads or writes what PgBouncer's user can change
@@ -29,7 +29,7 @@ description:
     only, the last C([pgbouncer]) header resetting every key before it, the last assignment
     winning); each setting is changed on the line that decides it, and a missing one is added
     after the last C([pgbouncer]) header's own keys. Nothing else in the file changes.
-  - Refused before anything changes, with the file and line named: a syntax error, a key or
+  - Refused before anything changes, with the file and line named, are a syntax error, a key or
     section this PgBouncer does not know (a RELOAD would stop there and put every later key,
     the TLS modes included, back to its default while still answering C(RELOAD)), a relative
     C(%include), a value with a line break, and a setting decided in an included file (only the
@@ -83,8 +83,9 @@ options:
       - Default C(pgssl) beside O(config_file).
     type: path
   common_name:
-    description: The certificate's common name (the pooler's name; with cert authentication toward
-      PostgreSQL, the name PostgreSQL maps to a role).
+    description:
+      - The certificate's common name, the pooler's name.
+      - With cert authentication toward PostgreSQL, the name PostgreSQL maps to a role.
     type: str
     required: true
   subject_alt_names:
@@ -132,8 +133,10 @@ options:
     description: With O(state=install), the signed certificate (PEM, leaf first) for O(slot).
     type: str
   client_tls_sslmode:
-    description: How PgBouncer treats its clients' TLS. V(require) refuses plain TCP; V(verify-full)
-      also asks every client for a certificate from O(ca_bundle) (needed by C(auth_type=cert)).
+    description:
+      - How PgBouncer treats the TLS of its clients. V(require) refuses plain TCP.
+      - V(verify-full) also asks every client for a certificate from O(ca_bundle), as
+        C(auth_type=cert) needs.
     type: str
     choices: [disable, allow, prefer, require, verify-ca, verify-full]
     default: require

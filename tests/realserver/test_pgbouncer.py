@@ -8,7 +8,11 @@ nothing; a forced rotation and the reads of hostile configurations (each refused
 unchanged, or edited exactly) follow."""
 
 import hashlib
+import json
 import os
+import re
+import threading
+import time
 import shutil
 import sys
 
@@ -18,6 +22,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
 import pgbouncerfleet  # noqa: E402
 import pgfleet  # noqa: E402
+import proc  # noqa: E402
 from conftest import run_module  # noqa: E402
 from test_server_side import issue, ok  # noqa: E402
 
@@ -77,8 +82,8 @@ def _args(stack, **extra):
     return args
 
 
-def _sign(stack, csr, name='pool111'):
-    pki = stack['pki']
+def _sign(stack, csr, name='pool111', signer=None):
+    pki = signer or stack['pki']
     issued = os.path.join(BASE, 'work', 'issued')
     os.makedirs(issued, exist_ok=True)
     signed = ok(
@@ -94,12 +99,12 @@ def _sign(stack, csr, name='pool111'):
     return signed['certificates'][name]['certificate']
 
 
-def converge(stack, **extra):
+def converge(stack, signer=None, **extra):
     """status with prepare, sign, install: the role's three steps."""
     status = ok(run_module('pgbouncer_tls', prepare=True, **_args(stack, **extra)))
     if not status['due']:
         return status, None
-    certificate = _sign(stack, status['csr']) if 'csr' in status else None
+    certificate = _sign(stack, status['csr'], signer=signer) if 'csr' in status else None
     args = _args(stack, state='install', slot=status['slot'], **extra)
     if certificate:
         args['certificate'] = certificate
@@ -176,3 +181,266 @@ def test_forced_rotation_moves_to_the_other_slot(stack):
     ]
     assert _login(stack)['ssl']
     assert not ok(run_module('pgbouncer_tls', **_args(stack)))['due']
+
+
+class PooledLoad(threading.Thread):
+    """pgbench -C through the pooler: a new verify-full connection per transaction (2 clients,
+    SELECT 1), in runs of 3 s one after the other until stopped; every run must end clean."""
+
+    def __init__(self, stack, rootcert):
+        super().__init__(daemon=True)
+        host = stack['host']
+        script = os.path.join(BASE, 'work', 'select1.sql')
+        with open(script, 'w') as handle:
+            handle.write('SELECT 1;\n')
+        self.cmd = [os.path.join(host['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3', 'appdb']
+        self.env = dict(
+            os.environ,
+            LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'),
+            PGHOST=POOL_NAME,
+            PGHOSTADDR=POOL_IP,
+            PGPORT='6432',
+            PGUSER='app',
+            PGPASSWORD=APP_PASSWORD,
+            PGSSLMODE='verify-full',
+            PGSSLROOTCERT=rootcert,
+            PGCONNECT_TIMEOUT='5',
+        )
+        self.halt = threading.Event()
+        self.connections, self.failures = 0, []
+
+    def run(self):
+        while not self.halt.is_set():
+            done = proc.run(self.cmd, env=self.env, timeout=60)
+            found = re.search(r'number of transactions actually processed: (\d+)', done.stdout)
+            self.connections += int(found.group(1)) if found else 0
+            if done.returncode != 0 or 'error' in (done.stdout + done.stderr).lower():
+                self.failures.append((done.stdout + done.stderr)[-800:])
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=90)
+
+
+def _new_ca(workdir):
+    ca_dir = os.path.join(workdir, 'ca2')
+    os.makedirs(ca_dir, mode=0o700, exist_ok=True)
+    key, crt = os.path.join(ca_dir, 'ca.key'), os.path.join(ca_dir, 'ca.crt')
+    ok(run_module('private_key', path=key))
+    ok(run_module('certificate', path=crt, privatekey_path=key, common_name='Test CA 2', profile='ca'))
+    return {'ca': crt, 'ca_key': key}
+
+
+def _server_cert(stack, signer, name):
+    """A new key and certificate for PostgreSQL under new names, then the server switched to
+    them with a reload (the change unit's own way is tested elsewhere; here it is the far end)."""
+    host, ssl_dir = stack['host'], stack['pki']['dir']
+    key, crt = os.path.join(ssl_dir, name + '.key'), os.path.join(ssl_dir, name + '.crt')
+    ok(run_module('private_key', path=key, owner='postgres', group='postgres'))
+    csr = ok(
+        run_module('csr', privatekey_path=key, common_name=host['fqdn'], subject_alt_names=[host['fqdn'], host['ip']])
+    )
+    ok(
+        run_module(
+            'certificate',
+            path=crt,
+            csr_content=csr['csr'],
+            ca_cert_path=signer['ca'],
+            ca_key_path=signer['ca_key'],
+            owner='postgres',
+            mode='0644',
+        )
+    )
+    stack['fleet'].psql(
+        'db110',
+        "ALTER SYSTEM SET ssl_cert_file = '%s';\nALTER SYSTEM SET ssl_key_file = '%s';\nSELECT pg_reload_conf();\n"
+        % (crt, key),
+    )
+
+
+def _server_trust(stack, pem):
+    path = os.path.join(stack['pki']['dir'], 'ca.crt')
+    with open(path, 'w') as handle:
+        handle.write(pem)
+    stack['fleet'].psql('db110', 'SELECT pg_reload_conf();')
+
+
+def test_rotations_and_ca_rollover_under_pooled_connection_load(stack):
+    """The pooler's certificate forced, PostgreSQL's replaced, then a CA rollover on both sides
+    (trust both, reissue from the new CA, retire the old), while new verify-full connections keep
+    arriving through the pooler: none fails."""
+    work = os.path.join(BASE, 'work')
+    rootcert = os.path.join(work, 'clients-root.crt')
+    shutil.copy(stack['pki']['ca'], rootcert)
+    os.chmod(rootcert, 0o644)
+    old_pem = open(stack['pki']['ca']).read()
+    ca2 = _new_ca(work)
+    new_pem = open(ca2['ca']).read()
+    both = old_pem + new_pem
+
+    def trust_both():
+        shutil.copy(stack['pki']['ca'], rootcert)
+        with open(rootcert, 'w') as handle:
+            handle.write(both)
+        _server_trust(stack, both)
+        converge(stack, ca_bundle=both)
+
+    def reissue():
+        _server_cert(stack, ca2, 'server-ca2')
+        stack['pooler'].admin('RECONNECT')
+        converge(stack, signer=ca2, ca_bundle=both, issuer=new_pem)
+
+    def retire():
+        _server_trust(stack, new_pem)
+        converge(stack, signer=ca2, ca_bundle=new_pem)
+
+    def server_replaced():
+        _server_cert(stack, stack['pki'], 'server-next')
+        stack['pooler'].admin('RECONNECT')
+
+    steps = [
+        ("the pooler's certificate forced", lambda: converge(stack, force=True)),
+        ("PostgreSQL's certificate replaced", server_replaced),
+        ('CA rollover, trust both', trust_both),
+        ('CA rollover, reissue from the new CA', reissue),
+        ('CA rollover, retire the old CA', retire),
+    ]
+    figures = {}
+    for label, step in steps:
+        load = PooledLoad(stack, rootcert)
+        load.start()
+        try:
+            time.sleep(2)
+            started = time.time()
+            step()
+            elapsed = time.time() - started
+            time.sleep(2)
+        finally:
+            load.stop()
+        assert not load.failures, (label, load.failures[:3])
+        assert load.connections > 0, label
+        figures[label] = {'step_seconds': round(elapsed, 1), 'connections': load.connections, 'failed': 0}
+    # the end state: the new CA on both sides, checked from outside
+    served = pgconn.probe_tls(POOL_NAME, 6432, hostaddr=POOL_IP, timeout=5, cafile=ca2['ca'])
+    assert crypto.load_certificate(served['certificate_der']).issuer.rfc4514_string() == 'CN=Test CA 2'
+    with open(rootcert, 'w') as handle:
+        handle.write(new_pem)
+    assert _login(dict(stack, pki=dict(stack['pki'], ca=rootcert)))['ssl']
+    # from here on the fleet's CA is the new one
+    stack['pki'].update(ca=ca2['ca'], ca_key=ca2['ca_key'])
+    assert not ok(run_module('pgbouncer_tls', **_args(stack)))['due']
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, 'pgbouncer-figures.json'), 'w') as handle:
+        json.dump(figures, handle, indent=1)
+
+
+@pytest.fixture
+def pristine_ini(stack):
+    """The pooler's ini (and includes made here) put back after the test, and PgBouncer reloaded."""
+    pooler = stack['pooler']
+    saved = open(pooler.ini, 'rb').read()
+    made = []
+    yield made
+    with open(pooler.ini, 'wb') as handle:
+        handle.write(saved)
+    for path in made:
+        if os.path.lexists(path):
+            os.unlink(path)
+    pooler.admin('RELOAD')
+
+
+def _append(pooler, text):
+    with open(pooler.ini, 'a') as handle:
+        handle.write(text)
+
+
+@pytest.mark.parametrize(
+    'tail, code',
+    [
+        ('listen_prot = 6432\n', 'pgbouncer_unknown_key'),
+        ('%include pgbouncer-extra.ini\n', 'pgbouncer_include'),
+        ('[pgbouncer\n', 'pgbouncer_syntax'),
+    ],
+)
+def test_what_pgbouncer_would_stop_at_is_refused_and_nothing_changes(stack, pristine_ini, tail, code):
+    pooler = stack['pooler']
+    _append(pooler, tail)
+    before = _digest(pooler.ini)
+    config = pooler.show_config()
+    got = run_module('pgbouncer_tls', state='install', force=True, **_args(stack))
+    assert got.get('failed') and got['code'] == code, got
+    assert pooler.ini.split('/')[-1] in got['msg'] and tail.strip() not in got['msg']
+    assert _digest(pooler.ini) == before and pooler.show_config() == config
+
+
+def test_a_setting_decided_in_an_include_is_refused(stack, pristine_ini):
+    pooler = stack['pooler']
+    include = os.path.join(pooler.etc, 'tls.ini')
+    pristine_ini.append(include)
+    with open(include, 'w') as handle:
+        handle.write('client_tls_sslmode = prefer\n')
+    pooler.own(include)
+    _append(pooler, '%%include %s\n' % include)
+    pooler.admin('RELOAD')
+    assert pooler.show_config()['client_tls_sslmode'] == 'prefer'
+    before = _digest(pooler.ini)
+    got = run_module('pgbouncer_tls', state='install', **_args(stack))
+    assert got.get('failed') and got['code'] == 'pgbouncer_include' and 'tls.ini:1' in got['msg'], got
+    assert _digest(pooler.ini) == before
+
+
+def test_the_reading_matches_pgbouncer_and_odd_values_stay_exact(stack, pristine_ini):
+    """Values with ; # quotes and trailing blanks, a second [pgbouncer] header and an include:
+    what the module reads is what SHOW CONFIG holds, key by key; the edit changes only the
+    deciding lines."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import ini
+
+    pooler = stack['pooler']
+    include = os.path.join(pooler.etc, 'more.ini')
+    pristine_ini.append(include)
+    with open(include, 'w') as handle:
+        handle.write('; included\nstats_users = "stats" ; not a comment\n[databases]\n')
+    pooler.own(include)
+    text = open(pooler.ini).read()
+    text = text.replace('[pgbouncer]\n', '[pgbouncer]\nadmin_users = reset-by-the-next-header\n[pgbouncer]\n', 1)
+    text += 'admin_users = a;b #c  \t\n  ignore_startup_parameters=extra_float_digits\n%%include %s\n' % include
+    text += (
+        '[pgbouncer]\n'
+        + '\n'.join(
+            line
+            for line in text.split('[pgbouncer]\n')[-1].splitlines()
+            if line.startswith(('listen_', 'unix_', 'auth_', 'pidfile', 'logfile', 'client_tls', 'server_tls'))
+        )
+        + '\n'
+    )
+    with open(pooler.ini, 'w') as handle:
+        handle.write(text)
+    pooler.admin('RELOAD')
+    config = pooler.show_config()
+    read = ini.Tree(pooler.ini, lambda path: open(path).read()).values()
+    for key, value in read.items():
+        assert ini.same(key, config[key], value), (key, config[key], value)
+    # admin_users and stats_users were reset by the last header: PgBouncer agrees
+    assert 'admin_users' not in read and config['admin_users'] == ''
+    lines_before = text.split('\n')
+    got = ok(run_module('pgbouncer_tls', state='install', client_tls_sslmode='verify-ca', diff=True, **_args(stack)))
+    assert got['changed_settings'] == ['client_tls_sslmode'], got
+    lines_after = open(pooler.ini).read().split('\n')
+    changed = [i for i, (a, b) in enumerate(zip(lines_before, lines_after)) if a != b]
+    assert len(lines_after) == len(lines_before) and len(changed) == 1
+    assert lines_after[changed[0]] == 'client_tls_sslmode = verify-ca'
+    assert pooler.show_config()['client_tls_sslmode'] == 'verify-ca'
+
+
+def test_a_value_pgbouncer_rejects_is_rolled_back(stack, pristine_ini):
+    """PgBouncer answers RELOAD to a value it cannot take and stops reading there; the proof
+    sees it in SHOW CONFIG, the file is put back and PgBouncer reloaded with it."""
+    pooler = stack['pooler']
+    before = _digest(pooler.ini)
+    got = run_module('pgbouncer_tls', state='install', settings={'pool_mode': 'nosuchmode'}, timeout=3, **_args(stack))
+    assert got.get('failed') and got.get('rolled_back'), got
+    assert _digest(pooler.ini) == before
+    config = pooler.show_config()
+    assert config['client_tls_sslmode'] == 'require' and config['server_tls_sslmode'] == 'verify-full'
+    assert _login(stack)['ssl']
