@@ -273,6 +273,15 @@ restart_required:
   returned: always
   type: list
   elements: str
+common_name:
+  description: O(common_name), for the signer's request.
+  returned: always
+  type: str
+subject_alt_names:
+  description: O(subject_alt_names) in canonical form (C(DNS:), C(IP:)), for the signer's request.
+  returned: always
+  type: list
+  elements: str
 version:
   description: PgBouncer's SHOW VERSION.
   returned: always

@@ -444,3 +444,91 @@ def test_a_value_pgbouncer_rejects_is_rolled_back(stack, pristine_ini):
     config = pooler.show_config()
     assert config['client_tls_sslmode'] == 'require' and config['server_tls_sslmode'] == 'verify-full'
     assert _login(stack)['ssl']
+
+
+ROLE_BASE = '/var/tmp/pgssl-rs-pgbouncer-role'
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+ROLE_INVENTORY = """---
+pgssl_servers:
+  hosts:
+    db112.pgssl.test: {ansible_host: 127.0.0.112, server_cluster: "%(data)s"}
+pgssl_poolers:
+  hosts:
+    pool113.pgssl.test: {ansible_host: 127.0.0.113, pgbouncer_config_file: "%(ini)s"}
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    pgssl_ca_dir: %(ca)s
+    ca_passphrase: pgbouncer-test-only
+"""
+
+
+def _play(inventory, *args):
+    done = proc.run([PLAYBOOK, '-i', inventory] + list(args), timeout=540)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def _recap_changed(out):
+    return sum(int(n) for n in re.findall(r'changed=(\d+)', out.split('PLAY RECAP')[-1]))
+
+
+@pytest.fixture(scope='module')
+def role_stack():
+    pgbouncerfleet.install()
+    fleet = pgfleet.fresh(ROLE_BASE)
+    host = fleet.up('db112', '127.0.0.112', version='16')
+    fleet.psql('db112', "CREATE ROLE app LOGIN PASSWORD '%s';\n" % APP_PASSWORD)
+    pooler = pgbouncerfleet.Pooler(ROLE_BASE, 'pool113', '127.0.0.113')
+    pooler.write_ini(databases={'appdb': 'host=127.0.0.112 port=5432 dbname=postgres'}, users={'app': APP_PASSWORD})
+    pooler.start()
+    work = os.path.join(ROLE_BASE, 'work')
+    os.makedirs(work, mode=0o700, exist_ok=True)
+    inventory = os.path.join(work, 'inventory.yml')
+    with open(inventory, 'w') as handle:
+        handle.write(ROLE_INVENTORY % {'data': host['data_dir'], 'ini': pooler.ini, 'ca': os.path.join(work, 'ca')})
+    yield {'fleet': fleet, 'host': host, 'pooler': pooler, 'inventory': inventory, 'ca': os.path.join(work, 'ca')}
+    pooler.stop()
+    if not os.environ.get('PGSSL_KEEP_FLEET'):
+        fleet.sweep()
+
+
+def _pooled_login(ca):
+    with psycopg.connect(
+        host='pool113.pgssl.test',
+        hostaddr='127.0.0.113',
+        port=6432,
+        dbname='appdb',
+        user='app',
+        password=APP_PASSWORD,
+        sslmode='verify-full',
+        sslrootcert=ca,
+        connect_timeout=5,
+    ) as conn:
+        return conn.execute('SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()').fetchone()
+
+
+def test_the_role_in_site_and_renew(role_stack):
+    """site in check mode writes nothing; site secures the server and then the pooler in front of
+    it (a verify-full login through the pooler reaches PostgreSQL over TLS with the pooler's
+    certificate); a second site and renew change nothing; renew with pgbouncer_force rotates."""
+    pooler, inventory = role_stack['pooler'], role_stack['inventory']
+    before = _digest(pooler.ini)
+    _play(inventory, '--check', 'pgssl.postgresql.site')
+    assert _digest(pooler.ini) == before
+    _play(inventory, 'pgssl.postgresql.site')
+    rootcert = os.path.join(role_stack['ca'], 'ca.crt')
+    ssl, client_dn = _pooled_login(rootcert)
+    assert ssl and client_dn == '/CN=pool113.pgssl.test'
+    served = _served_by(rootcert)
+    assert _recap_changed(_play(inventory, 'pgssl.postgresql.site')) == 0
+    assert _recap_changed(_play(inventory, 'pgssl.postgresql.renew')) == 0
+    _play(inventory, 'pgssl.postgresql.renew', '-e', 'pgbouncer_force=true')
+    assert _served_by(rootcert) != served
+    assert _pooled_login(rootcert)[0]
+
+
+def _served_by(rootcert):
+    probe = pgconn.probe_tls('pool113.pgssl.test', 6432, hostaddr='127.0.0.113', timeout=5, cafile=rootcert)
+    return crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der']))

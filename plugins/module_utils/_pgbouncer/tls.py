@@ -211,6 +211,9 @@ def status(step, sans):
         'changed_settings': changed_keys,
         'restart_required': sorted(k for k in changed_keys if k in running and not running[k]['changeable']),
         'port': int(running['listen_port']['value']),
+        # the names the certificate is for (the caller's, for the signer's request)
+        'common_name': p['common_name'],
+        'subject_alt_names': list(sans),
         'listen': values.get('listen_addr') or '',
     }
     if step.check_mode:
