@@ -207,7 +207,7 @@ galaxy: venv pg $(TOOLS)/.installed
 
 # the scenarios in two halves that make test runs side by side (each has its own addresses,
 # fleet directory and CA); make molecule runs both, one after the other
-MOLECULE_A := default ci_example replication
+MOLECULE_A := default ci_example replication pgbouncer
 MOLECULE_B := rollback renewal external
 molecule: molecule-a molecule-b
 molecule-a: venv pg

@@ -116,7 +116,8 @@ def probe_plain(host, port=5432, hostaddr=None, user='postgres', dbname='postgre
     Sends a protocol 3.0 startup packet without an SSLRequest and reads the first answer. An
     authentication request (``R``) means a pg_hba.conf line let the plain connection through;
     an error with SQLSTATE 28000 ("no pg_hba.conf entry ... no encryption", "pg_hba.conf
-    rejects connection") means it was refused. Nothing is answered back: the connection is
+    rejects connection"), or PgBouncer's 08P01 "SSL required", means it was refused. Nothing is
+    answered back: the connection is
     closed before any password would be asked for.
 
     Returns ``{'accepted': bool or None, 'answer': 'authentication'|'error', 'sqlstate',
@@ -153,8 +154,10 @@ def probe_plain(host, port=5432, hostaddr=None, user='postgres', dbname='postgre
             if part:
                 fields[part[:1]] = part[1:].decode('utf-8', 'replace')
         state = fields.get(b'C')
+        # PgBouncer with client_tls_sslmode require or stricter: 08P01 "SSL required"
+        refused = state == '28000' or (state == '08P01' and fields.get(b'M') == 'SSL required')
         return {
-            'accepted': False if state == '28000' else None,
+            'accepted': False if refused else None,
             'answer': 'error',
             'sqlstate': state,
             'message': fields.get(b'M'),

@@ -155,7 +155,9 @@ options:
     description:
       - More C([pgbouncer]) keys to set (for example C(client_tls_protocols),
         C(client_tls_ciphers), C(auth_type)), each a string written as is. A key this PgBouncer
-        does not know, or one of the keys the module manages itself, is refused.
+        does not know, one of the keys the module manages itself, or a new value for a key
+        PgBouncer takes only at a restart (C(changeable) C(no) in SHOW CONFIG, such as
+        C(listen_port)) is refused.
     type: dict
     default: {}
   tls_host:
@@ -165,6 +167,21 @@ options:
   tls_hostaddr:
     description: The address of the proof's TLS handshake. Default the first C(listen_addr)
       (C(*) as 127.0.0.1).
+    type: str
+  proof_dbname:
+    description: With O(proof_user), the C([databases]) entry of the proof's login.
+    type: str
+    default: postgres
+  proof_user:
+    description:
+      - After a RELOAD, log in through the pooler as this user (C(sslmode=verify-full) against
+        C(ca.crt) and O(tls_host)) and ask PostgreSQL about that session's own connection, which
+        must be TLS (RV(proof_login)). A failure rolls the change back.
+      - Not for C(auth_type=cert) (the proof has no client certificate).
+    type: str
+  proof_password:
+    description: The password of O(proof_user) (keep it in a vault; it is passed to the login
+      in memory, never on a command line).
     type: str
   backup:
     description: Keep a private copy of O(config_file) before it is rewritten.
@@ -290,6 +307,11 @@ served_fingerprint:
   description: SHA-256 fingerprint of the certificate the pooler serves after the RELOAD.
   returned: after a RELOAD
   type: str
+proof_login:
+  description: What PostgreSQL said of the proof's session through the pooler (C(ssl), C(version),
+    C(client_dn), the pooler's certificate when it presents one).
+  returned: after a RELOAD, with O(proof_user)
+  type: dict
 removed:
   description: The old slot's files, removed after the proof.
   returned: after a RELOAD
@@ -333,6 +355,9 @@ def main():
             settings=dict(type='dict', default={}),
             tls_host=dict(type='str'),
             tls_hostaddr=dict(type='str'),
+            proof_dbname=dict(type='str', default='postgres'),
+            proof_user=dict(type='str'),
+            proof_password=dict(type='str', no_log=True),
             backup=dict(type='bool', default=False),
             timeout=dict(type='int', default=30),
         ),

@@ -120,6 +120,19 @@ class Pooler:
             time.sleep(0.1)
         return self.process
 
+    def start_daemon(self, timeout=30):
+        """PgBouncer detached (``-d``), for a run that outlives this process (molecule's steps);
+        stopped by ``stop_daemon`` or by a sweep of its base."""
+        pgfleet.run([PGBOUNCER, '-d', self.ini], user=SERVER_USER, timeout=timeout)
+        socket = os.path.join(self.run_dir, '.s.PGSQL.%d' % self.port)
+        deadline = time.time() + timeout
+        while not os.path.exists(socket):
+            if time.time() > deadline:
+                raise pgfleet.HarnessError(
+                    'PgBouncer did not start on %s:%d:\n%s' % (self.ip, self.port, self.log_tail())
+                )
+            time.sleep(0.1)
+
     def stop(self, timeout=30):
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
@@ -168,3 +181,29 @@ class Pooler:
     def destroy(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main(argv=None):
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--base', required=True)
+    sub = parser.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('up', help='a detached PgBouncer in front of one server (users as JSON on stdin)')
+    p.add_argument('name')
+    p.add_argument('--ip', required=True)
+    p.add_argument('--server', required=True, help='the address of the PostgreSQL server')
+    p.add_argument('--dbname', default='appdb')
+    args = parser.parse_args(argv)
+    install()
+    pooler = Pooler(args.base, args.name, args.ip)
+    users = json.loads(sys.stdin.read() or '{}')
+    pooler.write_ini(databases={args.dbname: 'host=%s port=5432 dbname=postgres' % args.server}, users=users)
+    pooler.start_daemon()
+    print(json.dumps({'name': args.name, 'ip': args.ip, 'ini': pooler.ini}))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

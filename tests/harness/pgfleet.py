@@ -205,8 +205,9 @@ def unmount_under(roots):
 
 
 def kill_servers_in(roots):
-    """SIGKILL every process whose working directory lies under ``roots``: a postmaster runs in
-    its data directory, and outlives a state file that forgot it."""
+    """SIGKILL every process whose working directory lies under ``roots`` (a postmaster runs in
+    its data directory, and outlives a state file that forgot it), and every PgBouncer started
+    with a configuration file there."""
     prefixes = [os.path.realpath(r).rstrip('/') + '/' for r in roots if r]
     me = os.getpid()
     for pid in os.listdir('/proc'):
@@ -214,9 +215,15 @@ def kill_servers_in(roots):
             continue
         try:
             cwd = os.readlink('/proc/%s/cwd' % pid)
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                argv = handle.read(65536).decode('utf-8', 'replace').split('\0')
         except OSError:
             continue
-        if any((cwd + '/').startswith(p) for p in prefixes):
+        # a daemonized PgBouncer (pgbouncer -d) leaves its working directory: known by its ini
+        pooler = os.path.basename(argv[0]) == 'pgbouncer' and any(
+            (arg + '/').startswith(p) for arg in argv[1:] for p in prefixes
+        )
+        if pooler or any((cwd + '/').startswith(p) for p in prefixes):
             try:
                 os.kill(int(pid), signal.SIGKILL)
             except OSError:

@@ -24,7 +24,7 @@ import pgbouncerfleet  # noqa: E402
 import pgfleet  # noqa: E402
 import proc  # noqa: E402
 from conftest import run_module  # noqa: E402
-from test_server_side import issue, ok  # noqa: E402
+from test_server_side import client_cert, issue, ok  # noqa: E402
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto  # noqa: E402
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn  # noqa: E402
@@ -116,9 +116,10 @@ def _served(stack):
     return crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der']))
 
 
-def _login(stack, sslmode='verify-full'):
+def _login(stack, sslmode='verify-full', **extra):
     """Through the pooler: the server side of this session, as PostgreSQL sees it."""
     with psycopg.connect(
+        **extra,
         host=POOL_NAME,
         hostaddr=POOL_IP,
         port=6432,
@@ -142,8 +143,11 @@ def test_check_mode_then_both_sides_verified_then_nothing_to_do(stack):
     # plain TCP still works before: the pooler has no TLS at all
     assert pooler.show_config()['client_tls_sslmode'] == 'disable'
 
-    status, installed = converge(stack)
+    status, installed = converge(stack, proof_dbname='appdb', proof_user='app', proof_password=APP_PASSWORD)
     assert status['slot'] == 'a' and installed['changed']
+    # the module's own proof: a verify-full login through the pooler reached PostgreSQL over TLS
+    assert installed['proof_login']['ssl'] and installed['proof_login']['client_dn'] == '/CN=%s' % POOL_NAME
+    assert APP_PASSWORD not in json.dumps(installed)
     assert installed['served_fingerprint'] == installed['certificate']['fingerprint_sha256']
     slot_dir = os.path.join(pooler.etc, 'pgssl')
     st = os.stat(os.path.join(slot_dir, 'pooler-a.key'))
@@ -187,18 +191,18 @@ class PooledLoad(threading.Thread):
     """pgbench -C through the pooler: a new verify-full connection per transaction (2 clients,
     SELECT 1), in runs of 3 s one after the other until stopped; every run must end clean."""
 
-    def __init__(self, stack, rootcert):
+    def __init__(self, stack, rootcert, host=POOL_NAME, hostaddr=POOL_IP, **env):
         super().__init__(daemon=True)
-        host = stack['host']
-        script = os.path.join(BASE, 'work', 'select1.sql')
+        pooler_host, host = host, stack['host']
+        script = os.path.join('/var/tmp', 'pgssl-pgbouncer-select1.sql')
         with open(script, 'w') as handle:
             handle.write('SELECT 1;\n')
         self.cmd = [os.path.join(host['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3', 'appdb']
         self.env = dict(
             os.environ,
             LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'),
-            PGHOST=POOL_NAME,
-            PGHOSTADDR=POOL_IP,
+            PGHOST=pooler_host,
+            PGHOSTADDR=hostaddr,
             PGPORT='6432',
             PGUSER='app',
             PGPASSWORD=APP_PASSWORD,
@@ -206,6 +210,7 @@ class PooledLoad(threading.Thread):
             PGSSLROOTCERT=rootcert,
             PGCONNECT_TIMEOUT='5',
         )
+        self.env.update(env)
         self.halt = threading.Event()
         self.connections, self.failures = 0, []
 
@@ -335,6 +340,73 @@ def test_rotations_and_ca_rollover_under_pooled_connection_load(stack):
         json.dump(figures, handle, indent=1)
 
 
+def test_open_sessions_survive_a_rotation_and_restart_only_keys_wait(stack):
+    """A client session opened before a forced rotation keeps working after the RELOAD; new ones
+    get the new certificate. A key PgBouncer takes only at a restart (listen_port, from SHOW
+    CONFIG's changeable) is refused with the file unchanged: the module never restarts it."""
+    held = psycopg.connect(
+        host=POOL_NAME,
+        hostaddr=POOL_IP,
+        port=6432,
+        dbname='appdb',
+        user='app',
+        password=APP_PASSWORD,
+        sslmode='verify-full',
+        sslrootcert=stack['pki']['ca'],
+        connect_timeout=5,
+    )
+    try:
+        assert held.execute('SELECT 1').fetchone() == (1,)
+        before = _served(stack)
+        _status, installed = converge(stack, force=True)
+        assert _served(stack) == installed['certificate']['fingerprint_sha256'] != before
+        assert held.execute('SELECT 2').fetchone() == (2,)
+    finally:
+        held.close()
+    pooler = stack['pooler']
+    before = _digest(pooler.ini)
+    moved = run_module('pgbouncer_tls', state='install', settings={'listen_port': '6439'}, **_args(stack))
+    assert moved.get('failed') and moved['code'] == 'restart_only' and 'listen_port' in moved['msg'], moved
+    assert _digest(pooler.ini) == before and pooler.show_config()['listen_port'] == '6432'
+    # the value it already has is no change at all
+    same = ok(run_module('pgbouncer_tls', state='install', settings={'listen_port': '6432'}, **_args(stack)))
+    assert not same['changed'] and same['restart_required'] == []
+
+
+def test_applications_log_in_with_client_certificates_through_the_pooler(stack):
+    """auth_type=cert with client_tls_sslmode=verify-full: a client certificate for the role
+    logs in through the pooler, a password alone does not; pgbench -C with that certificate
+    during a forced rotation: none fails. Then back to password logins."""
+    work = os.path.join(BASE, 'work')
+    key, crt, _serial = client_cert(work, stack['pki'], 'app')
+    ok(
+        run_module(
+            'pgbouncer_tls',
+            state='install',
+            client_tls_sslmode='verify-full',
+            settings={'auth_type': 'cert'},
+            **_args(stack),
+        )
+    )
+    try:
+        seen = _login(stack, sslcert=crt, sslkey=key)
+        assert seen['ssl']
+        with pytest.raises(psycopg.OperationalError):
+            _login(stack)
+        load = PooledLoad(stack, stack['pki']['ca'], PGSSLCERT=crt, PGSSLKEY=key, PGPASSWORD='')
+        load.start()
+        try:
+            time.sleep(2)
+            converge(stack, force=True, client_tls_sslmode='verify-full', settings={'auth_type': 'cert'})
+            time.sleep(2)
+        finally:
+            load.stop()
+        assert not load.failures and load.connections > 0, load.failures[:3]
+    finally:
+        ok(run_module('pgbouncer_tls', state='install', settings={'auth_type': 'scram-sha-256'}, **_args(stack)))
+    assert _login(stack)['ssl']
+
+
 @pytest.fixture
 def pristine_ini(stack):
     """The pooler's ini (and includes made here) put back after the test, and PgBouncer reloaded."""
@@ -454,7 +526,12 @@ pgssl_servers:
     db112.pgssl.test: {ansible_host: 127.0.0.112, server_cluster: "%(data)s"}
 pgssl_poolers:
   hosts:
-    pool113.pgssl.test: {ansible_host: 127.0.0.113, pgbouncer_config_file: "%(ini)s"}
+    pool113.pgssl.test:
+      ansible_host: 127.0.0.113
+      pgbouncer_config_file: "%(ini)s"
+      pgbouncer_proof_dbname: appdb
+      pgbouncer_proof_user: app
+      pgbouncer_proof_password: "%(password)s"
 all:
   vars:
     ansible_connection: local
@@ -487,7 +564,10 @@ def role_stack():
     os.makedirs(work, mode=0o700, exist_ok=True)
     inventory = os.path.join(work, 'inventory.yml')
     with open(inventory, 'w') as handle:
-        handle.write(ROLE_INVENTORY % {'data': host['data_dir'], 'ini': pooler.ini, 'ca': os.path.join(work, 'ca')})
+        handle.write(
+            ROLE_INVENTORY
+            % {'data': host['data_dir'], 'ini': pooler.ini, 'ca': os.path.join(work, 'ca'), 'password': APP_PASSWORD}
+        )
     yield {'fleet': fleet, 'host': host, 'pooler': pooler, 'inventory': inventory, 'ca': os.path.join(work, 'ca')}
     pooler.stop()
     if not os.environ.get('PGSSL_KEEP_FLEET'):
@@ -527,6 +607,55 @@ def test_the_role_in_site_and_renew(role_stack):
     _play(inventory, 'pgssl.postgresql.renew', '-e', 'pgbouncer_force=true')
     assert _served_by(rootcert) != served
     assert _pooled_login(rootcert)[0]
+
+
+def test_audit_and_ca_rollover_with_the_pooler_under_load(role_stack):
+    """audit shows the pooler's served certificate, its days left and both of its sslmodes; then
+    the three phases of ca_rollover move the pooler with the server (its ca.crt trusts both CAs,
+    then its certificate comes from the new CA, then only the new CA is trusted) while pgbench -C
+    opens verify-full connections through it: none fails, and each phase waits for the pooler."""
+    inventory, ca_dir = role_stack['inventory'], role_stack['ca']
+    work = os.path.dirname(inventory)
+    _play(inventory, 'pgssl.postgresql.audit', '-e', 'pgssl_audit_dir=%s' % work)
+    rows = dict((row['host'], row) for row in json.load(open(os.path.join(work, 'pgssl-audit.json'))))
+    pooler_row = rows['pool113.pgssl.test']
+    assert pooler_row['tls'] and pooler_row['chain_verified'] and pooler_row['served_on_disk'], pooler_row
+    assert pooler_row['plain_tcp_accepted'] is False and pooler_row['days_left'] > 300
+    assert pooler_row['pooler'] == 'client_tls_sslmode=require server_tls_sslmode=verify-full', pooler_row
+    assert rows['db112.pgssl.test']['pooler'] == '-'
+
+    rootcert = os.path.join(work, 'clients-root.crt')
+    shutil.copy(os.path.join(ca_dir, 'ca.crt'), rootcert)
+    os.chmod(rootcert, 0o644)
+    stack = {'host': role_stack['host']}
+    figures = {}
+    for phase in ('trust', 'reissue', 'retire'):
+        trust = os.path.join(ca_dir, 'trust.pem')
+        if os.path.exists(trust):
+            shutil.copy(trust, rootcert)
+        load = PooledLoad(stack, rootcert, host='pool113.pgssl.test', hostaddr='127.0.0.113')
+        load.start()
+        try:
+            time.sleep(2)
+            started = time.time()
+            out = _play(inventory, 'pgssl.postgresql.ca_rollover', '-e', 'pgssl_rollover_phase=' + phase)
+            elapsed = time.time() - started
+            time.sleep(2)
+        finally:
+            load.stop()
+        assert not load.failures, (phase, load.failures[:3])
+        assert 'pool113.pgssl.test: %s' % phase in out, out[-3000:]
+        figures['ca_rollover phase %s (playbook)' % phase] = {
+            'step_seconds': round(elapsed, 1),
+            'connections': load.connections,
+            'failed': 0,
+        }
+    # finished: the new CA is the fleet's CA, and the pooler's certificate comes from it alone
+    assert _served_by(os.path.join(ca_dir, 'ca.crt'))
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, 'pgbouncer-rollover-figures.json'), 'w') as handle:
+        json.dump(figures, handle, indent=1)
 
 
 def _served_by(rootcert):

@@ -99,7 +99,7 @@ def run(module):
     except (PgsslError, TaskFailed) as exc:
         if wrote:
             _write_main(p['config_file'], new_text, old_text, False)
-            as_user(lambda: tls.reload_only(step))
+            as_user(lambda: tls.reload_only(step, plan))
             raise TaskFailed(
                 '%s The configuration was put back and PgBouncer reloaded with it.' % exc,
                 rolled_back=True,

@@ -147,7 +147,10 @@ def status(step, sans):
     directory = p['dir']
     tree = ini.Tree(p['config_file'], _read_text)
     values = tree.values()
-    console = consoles.Console(*consoles.socket_of(values), timeout=p['timeout'])
+    # the console as the running PgBouncer listens now (an edit of unix_socket_dir or
+    # listen_port waits for a restart): the later steps reach it here too
+    socket = consoles.socket_of(values)
+    console = consoles.Console(*socket, timeout=p['timeout'])
     try:
         version_text, _version = console.version()
         running = console.config()
@@ -159,6 +162,18 @@ def status(step, sans):
         raise PgbouncerTlsError(
             'settings: PgBouncer (%s) has no key %s.' % (version_text, ', '.join(unknown)), 'bad_value'
         )
+    later = sorted(
+        k
+        for k, v in (p['settings'] or {}).items()
+        if k in running and not running[k]['changeable'] and not ini.same(k, running[k]['value'], v)
+    )
+    if later:
+        raise PgbouncerTlsError(
+            'settings: %s take effect only when PgBouncer restarts, and this module never restarts it (nor '
+            'could it reach the admin console afterwards if the socket moved). Change them with the restart '
+            'you plan.' % ', '.join(later),
+            'restart_only',
+        )
     in_use = _slot_in_use(values, directory)
     reasons = [] if in_use else ['not_linked']
     cert = {}
@@ -166,7 +181,13 @@ def status(step, sans):
     ca_path = os.path.join(directory, 'ca.crt')
     ca_data = b''
     if not bundle:
+        # check mode before the CA exists, or a read-only caller without it (the audit): the
+        # certificate in use is still described
         reasons.append('ca_missing')
+        raw = files.read_bytes(slot_paths(directory, in_use)['cert'], 'pooler certificate') if in_use else None
+        leaf = _certs_or_none(raw)
+        if leaf:
+            cert = crypto.describe_certificate(leaf[0])
     else:
         ca_data = b''.join(crypto.dump_certificate(c) for c in crypto.load_certificates(bundle, 'ca_bundle'))
         if files.read_bytes(ca_path, 'CA bundle') != ca_data:
@@ -182,6 +203,8 @@ def status(step, sans):
                     reasons.append('not_served')
     if p['force'] and 'forced' not in reasons:
         reasons.append('forced')
+    ca_file_keys, issuer_key = _rollover_facts(ca_path, slot_paths(directory, in_use) if in_use else None, bundle)
+    cert = dict(cert, issuer_key_fingerprint=issuer_key) if cert else cert
     renew = any(r in CERT_REASONS for r in reasons)
     slot = (SLOTS[1] if in_use == SLOTS[0] else SLOTS[0]) if renew else in_use
     if p['state'] == 'install' and p['slot']:
@@ -190,8 +213,12 @@ def status(step, sans):
     texts, changed_keys = ini.edit(tree, want)
     if changed_keys:
         reasons.append('settings_changed')
+    # keys PgBouncer takes only at a restart: never a reason for a RELOAD, reported instead
+    restart_only = set(k for k, v in running.items() if not v['changeable'])
     not_applied = sorted(
-        k for k, v in values.items() if k in want and k in running and not ini.same(k, running[k]['value'], v)
+        k
+        for k, v in values.items()
+        if k in want and k in running and k not in restart_only and not ini.same(k, running[k]['value'], v)
     )
     if not_applied:
         reasons.append('not_applied')
@@ -209,12 +236,17 @@ def status(step, sans):
         'settings': dict((k, values.get(k)) for k in sorted(want)),
         'wanted': want,
         'changed_settings': changed_keys,
-        'restart_required': sorted(k for k in changed_keys if k in running and not running[k]['changeable']),
+        'restart_required': sorted(
+            k for k in want if k in restart_only and not ini.same(k, running[k]['value'], want[k])
+        ),
         'port': int(running['listen_port']['value']),
+        # what the CA rollover reads: the keys ca.crt trusts, the key of the certificate's CA
+        'ca_file_keys': ca_file_keys,
         # the names the certificate is for (the caller's, for the signer's request)
         'common_name': p['common_name'],
         'subject_alt_names': list(sans),
         'listen': values.get('listen_addr') or '',
+        'console': list(socket),
     }
     if step.check_mode:
         return result
@@ -235,6 +267,23 @@ def status(step, sans):
         result['old_text'] = '\n'.join(tree.lines[main])
         result['new_text'] = texts[main]
     return result
+
+
+def _certs_or_none(data):
+    try:
+        return crypto.load_certificates(data) if data and data.strip() else []
+    except crypto.PgsslCryptoError:
+        return []
+
+
+def _rollover_facts(ca_path, paths, bundle):
+    ca_file = _certs_or_none(files.read_bytes(ca_path, 'CA bundle'))
+    keys = [crypto.public_key_fingerprint(c.public_key()) for c in ca_file]
+    leaf = _certs_or_none(files.read_bytes(paths['cert'], 'pooler certificate')) if paths else []
+    if not leaf:
+        return keys, None
+    signer = next((c for c in ca_file + _certs_or_none(bundle) if crypto.is_issued_by(leaf[0], c)), None)
+    return keys, crypto.public_key_fingerprint(signer.public_key()) if signer is not None else None
 
 
 def _new_key(directory, key_path, p, sans):
@@ -270,15 +319,18 @@ def apply(step, plan):
     """RELOAD and prove (as PgBouncer's user): SHOW CONFIG holds every wanted value and the
     pooler serves the slot's certificate. Returns the proof, or raises with what it saw."""
     p = step.params
-    values = ini.Tree(p['config_file'], _read_text).values()
-    console = consoles.Console(*consoles.socket_of(values), timeout=p['timeout'])
+    console = consoles.Console(*plan['console'], timeout=p['timeout'])
     try:
         console.reload()
         deadline = time.time() + p['timeout']
         while True:
             running = console.config()
+            # where the running PgBouncer listens (listen_addr waits for a restart)
+            values = {'listen_addr': running.get('listen_addr', {}).get('value', '')}
             missing = sorted(
-                k for k, v in plan['wanted'].items() if not ini.same(k, running.get(k, {}).get('value'), v)
+                k
+                for k, v in plan['wanted'].items()
+                if k not in plan['restart_required'] and not ini.same(k, running.get(k, {}).get('value'), v)
             )
             served, error = None, None
             expect = plan['certificate'].get('fingerprint_sha256')
@@ -303,18 +355,59 @@ def apply(step, plan):
             time.sleep(0.2)
     finally:
         console.close()
+    login = _login_proof(p, values, int(running['listen_port']['value']), plan['wanted']['client_tls_ca_file'])
     removed = []
     other = slot_paths(p['dir'], SLOTS[1] if plan['slot'] == SLOTS[0] else SLOTS[0])
     for path in (other['key'], other['cert']):
         if files.remove(path):
             removed.append(path)
-    return {'served_fingerprint': served, 'removed': removed}
+    out = {'served_fingerprint': served, 'removed': removed}
+    if login is not None:
+        out['proof_login'] = login
+    return out
 
 
-def reload_only(step):
+def _login_proof(p, values, port, cafile):
+    """With ``proof_user``: a verify-full login through the pooler, and what PostgreSQL says of
+    that session's own connection (from the pooler: TLS, version, the pooler's client DN)."""
+    if not p['proof_user']:
+        return None
+    host, address = probe_address(p, values)
+    psycopg, _trace = pgconn.load_psycopg()
+    try:
+        conn = psycopg.connect(
+            host=host,
+            hostaddr=address,
+            port=port,
+            dbname=p['proof_dbname'],
+            user=p['proof_user'],
+            password=p['proof_password'] or None,
+            sslmode='verify-full',
+            sslrootcert=cafile,
+            connect_timeout=max(2, int(p['timeout'])),
+        )
+    except psycopg.Error as exc:
+        raise PgbouncerTlsError(
+            'The login through the pooler (%s as %s) failed: %s'
+            % (p['proof_dbname'], p['proof_user'], pgconn.clean_error(exc)),
+            'login_failed',
+        )
+    try:
+        row = conn.execute('SELECT ssl, version, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()').fetchone()
+    finally:
+        conn.close()
+    seen = {'ssl': bool(row and row[0]), 'version': row[1] if row else None, 'client_dn': row[2] if row else None}
+    if not seen['ssl']:
+        raise PgbouncerTlsError(
+            'A login through the pooler reaches PostgreSQL without TLS (server_tls_sslmode is not applied).',
+            'server_plain',
+        )
+    return seen
+
+
+def reload_only(step, plan):
     """RELOAD (used to put the old configuration back in force after a failed proof)."""
-    values = ini.Tree(step.params['config_file'], _read_text).values()
-    console = consoles.Console(*consoles.socket_of(values), timeout=step.params['timeout'])
+    console = consoles.Console(*plan['console'], timeout=step.params['timeout'])
     try:
         console.reload()
     finally:
