@@ -67,11 +67,13 @@ def default_dir(home, data_dir):
     return os.path.join(home, '.postgresql', 'pgssl-replication-' + name)
 
 
-def slot_in_use(current, directory):
-    """The slot whose certificate and key the link names, or None."""
+def slot_in_use(current, directory, names=('sslcert', 'sslkey'), paths_of=None):
+    """The slot whose certificate and key ``current`` names (under ``names``: the link's
+    ``sslcert``/``sslkey``, or a target's own keys), or None. Only the two paths derived from
+    ``directory`` count; a path from ``current`` is never opened."""
     for slot in SLOTS:
-        paths = slot_paths(directory, slot)
-        if current.get('sslcert') == paths['cert'] and current.get('sslkey') == paths['key']:
+        paths = (paths_of or slot_paths)(directory, slot)
+        if current.get(names[0]) == paths['cert'] and current.get(names[1]) == paths['key']:
             return slot
     return None
 

@@ -48,6 +48,8 @@ description:
     named in RV(restart_required) and a warning; the module never restarts PgBouncer.
 author:
   - pgssl.postgresql developers (@pgssl)
+extends_documentation_fragment:
+  - pgssl.postgresql.slots
 attributes:
   check_mode:
     support: full
@@ -59,16 +61,6 @@ seealso:
   - module: pgssl.postgresql.sign
   - module: pgssl.postgresql.verify
 options:
-  state:
-    description: C(status) (what is due, and with O(prepare) the key and CSR) or C(install).
-    type: str
-    choices: [status, install]
-    default: status
-  prepare:
-    description: With O(state=status), make the new key in the free slot and return its CSR when a
-      new certificate is due (ignored in check mode).
-    type: bool
-    default: false
   config_file:
     description: PgBouncer's configuration file, as PgBouncer was started with it.
     type: path
@@ -100,35 +92,6 @@ options:
       - Empty only in check mode before the CA exists (RV(reasons) has C(ca_missing)).
     type: str
     required: true
-  issuer:
-    description: The CA that signs now (PEM); a certificate from another CA is due
-      (C(issuer_changed)). Default the CAs of O(ca_bundle).
-    type: str
-  renew_before_days:
-    description: A certificate that expires within this many days is due.
-    type: int
-    default: 30
-  force:
-    description: A new key and certificate even when the current ones are fine.
-    type: bool
-    default: false
-  key_type:
-    description: The type of a new key.
-    type: str
-    choices: [ecdsa, rsa, ed25519]
-    default: ecdsa
-  key_curve:
-    description: The curve of a new ECDSA key.
-    type: str
-    default: P-256
-  key_size:
-    description: The size of a new RSA key.
-    type: int
-    default: 3072
-  slot:
-    description: With O(state=install), the slot the prepare step returned (RV(slot)).
-    type: str
-    choices: [a, b]
   certificate:
     description: With O(state=install), the signed certificate (PEM, leaf first) for O(slot).
     type: str

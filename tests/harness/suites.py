@@ -33,7 +33,7 @@ SUITES = {
     'integration': (1200, False),
     'realserver': (1800, False),
     'realserver-a': (2100, False),
-    'realserver-b': (1500, False),
+    'realserver-b': (1800, False),
     # rotation under load counts failed connections, not timings: it may run beside another
     'reliability-subset': (1200, False),
     'galaxy': (1200, False),

@@ -23,6 +23,7 @@ import pytest
 
 import patronifleet
 import proc
+from pgbench_load import PgbenchLoad  # noqa: E402
 from conftest import run_module
 from test_server_side import issue, ok
 
@@ -258,19 +259,18 @@ def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
 
 
-class ConnectionLoad(threading.Thread):
+class ConnectionLoad(PgbenchLoad):
     """pgbench -C (a new verify-full connection per transaction) against the leader, in short
     runs one after the other until stopped; every run must end without an error."""
 
     def __init__(self, patroni, rootcert):
-        super().__init__(daemon=True)
         leader = patroni.members[patroni.leader()]
         script = os.path.join(patroni.base, 'select1.sql')
         with open(script, 'w') as handle:
             handle.write('SELECT 1;\n')
-        self.cmd = [os.path.join(leader['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3']
-        self.cmd.append('postgres')
-        self.env = dict(
+        cmd = [os.path.join(leader['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3']
+        cmd.append('postgres')
+        full_env = dict(
             os.environ,
             LD_LIBRARY_PATH=os.path.join(os.path.dirname(leader['bindir']), 'lib'),
             PGHOST=leader['fqdn'],
@@ -282,22 +282,7 @@ class ConnectionLoad(threading.Thread):
             PGSSLROOTCERT=rootcert,
             PGCONNECT_TIMEOUT='5',
         )
-        self.halt = threading.Event()
-        self.connections, self.failures, self.failed_at = 0, [], []
-
-    def run(self):
-        while not self.halt.is_set():
-            started = time.time()
-            done = proc.run(self.cmd, env=self.env, timeout=60)
-            found = re.search(r'number of transactions actually processed: (\d+)', done.stdout)
-            self.connections += int(found.group(1)) if found else 0
-            if done.returncode != 0 or 'error' in (done.stdout + done.stderr).lower():
-                self.failures.append((done.stdout + done.stderr)[-800:])
-                self.failed_at.append((started, time.time()))
-
-    def stop(self):
-        self.halt.set()
-        self.join(timeout=90)
+        super().__init__(cmd, full_env)
 
 
 def test_renewal_and_ca_rollover_under_connection_load(patroni, role_inventory):

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 import time
 import shutil
 import sys
@@ -23,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import pgbouncerfleet  # noqa: E402
 import pgfleet  # noqa: E402
 import proc  # noqa: E402
+from pgbench_load import PgbenchLoad  # noqa: E402
 from conftest import run_module  # noqa: E402
 from test_server_side import client_cert, issue, ok  # noqa: E402
 
@@ -187,18 +187,17 @@ def test_forced_rotation_moves_to_the_other_slot(stack):
     assert not ok(run_module('pgbouncer_tls', **_args(stack)))['due']
 
 
-class PooledLoad(threading.Thread):
+class PooledLoad(PgbenchLoad):
     """pgbench -C through the pooler: a new verify-full connection per transaction (2 clients,
     SELECT 1), in runs of 3 s one after the other until stopped; every run must end clean."""
 
     def __init__(self, stack, rootcert, host=POOL_NAME, hostaddr=POOL_IP, **env):
-        super().__init__(daemon=True)
         pooler_host, host = host, stack['host']
         script = os.path.join('/var/tmp', 'pgssl-pgbouncer-select1.sql')
         with open(script, 'w') as handle:
             handle.write('SELECT 1;\n')
-        self.cmd = [os.path.join(host['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3', 'appdb']
-        self.env = dict(
+        cmd = [os.path.join(host['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3', 'appdb']
+        full_env = dict(
             os.environ,
             LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'),
             PGHOST=pooler_host,
@@ -210,21 +209,8 @@ class PooledLoad(threading.Thread):
             PGSSLROOTCERT=rootcert,
             PGCONNECT_TIMEOUT='5',
         )
-        self.env.update(env)
-        self.halt = threading.Event()
-        self.connections, self.failures = 0, []
-
-    def run(self):
-        while not self.halt.is_set():
-            done = proc.run(self.cmd, env=self.env, timeout=60)
-            found = re.search(r'number of transactions actually processed: (\d+)', done.stdout)
-            self.connections += int(found.group(1)) if found else 0
-            if done.returncode != 0 or 'error' in (done.stdout + done.stderr).lower():
-                self.failures.append((done.stdout + done.stderr)[-800:])
-
-    def stop(self):
-        self.halt.set()
-        self.join(timeout=90)
+        full_env.update(env)
+        super().__init__(cmd, full_env)
 
 
 def _new_ca(workdir):
@@ -661,3 +647,69 @@ def test_audit_and_ca_rollover_with_the_pooler_under_load(role_stack):
 def _served_by(rootcert):
     probe = pgconn.probe_tls('pool113.pgssl.test', 6432, hostaddr='127.0.0.113', timeout=5, cafile=rootcert)
     return crypto.cert_fingerprint(crypto.load_certificate(probe['certificate_der']))
+
+
+@pytest.fixture
+def user_owned_etc(stack):
+    """A copy of the pooler's ini in a directory the server user owns (as some layouts have it),
+    removed after the test; and a root-only file the server user would like root to touch."""
+    import pwd
+
+    pg = pwd.getpwnam('postgres')
+    etc = os.path.join(BASE, 'etc-user')
+    os.makedirs(etc, exist_ok=True)
+    os.chown(etc, pg.pw_uid, pg.pw_gid)
+    os.chmod(etc, 0o755)
+    ini = os.path.join(etc, 'pgbouncer.ini')
+    shutil.copy(stack['pooler'].ini, ini)
+    os.chown(ini, pg.pw_uid, pg.pw_gid)
+    os.chmod(ini, 0o640)
+    secret_dir = os.path.join(BASE, 'root-only')
+    os.makedirs(secret_dir, mode=0o700, exist_ok=True)
+    target = os.path.join(secret_dir, 'target.ini')
+    with open(target, 'w') as handle:
+        handle.write('[pgbouncer]\nlisten_port = 6432\n')
+    os.chmod(target, 0o600)
+    yield {'etc': etc, 'ini': ini, 'target': target, 'uid': pg.pw_uid, 'gid': pg.pw_gid}
+    shutil.rmtree(etc, ignore_errors=True)
+    shutil.rmtree(secret_dir, ignore_errors=True)
+
+
+def _as_postgres(path_op, *args):
+    """Plant something as the server user (a child that dropped to it)."""
+    import pwd
+
+    pg = pwd.getpwnam('postgres')
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setgid(pg.pw_gid)
+            os.setuid(pg.pw_uid)
+            path_op(*args)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def test_a_config_file_the_server_user_swapped_for_a_link_is_refused(stack, user_owned_etc):
+    """The server user replaces the ini in its own directory with a link to a root-only file:
+    nothing follows it, and the root-only file is neither read into a result nor written."""
+    ini, target = user_owned_etc['ini'], user_owned_etc['target']
+    os.unlink(ini)
+    _as_postgres(os.symlink, target, ini)
+    assert os.lstat(ini).st_uid == user_owned_etc['uid']
+    before = _digest(target)
+    got = run_module('pgbouncer_tls', state='install', force=True, **_args(stack, config_file=ini))
+    assert got.get('failed') and 'symbolic link' in got['msg'], got
+    assert _digest(target) == before and os.stat(target).st_uid == 0
+
+
+def test_a_slot_directory_the_server_user_planted_is_refused(stack, user_owned_etc):
+    """The default slot directory beside an ini in the server user's own directory, planted as a
+    link to a root-only directory: refused before any key is made there."""
+    ini = user_owned_etc['ini']
+    root_only = os.path.dirname(user_owned_etc['target'])
+    _as_postgres(os.symlink, root_only, os.path.join(user_owned_etc['etc'], 'pgssl'))
+    got = run_module('pgbouncer_tls', prepare=True, force=True, **_args(stack, config_file=ini))
+    assert got.get('failed') and 'not a directory' in got['msg'], got
+    assert sorted(os.listdir(root_only)) == ['target.ini']

@@ -35,7 +35,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycr
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import admin as consoles
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import ini
 
-SLOTS = ('a', 'b')
+SLOTS = slots.SLOTS
 CERT_REASONS = slots.CERT_REASONS + ('san_changed', 'not_served')
 MANAGED = (
     'client_tls_sslmode',
@@ -109,11 +109,7 @@ def _read_text(path):
 
 
 def _slot_in_use(values, directory):
-    for slot in SLOTS:
-        paths = slot_paths(directory, slot)
-        if values.get('client_tls_cert_file') == paths['cert'] and values.get('client_tls_key_file') == paths['key']:
-            return slot
-    return None
+    return slots.slot_in_use(values, directory, ('client_tls_cert_file', 'client_tls_key_file'), slot_paths)
 
 
 def probe_address(p, values):

@@ -180,3 +180,86 @@ def test_any_edit_reads_back_as_wanted_and_keeps_every_other_line(lines, wanted)
     old, new = text.split('\n'), after_text.split('\n')
     # every old line is still there, in order, except the ones that decided a changed key
     assert len(new) == len(old) + len([k for k in changed if k not in before])
+
+
+# --------------------------------------------------------------------------- the target's decisions
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import tls  # noqa: E402
+
+
+def _params(**extra):
+    p = {
+        'config_file': '/etc/pgbouncer/pgbouncer.ini',
+        'settings': {},
+        'client_tls_sslmode': 'require',
+        'server_tls_sslmode': 'verify-full',
+        'server_tls_client_cert': True,
+        'state': 'status',
+        'certificate': None,
+        'slot': None,
+        'subject_alt_names': ['pool1.example.com', '10.0.0.5'],
+        'tls_host': None,
+        'tls_hostaddr': None,
+    }
+    p.update(extra)
+    return p
+
+
+def test_wanted_settings_name_one_slot_on_both_sides():
+    want = tls.wanted(_params(), '/etc/pgbouncer/pgssl', 'b')
+    assert want['client_tls_cert_file'] == want['server_tls_cert_file'] == '/etc/pgbouncer/pgssl/pooler-b.crt'
+    assert want['client_tls_key_file'] == want['server_tls_key_file'] == '/etc/pgbouncer/pgssl/pooler-b.key'
+    assert want['client_tls_ca_file'] == want['server_tls_ca_file'] == '/etc/pgbouncer/pgssl/ca.crt'
+    assert want['server_tls_sslmode'] == 'verify-full'
+    alone = tls.wanted(_params(server_tls_client_cert=False), '/d', 'a')
+    assert 'server_tls_cert_file' not in alone and 'server_tls_key_file' not in alone
+
+
+@pytest.mark.parametrize(
+    'extra',
+    [
+        {'settings': {'client_tls_key_file': '/x'}},
+        {'settings': {'client_tls_ciphers': 'HIGH\nlisten_port = 1'}},
+        {'settings': {'auth_type': ' cert'}},
+        {'config_file': 'relative.ini'},
+        {'state': 'install', 'certificate': 'PEM', 'slot': None},
+    ],
+)
+def test_bad_parameters_are_refused_before_anything(extra):
+    with pytest.raises(ini.PgbouncerConfigError) as err:
+        tls.check_params(_params(**extra))
+    assert err.value.code == 'bad_value'
+
+
+def test_names_are_canonical_for_the_signer():
+    assert tls.check_params(_params()) == ['DNS:pool1.example.com', 'IP:10.0.0.5']
+
+
+@pytest.mark.parametrize(
+    'listen, given, expected',
+    [
+        ('*', None, ('127.0.0.1', '127.0.0.1')),
+        ('0.0.0.0', None, ('127.0.0.1', '127.0.0.1')),
+        ('::', None, ('::1', '::1')),
+        ('10.0.0.5, 127.0.0.1', None, ('10.0.0.5', '10.0.0.5')),
+        ('', None, (None, None)),
+        ('*', ('pool1.example.com', '10.0.0.5'), ('pool1.example.com', '10.0.0.5')),
+    ],
+)
+def test_where_the_proof_reaches_the_pooler(listen, given, expected):
+    p = _params(tls_host=given[0] if given else None, tls_hostaddr=given[1] if given else None)
+    assert tls.probe_address(p, {'listen_addr': listen}) == expected
+
+
+def test_only_the_two_derived_slots_count_as_in_use():
+    d = '/etc/pgbouncer/pgssl'
+    assert (
+        tls._slot_in_use({'client_tls_cert_file': d + '/pooler-b.crt', 'client_tls_key_file': d + '/pooler-b.key'}, d)
+        == 'b'
+    )
+    # a pair the server user pointed elsewhere is no slot of ours: the next run links a fresh one
+    assert (
+        tls._slot_in_use({'client_tls_cert_file': '/tmp/pooler-b.crt', 'client_tls_key_file': d + '/pooler-b.key'}, d)
+        is None
+    )
+    assert tls._slot_in_use({}, d) is None
