@@ -41,6 +41,11 @@ description:
     console and proves it, SHOW CONFIG holding every setting and a TLS handshake with the pooler
     serving the new certificate, verified against the CA and O(tls_host); when the proof fails
     the file is put back and PgBouncer reloaded again.
+  - With C(auth_type = hba) (in the file or in O(settings)), C(auth_hba_file) must be an absolute
+    path to a file whose every line PgBouncer understands. PgBouncer skips a line it cannot parse
+    and goes on matching, so a C(reject) it does not understand would let logins through; such
+    a line (options after the method, C(replication), C(+group), C(@file), a host name, an
+    unknown method) is refused with its file and line.
   - The admin console is reached through PgBouncer's unix socket as the user C(pgbouncer), which
     PgBouncer admits without a password from a process of its own OS user, so no credential is
     needed. PgBouncer must be running with O(config_file).

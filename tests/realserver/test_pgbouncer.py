@@ -713,3 +713,59 @@ def test_a_slot_directory_the_server_user_planted_is_refused(stack, user_owned_e
     got = run_module('pgbouncer_tls', prepare=True, force=True, **_args(stack, config_file=ini))
     assert got.get('failed') and 'not a directory' in got['msg'], got
     assert sorted(os.listdir(root_only)) == ['target.ini']
+
+
+HBA_LINES = [
+    'hostssl all all 127.0.0.1/32 cert',
+    'host appdb app 127.0.0.0 255.0.0.0 md5',
+    'hostnossl "app" all ::1/128 reject',
+    'local all all peer',
+    'hostssl sameuser all 0.0.0.0/0 scram-sha-256',
+    'host all all 127.0.0.1/32 trust # a comment',
+    'hostssl all app,"x y" 10.0.0.0/8 password',
+    'hostssl all all 127.0.0.1/32 cert clientcert=verify-full',
+    'hostssl replication all 127.0.0.1/32 cert',
+    'hostssl all +admins 127.0.0.1/32 md5',
+    'hostssl all all localhost md5',
+    'hostssl all all 127.0.0.1/33 md5',
+    'hostgssenc all all 127.0.0.1/32 md5',
+    'host all all 127.0.0.1/32 ident',
+    'hostssl all all 127.0.0.1 md5',
+    'host all "unterminated 127.0.0.1/32 md5',
+    'host all all 127.0.0.1/32 ::1 md5',
+]
+
+
+def test_the_hba_check_agrees_with_pgbouncer_line_by_line(stack, pristine_ini):
+    """Each line alone in PgBouncer's hba file, reloaded: PgBouncer logs the lines it skips.
+    The module's check refuses exactly those, and the module refuses a file holding one."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import hba
+
+    pooler = stack['pooler']
+    path = os.path.join(pooler.etc, 'hba.conf')
+    pristine_ini.append(path)
+    _append(pooler, 'auth_type = hba\nauth_hba_file = %s\n' % path)
+    verdicts = {}
+    for line in HBA_LINES:
+        with open(path, 'w') as handle:
+            handle.write(line + '\n')
+        pooler.own(path)
+        size = os.path.getsize(pooler.log)
+        pooler.admin('RELOAD')
+        time.sleep(0.2)
+        with open(pooler.log, 'rb') as handle:
+            handle.seek(size)
+            logged = handle.read().decode('utf-8', 'replace')
+        skipped = 'could not parse hba config line 1' in logged
+        verdicts[line] = (skipped, hba.check_line(line) is not None)
+    assert all(pgb == ours for pgb, ours in verdicts.values()), dict(
+        (k, v) for k, v in verdicts.items() if v[0] != v[1]
+    )
+    assert sum(1 for pgb, _ours in verdicts.values() if pgb) >= 8
+    # the module refuses the file with a line PgBouncer would skip, before anything changes
+    with open(path, 'w') as handle:
+        handle.write('hostssl all all 127.0.0.1/32 cert\nhostssl all all 0.0.0.0/0 reject clientcert=1\n')
+    before = _digest(pooler.ini)
+    got = run_module('pgbouncer_tls', state='install', **_args(stack))
+    assert got.get('failed') and got['code'] == 'pgbouncer_hba' and 'hba.conf:2' in got['msg'], got
+    assert _digest(pooler.ini) == before

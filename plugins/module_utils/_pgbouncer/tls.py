@@ -33,6 +33,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycred as slots
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import admin as consoles
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import hba
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import ini
 
 SLOTS = slots.SLOTS
@@ -206,6 +207,7 @@ def status(step, sans):
     if p['state'] == 'install' and p['slot']:
         slot = p['slot']
     want = wanted(p, directory, slot or SLOTS[0])
+    _check_hba(dict(values, **want))
     texts, changed_keys = ini.edit(tree, want)
     if changed_keys:
         reasons.append('settings_changed')
@@ -263,6 +265,24 @@ def status(step, sans):
         result['old_text'] = '\n'.join(tree.lines[main])
         result['new_text'] = texts[main]
     return result
+
+
+def _check_hba(settings):
+    """With ``auth_type = hba`` (as it will be), the hba file must exist and hold only lines
+    PgBouncer understands (it skips the others and goes on matching)."""
+    if (settings.get('auth_type') or '').lower() != 'hba':
+        return
+    path = settings.get('auth_hba_file') or ''
+    if not os.path.isabs(path):
+        raise PgbouncerTlsError(
+            'auth_type = hba needs auth_hba_file as an absolute path (PgBouncer rejects every login without '
+            'one, and reads a relative one from its working directory).',
+            'pgbouncer_hba',
+        )
+    raw = files.read_bytes(path, 'PgBouncer hba file', follow=True)
+    if raw is None:
+        raise PgbouncerTlsError('auth_hba_file %s does not exist.' % path, 'pgbouncer_hba')
+    hba.check(raw.decode('utf-8', 'replace'), path)
 
 
 def _certs_or_none(data):

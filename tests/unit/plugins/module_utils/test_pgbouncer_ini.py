@@ -263,3 +263,45 @@ def test_only_the_two_derived_slots_count_as_in_use():
         is None
     )
     assert tls._slot_in_use({}, d) is None
+
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import hba  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    'line',
+    [
+        '',
+        '  # only a comment',
+        'hostssl all all 127.0.0.1/32 cert',
+        'host "a""b" all ::/0 md5',
+        'local sameuser x,y peer',
+    ],
+)
+def test_hba_lines_pgbouncer_takes(line):
+    assert hba.check_line(line) is None
+
+
+@pytest.mark.parametrize(
+    'line, why',
+    [
+        ('hostssl all all 127.0.0.1/32 cert map=x', 'options'),
+        ('hostssl all all db.example.com md5', 'not numeric'),
+        ('hostssl all @users 10.0.0.0/8 md5', '@file'),
+        ('hostssl all, 10.0.0.0/8 md5', 'no address'),
+        ('hostssl ,all all 10.0.0.0/8 md5', 'missing name'),
+        ('hostssl all all 10.0.0.0 ::1 md5', 'another address family'),
+        ('hostssl all all 10.0.0.0/8 gss', 'method'),
+        ('hostssl all all "10.0.0.0/8" md5', 'no address'),
+    ],
+)
+def test_hba_lines_pgbouncer_would_skip(line, why):
+    assert why in hba.check_line(line)
+
+
+def test_an_hba_file_with_a_skipped_line_is_refused_by_line_number():
+    with pytest.raises(ini.PgbouncerConfigError) as err:
+        hba.check('hostssl all all 10.0.0.0/8 cert\nhost all all 0.0.0.0/0 reject extra\n', '/etc/pgb/hba.conf')
+    assert (
+        err.value.code == 'pgbouncer_hba' and '/etc/pgb/hba.conf:2' in str(err.value) and 'extra' not in str(err.value)
+    )
