@@ -36,6 +36,61 @@ class PatroniError(PgsslError):
     default_code = 'patroni'
 
 
+class _Overdue(Exception):
+    pass
+
+
+class _deadline(object):
+    """The whole call (connect, headers, body) ends within ``seconds``: a server that answers a
+    byte at a time would otherwise hold every socket read just under the timeout. SIGALRM, in
+    the main thread only (where a module runs)."""
+
+    def __init__(self, seconds, target):
+        self.seconds, self.target = max(1, int(seconds)), target
+        self.saved = None
+
+    def _ring(self, signum, frame):
+        raise _Overdue()
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, 'setitimer'):
+            self.saved = signal.signal(signal.SIGALRM, self._ring)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, kind, value, trace):
+        import signal
+
+        if self.saved is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.saved)
+        if kind is _Overdue:
+            raise PatroniError(
+                'Patroni\'s REST API at %s did not finish its answer within %d s.' % (self.target, self.seconds),
+                'rest_unreachable',
+            )
+        return False
+
+
+def trusted_origin(url, rest_url, member_hosts):
+    """Whether a member's ``api_url`` (read from the DCS, which any member can write) may receive
+    this module's credentials: its host must be the one of ``rest_url`` or one the operator
+    named in ``member_hosts``."""
+    from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+    try:
+        parts, ours = urlsplit(url), urlsplit(rest_url)
+    except ValueError:
+        return False
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        return False
+    allowed = set([ours.hostname]) | set(h.strip('[]').lower() for h in member_hosts or [])
+    return parts.hostname.lower() in allowed
+
+
 class Rest(object):
     """Patroni's REST API at ``url`` (http or https), with an optional CA file, client
     certificate and basic authentication, every call bounded by ``timeout``."""
@@ -61,6 +116,10 @@ class Rest(object):
         auth = {}
         if self.username and method != 'GET':
             auth = dict(url_username=self.username, url_password=self.password or '', force_basic_auth=True)
+        with _deadline(self.timeout * 2 + 1, target):
+            return self._call(open_url, HTTPError, URLError, method, target, data, headers, auth)
+
+    def _call(self, open_url, HTTPError, URLError, method, target, data, headers, auth):
         try:
             answer = open_url(
                 target,
@@ -207,9 +266,14 @@ def run(module):
     # every member applies it at its next cycle; a reload asks for that cycle now
     asked = []
     for member in members:
-        if member['api_url']:
-            status, _answer = rest.call('POST', '/reload', {}, url=member['api_url'].rsplit('/patroni', 1)[0])
-            asked.append({'name': member['name'], 'status': status})
+        if not member['api_url']:
+            continue
+        if not trusted_origin(member['api_url'], rest.url, p['member_hosts']):
+            # Patroni applies the change at its next cycle anyway; root's credentials stay home
+            asked.append({'name': member['name'], 'status': 'skipped: not rest_url\'s host nor in member_hosts'})
+            continue
+        status, _answer = rest.call('POST', '/reload', {}, url=member['api_url'].rsplit('/patroni', 1)[0])
+        asked.append({'name': member['name'], 'status': status})
     result['reloads'] = asked
     result['applied'] = _wait_applied(rest, patch, p['timeout'])
     return result

@@ -28,6 +28,11 @@ description:
     C(postgresql.pg_hba) over the whole list). What each member then serves is for the caller
     to prove (a TLS handshake per member), as Patroni applies the change asynchronously, within
     C(loop_wait) of the reload.
+  - The members asked to reload are read from C(GET /cluster), that is from the DCS, which any
+    member can write. So C(POST /reload), with the REST credentials and client certificate, goes
+    only to a member whose API host is O(rest_url)'s or one named in O(member_hosts); the others
+    apply the change at their next Patroni cycle. Every call ends within twice
+    O(connect_timeout), however slowly the API answers, and an answer over 4 MiB is refused.
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
@@ -49,6 +54,13 @@ options:
     description: A member's REST API, C(http://HOST:8008) or C(https://HOST:8008).
     type: str
     required: true
+  member_hosts:
+    description:
+      - The host names or addresses of the members' REST APIs that may be asked to reload (with
+        the credentials). Default only O(rest_url)'s host.
+    type: list
+    elements: str
+    default: []
   rest_cafile:
     description: CA file that verifies the REST API's certificate (https). Default the system store.
     type: path
@@ -122,7 +134,8 @@ members:
   type: list
   elements: dict
 reloads:
-  description: The members asked to apply the change now, with the REST API's answer.
+  description: The members asked to apply the change now, with the REST API's answer (or why
+    one was not asked).
   returned: when changed, not in check mode
   type: list
   elements: dict
@@ -139,6 +152,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             rest_url=dict(type='str', required=True),
+            member_hosts=dict(type='list', elements='str', default=[]),
             rest_cafile=dict(type='path'),
             rest_certfile=dict(type='path'),
             rest_keyfile=dict(type='path', no_log=False),

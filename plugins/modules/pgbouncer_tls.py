@@ -115,8 +115,11 @@ options:
     choices: [disable, allow, prefer, require, verify-ca, verify-full]
     default: verify-full
   server_tls_client_cert:
-    description: Present the pooler's certificate to PostgreSQL too (C(server_tls_cert_file),
-      C(server_tls_key_file)), for C(clientcert) or C(cert) authentication of the pooler.
+    description:
+      - Present the pooler's certificate to PostgreSQL too (C(server_tls_cert_file),
+        C(server_tls_key_file)), for C(clientcert) or C(cert) authentication of the pooler.
+      - When false, those two keys are emptied if they name one of the slots, and left alone
+        otherwise.
     type: bool
     default: true
   settings:

@@ -393,6 +393,35 @@ def test_applications_log_in_with_client_certificates_through_the_pooler(stack):
     assert _login(stack)['ssl']
 
 
+def test_postgresql_authenticates_the_pooler_by_its_certificate(stack):
+    """PostgreSQL's own cert rule for the pooler (its DN mapped to the role in pg_ident.conf):
+    logins through the pooler pass with the pooler's certificate, and fail once the module stops
+    presenting it (server_tls_client_cert false). Then back as it was."""
+    fleet, host, pooler = stack['fleet'], stack['host'], stack['pooler']
+    ident = os.path.join(host['data_dir'], 'pg_ident.conf')
+    saved = {path: open(path).read() for path in (host['hba_file'], ident)}
+    try:
+        with open(ident, 'a') as handle:
+            handle.write('pooler  %s  app\n' % POOL_NAME)
+        with open(host['hba_file'], 'w') as handle:
+            handle.write('hostssl all app 127.0.0.1/32 cert map=pooler\n' + saved[host['hba_file']])
+        fleet.psql('db110', 'SELECT pg_reload_conf();')
+        pooler.admin('RECONNECT')
+        assert _login(stack)['client_dn'] == '/CN=%s' % POOL_NAME
+        ok(run_module('pgbouncer_tls', state='install', server_tls_client_cert=False, **_args(stack)))
+        pooler.admin('RECONNECT')
+        with pytest.raises(psycopg.OperationalError):
+            _login(stack)
+    finally:
+        for path, text in saved.items():
+            with open(path, 'w') as handle:
+                handle.write(text)
+        fleet.psql('db110', 'SELECT pg_reload_conf();')
+        ok(run_module('pgbouncer_tls', state='install', **_args(stack)))
+        pooler.admin('RECONNECT')
+    assert _login(stack)['ssl']
+
+
 @pytest.fixture
 def pristine_ini(stack):
     """The pooler's ini (and includes made here) put back after the test, and PgBouncer reloaded."""

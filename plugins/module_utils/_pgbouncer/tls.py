@@ -207,6 +207,12 @@ def status(step, sans):
     if p['state'] == 'install' and p['slot']:
         slot = p['slot']
     want = wanted(p, directory, slot or SLOTS[0])
+    if not p['server_tls_client_cert']:
+        # no longer presented: a value naming one of our slots goes (its files go with the slot)
+        ours = [path for s in SLOTS for path in slot_paths(directory, s).values()]
+        for key in ('server_tls_cert_file', 'server_tls_key_file'):
+            if values.get(key) in ours:
+                want[key] = ''
     _check_hba(dict(values, **want))
     texts, changed_keys = ini.edit(tree, want)
     if changed_keys:
