@@ -83,3 +83,50 @@ def test_refused_unless_named_exactly_then_secured(outside):
     assert outside['fleet'].psql('db122', 'SHOW hba_file;').stdout.strip() == hba
     again = _play(inventory, '-e', 'server_hba_file=%s' % hba)
     assert again.returncode == 0 and re.search(r'db122\.pgssl\.test\s*:.*changed=0', again.stdout), again.stdout[-3000:]
+
+
+def test_check_mode_plans_exactly_the_hba_lines_the_real_run_writes(outside):
+    """pg_hba in check mode with diff, then for real, on the file the server reads: the planned
+    text is the written text byte for byte, and the server takes every line of it."""
+    from conftest import run_module
+
+    hba, fleet = outside['hba'], outside['fleet']
+    rules = [
+        {
+            'type': 'hostssl',
+            'databases': ['all'],
+            'users': ['app'],
+            'address': '127.0.0.0/8',
+            'method': 'scram-sha-256',
+        },
+        {
+            'type': 'hostssl',
+            'databases': ['appdb', 'other'],
+            'users': ['all'],
+            'address': '10.1.0.0/16',
+            'method': 'cert',
+        },
+        {
+            'type': 'hostssl',
+            'databases': ['replication'],
+            'users': ['replicator'],
+            'address': '::1/128',
+            'method': 'cert',
+        },
+    ]
+    args = dict(path=hba, pg_version=16, rules=rules, require_ssl='reject')
+    before = _digest(hba)
+    planned = run_module('pg_hba', check=True, diff=True, **args)
+    assert not planned.get('failed') and planned['changed'], planned
+    assert _digest(hba) == before
+    done = run_module('pg_hba', diff=True, **args)
+    assert not done.get('failed') and done['changed'], done
+    with open(hba) as handle:
+        written = handle.read()
+    assert written == planned['diff']['after'] == done['diff']['after']
+    out = fleet.psql(
+        'db122', 'SELECT pg_reload_conf();\nSELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL;'
+    )
+    assert out.stdout.strip().splitlines()[-1] == '0', out.stdout
+    again = run_module('pg_hba', check=True, **args)
+    assert not again['changed']
