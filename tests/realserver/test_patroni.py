@@ -99,6 +99,13 @@ def _config(member):
         return json.loads(answer.read().decode('utf-8'))
 
 
+def _served_or_none(member):
+    try:
+        return _served(member)
+    except pgconn.PgsslConnError:
+        return None
+
+
 def _served(member):
     probe = pgconn.probe_tls(member['fqdn'], 5432, hostaddr=member['ip'], timeout=5)
     return probe['ssl'] and probe.get('certificate_der')
@@ -188,6 +195,31 @@ def _changed(out, name):
     return int(re.search(r'%s\.pgssl\.test\s*:.*changed=(\d+)' % name, out).group(1))
 
 
+SSL_FILES = ('ssl_cert_file', 'ssl_key_file', 'ssl_ca_file')
+
+
+def _agree(patroni):
+    """Files, Patroni's configuration and the DCS agree on every member: the DCS holds ssl on and
+    each file setting; no member's own patroni.yml overrides them; each member runs with those
+    values; the certificate file on disk is the one the member serves."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
+
+    leader = patroni.members[patroni.leader()]
+    dcs = _config(leader)['postgresql']['parameters']
+    assert dcs.get('ssl') == 'on', dcs
+    for name, member in patroni.members.items():
+        with open(member['config_file']) as handle:
+            local = (json.load(handle).get('postgresql') or {}).get('parameters') or {}
+        assert not [k for k in local if k == 'ssl' or k.startswith('ssl_')], (name, local)
+        assert 'ssl_cert_file' in dcs and 'ssl_key_file' in dcs, dcs
+        for setting in [k for k in SSL_FILES if k in dcs]:
+            running = patroni.psql(name, 'SHOW %s;' % setting).strip()
+            assert running == dcs[setting], (name, setting, running, dcs[setting])
+        with open(os.path.join(member['data_dir'], dcs['ssl_cert_file']), 'rb') as handle:
+            on_disk = crypto.cert_fingerprint(crypto.load_certificate(handle.read()))
+        assert on_disk == crypto.cert_fingerprint(crypto.load_certificate(_served(member))), name
+
+
 def _play(inventory, *args):
     done = proc.run([PLAYBOOK, '-i', str(inventory)] + list(args), timeout=540)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
@@ -237,6 +269,7 @@ def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role
     config = _config(leader)
     assert config['postgresql']['parameters']['ssl'] == 'on', config
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
+    _agree(patroni)
     again = _play(inventory, 'pgssl.postgresql.site')
     for name in patroni.members:
         assert _changed(again, name) == 0, again[-4000:]
@@ -257,6 +290,7 @@ def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role
         now = crypto.describe_certificate(crypto.load_certificate(_served(member)))['fingerprint_sha256']
         assert now != served[name], name
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
+    _agree(patroni)
 
 
 class ConnectionLoad(PgbenchLoad):
@@ -315,6 +349,7 @@ def test_renewal_and_ca_rollover_under_connection_load(patroni, role_inventory):
             load.stop()
         assert not load.failures, (label, load.failures[:3])
         assert load.connections > 0, label
+        _agree(patroni)
         figures[label] = {'run_seconds': round(elapsed, 1), 'connections': load.connections, 'failed': 0}
     assert patroni.leader() and patroni.streaming() == len(patroni.members) - 1
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
@@ -384,3 +419,16 @@ def test_a_switchover_in_the_middle_of_a_renewal(patroni, role_inventory):
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
     with open(os.path.join(cache, 'patroni-switchover-%s.json' % patroni.version), 'w') as handle:
         json.dump(figures, handle, indent=1)
+    _agree(patroni)
+    # a Patroni restart of each member, replicas first: each comes back serving TLS with the
+    # certificate of the last step, and everything still agrees
+    served = dict((n, crypto.cert_fingerprint(crypto.load_certificate(_served(m)))) for n, m in patroni.members.items())
+    leader = patroni.leader()
+    for name in [n for n in patroni.members if n != leader] + [leader]:
+        patroni.stop(name)
+        patroni.start(name)
+        patroni.wait(lambda: patroni.leader() is not None and patroni.streaming() == 2, 120, 'the cluster back')
+        member = patroni.members[name]
+        patroni.wait(lambda: _served_or_none(member), 60, '%s serving TLS' % name)
+        assert crypto.cert_fingerprint(crypto.load_certificate(_served(member))) == served[name], name
+    _agree(patroni)

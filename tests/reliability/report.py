@@ -143,19 +143,55 @@ HOSTILE_ROWS = [
     ),
     ('a 64 GiB sparse file', 'any read (unit)', 'refused by its size before reading'),
 ]
+# the other targets (tests/realserver/test_pgbouncer.py, test_patroni_rest_hostile.py)
+HOSTILE_TARGET_ROWS = [
+    (
+        'pgbouncer.ini swapped by the server user for a link to a root-only file',
+        'pgbouncer_tls',
+        'refused ("symbolic link"); the root-only file neither read into the result nor written',
+    ),
+    ('the slot directory planted as a link to a root-only directory', 'pgbouncer_tls', 'refused; nothing made there'),
+    (
+        'an unknown key, a relative `%include`, a section header left open, a setting decided in an include',
+        'pgbouncer_tls',
+        'refused with file and line (never the line itself); pgbouncer.ini and the running pooler unchanged',
+    ),
+    (
+        'a value PgBouncer rejects (it still answers RELOAD)',
+        'pgbouncer_tls',
+        'seen in SHOW CONFIG; pgbouncer.ini put back and PgBouncer reloaded',
+    ),
+    (
+        'hba lines PgBouncer would skip (options, `replication`, `+group`, host names, bad masks)',
+        'pgbouncer_tls',
+        'refused with file and line; agrees with PgBouncer 1.18 line by line',
+    ),
+    (
+        "a Patroni REST API that never answers, answers a byte at a time, or sends 10 MiB",
+        'patroni_config',
+        'fails within twice connect_timeout ("does not answer", "within", "more than")',
+    ),
+    (
+        "a DCS member entry whose api_url points at another host",
+        'patroni_config',
+        'no request reaches that host unless named in member_hosts; the credentials never appear in the result',
+    ),
+]
 HOSTILE = (
     [
         '## Hostile inputs from the server user',
         '',
         'Played as the server user (postgres) or an unprivileged OS user on real clusters by '
-        '`tests/realserver/test_trust.py` and `test_attacks.py` (in `make test`; the last three rows by '
-        'the unit tests). Every row is an assertion there: the module ends well inside 60 s, nothing '
+        '`tests/realserver/test_trust.py` and `test_attacks.py` (in `make test`; the three rows marked '
+        'unit by the unit tests; the PgBouncer and Patroni rows by `test_pgbouncer.py` and '
+        '`test_patroni_rest_hostile.py`). Every row is an assertion there: the module ends well inside 60 s, nothing '
         'outside the cluster changes, and nothing of a root-only file reaches the output.',
         '',
         '| input | module | outcome |',
         '| --- | --- | --- |',
     ]
     + ['| %s | %s | %s |' % row for row in HOSTILE_ROWS]
+    + ['| %s | %s | %s |' % row for row in HOSTILE_TARGET_ROWS]
     + ['']
 )
 
