@@ -219,13 +219,33 @@ def run(module):
     ]
     current = _parameters(config)
     module.no_log_values.update(pgconf.secret_values(p['parameters'] or {}))
+    module.no_log_values.update(pgconf.secret_values(current))
     changes = parameter_changes(current, p['parameters'])
     patch = {}
     if changes:
         patch.setdefault('postgresql', {})['parameters'] = changes
     result = {'changed': False, 'members': members, 'parameters_changed': sorted(changes)}
     hba_before = hba_after = None
-    if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
+    if p['pg_hba_lines'] is not None or p['remove_pg_hba']:
+        # the list exactly as given, or none (the rollback of an earlier change puts it back so)
+        if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
+            raise PatroniError(
+                'pg_hba_lines and remove_pg_hba replace the whole list: give them without hba_rules, '
+                'require_ssl or purge_managed.',
+                'bad_value',
+            )
+        if p['remove_pg_hba'] and p['pg_hba_lines'] is not None:
+            raise PatroniError('Give pg_hba_lines or remove_pg_hba, not both.', 'bad_value')
+        if p['pg_hba_lines'] is not None and not p['pg_hba_lines']:
+            raise PatroniError('pg_hba_lines is empty: to drop the list, say remove_pg_hba.', 'bad_value')
+        for line in p['pg_hba_lines'] or []:
+            if '\n' in line or '\r' in line or '\0' in line:
+                raise PatroniError('pg_hba_lines: a line holds a line break or NUL.', 'bad_value')
+        hba_before = (config.get('postgresql') or {}).get('pg_hba')
+        hba_after = None if p['remove_pg_hba'] else list(p['pg_hba_lines'])
+        if hba_after != hba_before:
+            patch.setdefault('postgresql', {})['pg_hba'] = hba_after
+    elif p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
         listed = (config.get('postgresql') or {}).get('pg_hba')
         if listed is None:
             if not p['hba_file']:
@@ -258,11 +278,26 @@ def run(module):
             'before': _masked(before, shown),
             'after': _masked(after, shown),
         }
+    if patch:
+        # what puts the dynamic configuration back (the role's rollback passes it on)
+        result['previous'] = {'parameters': dict((k, current.get(k)) for k in changes)}
+        if 'pg_hba' in patch.get('postgresql', {}):
+            result['previous']['pg_hba'] = (config.get('postgresql') or {}).get('pg_hba')
     if not patch or module.check_mode:
         return result
     status, answer = rest.call('PATCH', '/config', patch)
     if status != 200:
         raise PatroniError('PATCH /config answered %s: %s' % (status, str(answer)[:300]), 'patch_refused')
+    try:
+        return _after_patch(rest, p, members, patch, result)
+    except PgsslError as exc:
+        # the dynamic configuration did change: the caller's rollback needs what it replaced
+        from ansible_collections.pgssl.postgresql.plugins.module_utils._module import TaskFailed
+
+        raise TaskFailed(str(exc), code=exc.code, previous=result['previous'], patched=True)
+
+
+def _after_patch(rest, p, members, patch, result):
     # every member applies it at its next cycle; a reload asks for that cycle now
     asked = []
     for member in members:

@@ -61,6 +61,18 @@ options:
     type: list
     elements: str
     default: []
+  pg_hba_lines:
+    description:
+      - Patroni's C(postgresql.pg_hba) list exactly as given, instead of placing rules (not with
+        O(hba_rules), O(require_ssl) or O(purge_managed)). It may not be empty.
+      - The server role's rollback passes RV(previous) back this way.
+    type: list
+    elements: str
+  remove_pg_hba:
+    description: Drop C(postgresql.pg_hba) from the dynamic configuration (each member's
+      C(pg_hba.conf) is then its own again). The rollback of a change that created the list.
+    type: bool
+    default: false
   rest_cafile:
     description: CA file that verifies the REST API's certificate (https). Default the system store.
     type: path
@@ -133,6 +145,14 @@ members:
   returned: always
   type: list
   elements: dict
+previous:
+  description:
+    - What the change replaced, for a rollback. C(parameters) holds the old value of each changed
+      parameter (null for one that was not set), and C(pg_hba) holds the old list (null for no
+      list) when the list changed. Give them back as O(parameters) and O(pg_hba_lines).
+    - Secret values are masked in the output.
+  returned: when something changes (also in check mode)
+  type: dict
 reloads:
   description: The members asked to apply the change now, with the REST API's answer (or why
     one was not asked).
@@ -162,6 +182,8 @@ def main():
             hba_rules=dict(type='list', elements='dict', default=[], options=hba_rule_spec()),
             require_ssl=dict(type='str', default='none', choices=['none', 'convert', 'reject', 'both']),
             purge_managed=dict(type='bool', default=False),
+            pg_hba_lines=dict(type='list', elements='str'),
+            remove_pg_hba=dict(type='bool', default=False),
             hba_file=dict(type='path'),
             pg_version=dict(type='int'),
             timeout=dict(type='int', default=30),

@@ -432,3 +432,36 @@ def test_a_switchover_in_the_middle_of_a_renewal(patroni, role_inventory):
         patroni.wait(lambda: _served_or_none(member), 60, '%s serving TLS' % name)
         assert crypto.cert_fingerprint(crypto.load_certificate(_served(member))) == served[name], name
     _agree(patroni)
+
+
+def _patch(member, body):
+    request = urllib.request.Request(
+        'http://%s:8008/config' % member['ip'],
+        data=json.dumps(body).encode(),
+        method='PATCH',
+        headers={'Content-Type': 'application/json'},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status
+
+
+def test_a_failed_change_puts_the_dynamic_configuration_back(patroni, role_inventory):
+    """The DCS drifted (a parameter the role sets was changed behind its back); a site run that
+    fails after patching it back to the role's value restores the DCS exactly as the run found
+    it, with the files; the next run makes it right."""
+    leader = patroni.members[patroni.leader()]
+    setting = 'ssl_min_protocol_version'
+    wanted = _config(leader)['postgresql']['parameters'][setting]
+    drift = 'TLSv1.3' if wanted != 'TLSv1.3' else 'TLSv1.2'
+    assert _patch(leader, {'postgresql': {'parameters': {setting: drift}}}) == 200
+    patroni.wait(lambda: _config(leader)['postgresql']['parameters'][setting] == drift, 30, 'the drift in the DCS')
+    found = _config(leader)
+    failed = proc.run(
+        [PLAYBOOK, '-i', role_inventory, 'pgssl.postgresql.site', '-e', 'server__inject_failure=proof'], timeout=540
+    )
+    assert failed.returncode != 0, failed.stdout[-3000:]
+    assert "Patroni's dynamic configuration was put back" in failed.stdout, failed.stdout[-5000:]
+    assert _config(leader) == found
+    _play(role_inventory, 'pgssl.postgresql.site')
+    assert _config(leader)['postgresql']['parameters'][setting] == wanted
+    _agree(patroni)

@@ -59,3 +59,21 @@ def test_the_rest_url_must_be_http_or_https():
     with pytest.raises(patroni.PatroniError):
         patroni.Rest('file:///etc/shadow')
     assert patroni.Rest('http://127.0.0.1:8008/').url == 'http://127.0.0.1:8008'
+
+
+@pytest.mark.parametrize(
+    'url, hosts, trusted',
+    [
+        ('http://10.0.0.5:8008/patroni', [], True),
+        ('https://10.0.0.5:8443/patroni', [], True),
+        ('http://10.0.0.6:8008/patroni', [], False),
+        ('http://10.0.0.6:8008/patroni', ['10.0.0.6'], True),
+        ('http://DB2.example.com:8008/patroni', ['db2.example.com'], True),
+        ('http://[::1]:8008/patroni', ['[::1]'], True),
+        ('file:///etc/shadow', ['10.0.0.5'], False),
+        ('http://10.0.0.5@evil.example.com:8008/patroni', [], False),
+        ('not a url', [], False),
+    ],
+)
+def test_only_named_rest_hosts_get_the_credentials(url, hosts, trusted):
+    assert patroni.trusted_origin(url, 'http://10.0.0.5:8008', hosts) is trusted
