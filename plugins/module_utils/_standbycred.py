@@ -52,6 +52,22 @@ CERT_REASONS = (
 )
 
 
+def slots_argspec():
+    """The options of the targets that keep a key and certificate in two slots, as the
+    ``slots`` doc fragment documents them (standby_credential, pgbouncer_tls)."""
+    return dict(
+        state=dict(type='str', default='status', choices=['status', 'install']),
+        prepare=dict(type='bool', default=False),
+        issuer=dict(type='str'),
+        renew_before_days=dict(type='int', default=30),
+        force=dict(type='bool', default=False),
+        key_type=dict(type='str', default='ecdsa', choices=['ecdsa', 'rsa', 'ed25519']),
+        key_curve=dict(type='str', default='P-256', no_log=False),
+        key_size=dict(type='int', default=3072),
+        slot=dict(type='str', choices=list(SLOTS)),
+    )
+
+
 def slot_paths(directory, slot):
     return {
         'key': os.path.join(directory, 'replication-%s.key' % slot),

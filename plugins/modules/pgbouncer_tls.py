@@ -296,6 +296,7 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycred as slots
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import step
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import tls
@@ -304,21 +305,13 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type='str', default='status', choices=['status', 'install']),
-            prepare=dict(type='bool', default=False),
+            slots.slots_argspec(),
             config_file=dict(type='path', default='/etc/pgbouncer/pgbouncer.ini'),
             user=dict(type='str', default='postgres'),
             dir=dict(type='path'),
             common_name=dict(type='str', required=True),
             subject_alt_names=dict(type='list', elements='str', default=[]),
             ca_bundle=dict(type='str', required=True),
-            issuer=dict(type='str'),
-            renew_before_days=dict(type='int', default=30),
-            force=dict(type='bool', default=False),
-            key_type=dict(type='str', default='ecdsa', choices=['ecdsa', 'rsa', 'ed25519']),
-            key_curve=dict(type='str', default='P-256', no_log=False),
-            key_size=dict(type='int', default=3072),
-            slot=dict(type='str', choices=list(tls.SLOTS)),
             certificate=dict(type='str'),
             client_tls_sslmode=dict(type='str', default='require', choices=list(tls.SSLMODES)),
             server_tls_sslmode=dict(type='str', default='verify-full', choices=list(tls.SSLMODES)),

@@ -202,20 +202,12 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ex
 
 def main():
     argument_spec = pgconn.connection_argspec()
+    argument_spec.update(steps.slots_argspec())
     argument_spec.update(
-        state=dict(type='str', default='status', choices=['status', 'install']),
-        prepare=dict(type='bool', default=False),
         server_user=dict(type='str'),
         dir=dict(type='path'),
         common_name=dict(type='str', required=True),
         ca_bundle=dict(type='str', required=True),
-        issuer=dict(type='str'),
-        renew_before_days=dict(type='int', default=30),
-        force=dict(type='bool', default=False),
-        key_type=dict(type='str', default='ecdsa', choices=['ecdsa', 'rsa', 'ed25519']),
-        key_curve=dict(type='str', default='P-256', no_log=False),
-        key_size=dict(type='int', default=3072),
-        slot=dict(type='str', choices=list(steps.SLOTS)),
         certificate=dict(type='str'),
         sslmode=dict(type='str', default='verify-full', choices=list(link.SSLMODES)),
         sslrootcert=dict(type='str', required=True),

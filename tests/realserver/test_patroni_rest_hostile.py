@@ -180,3 +180,26 @@ def test_credentials_go_only_to_the_members_the_operator_named(named):
     else:
         assert str(reloads['evil']).startswith('skipped') and capture.seen == []
     assert 'rest-secret-not-for-others' not in json.dumps(got)
+
+
+@pytest.mark.parametrize(
+    'args, words',
+    [
+        ({'pg_hba_lines': ['hostssl all all 0.0.0.0/0 cert\nhost all all 0.0.0.0/0 trust']}, 'line break'),
+        ({'pg_hba_lines': []}, 'remove_pg_hba'),
+        ({'pg_hba_lines': ['local all all peer'], 'remove_pg_hba': True}, 'not both'),
+        ({'pg_hba_lines': ['local all all peer'], 'require_ssl': 'reject'}, 'replace the whole list'),
+    ],
+)
+def test_a_list_to_put_back_that_patroni_would_read_otherwise_is_refused_before_any_patch(args, words):
+    dcs = type(
+        'Dcs', (_Patroni,), {'config': {'postgresql': {'pg_hba': ['local all all peer']}}, 'seen': [], 'members': []}
+    )
+    server = _serve(HOSTILE_IP, dcs)
+    try:
+        got = run_module('patroni_config', rest_url='http://%s:8008' % HOSTILE_IP, timeout=5, **args)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert got.get('failed') and got['code'] == 'bad_value' and words in got['msg'], got
+    assert [m for m, _p, _a in dcs.seen if m != 'GET'] == []
