@@ -113,7 +113,7 @@ clients:
 # make test runs it in two halves side by side: -b is the tests with fleets of their own (two
 # clusters on one host, check mode against the real run, replication), -a the rest on the
 # shared fleet
-REALSERVER_B := tests/realserver/test_two_clusters.py tests/realserver/test_replication.py tests/realserver/test_replication_role.py tests/realserver/test_pgbouncer.py tests/realserver/test_hba_file_outside.py
+REALSERVER_B := tests/realserver/test_two_clusters.py tests/realserver/test_replication.py tests/realserver/test_replication_role.py tests/realserver/test_pgbouncer.py tests/realserver/test_hba_file_outside.py tests/realserver/test_patroni_tls.py
 realserver: venv pg clients
 	$(BIN)/python -m pytest -q --durations=10 tests/realserver
 realserver-a: venv pg clients

@@ -256,11 +256,13 @@ def _replace(text, pair, path, value, where):
         return text[:start] + text[stop:]
     if not isinstance(node, yaml.ScalarNode):
         raise PatroniYamlError(
-            '%s: %s holds a list or mapping (line %d), not a single value.' % (where, '.'.join(path), _line(node.start_mark))
+            '%s: %s holds a list or mapping (line %d), not a single value.'
+            % (where, '.'.join(path), _line(node.start_mark))
         )
     if node.style in ('|', '>'):
         raise PatroniYamlError(
-            '%s: %s is a block scalar (line %d); write it on one line.' % (where, '.'.join(path), _line(node.start_mark))
+            '%s: %s is a block scalar (line %d); write it on one line.'
+            % (where, '.'.join(path), _line(node.start_mark))
         )
     start, stop = node.start_mark.index, node.end_mark.index
     new = render(value)

@@ -250,7 +250,11 @@ def run_as_server_user(module, call, user, warnings):
     if entry.pw_uid == 0:
         raise files.PgsslFileError('Refusing to log in for the reload as %s: the server user is not root.' % user)
     # everything the child needs is imported now, while the collection's payload is readable
-    import psycopg  # noqa: F401 pylint: disable=unused-import
+    # (psycopg where the target has it: the Patroni target's child needs none)
+    try:
+        import psycopg  # noqa: F401 pylint: disable=unused-import
+    except ImportError:
+        pass
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()

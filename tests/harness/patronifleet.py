@@ -17,6 +17,7 @@ Python process that started them (PR_SET_PDEATHSIG), the tests' fixtures sweep a
 from __future__ import annotations
 
 import json
+import yaml
 import os
 import pwd
 import secrets
@@ -60,9 +61,9 @@ def install():
     return PATRONI
 
 
-def _get(url, timeout=2):
+def _get(url, timeout=2, context=None):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return json.loads(response.read().decode('utf-8'))
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -80,6 +81,8 @@ class PatroniCluster:
         self.etcd = None
         self.version = None
         self.passwords = {}
+        # (certificate, key) the harness presents once the REST API asks for one
+        self.rest_client = None
 
     def sweep(self):
         pgfleet.Fleet(self.base).sweep()
@@ -208,12 +211,14 @@ class PatroniCluster:
         return self.members
 
     def write_config(self, name, config=None):
-        """The member's patroni.yml (JSON is YAML), owned by the server user, 0600."""
+        """The member's patroni.yml in block-style YAML with a comment, as operators write it,
+        owned by the server user, 0600."""
         member = self.members[name]
         pg = pwd.getpwnam(SERVER_USER)
         path = member['config_file']
         with open(path, 'w') as handle:
-            json.dump(config or self.config(name), handle, indent=1)
+            handle.write('# Patroni member %s (written by the test harness)\n' % name)
+            yaml.safe_dump(config or self.config(name), handle, default_flow_style=False, sort_keys=False)
         os.chown(path, pg.pw_uid, pg.pw_gid)
         os.chmod(path, 0o600)
         return path
@@ -255,10 +260,22 @@ class PatroniCluster:
     # -- what the cluster says
 
     def cluster(self):
+        """The cluster view of the first member that answers, over http or (once a test moved
+        the REST API to TLS) https, with ``rest_client`` (certificate, key) when one is set."""
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        if self.rest_client:
+            context.load_cert_chain(*self.rest_client)
         for member in self.members.values():
-            answer = _get('http://%s:8008/cluster' % member['ip'])
-            if answer is not None:
-                return answer
+            for scheme in ('http', 'https'):
+                answer = _get(
+                    '%s://%s:8008/cluster' % (scheme, member['ip']), context=context if scheme == 'https' else None
+                )
+                if answer is not None:
+                    return answer
         return None
 
     def leader(self):

@@ -19,6 +19,8 @@ import urllib.request
 import re
 import sys
 
+import yaml
+
 import pytest
 
 import patronifleet
@@ -209,7 +211,7 @@ def _agree(patroni):
     assert dcs.get('ssl') == 'on', dcs
     for name, member in patroni.members.items():
         with open(member['config_file']) as handle:
-            local = (json.load(handle).get('postgresql') or {}).get('parameters') or {}
+            local = (yaml.safe_load(handle).get('postgresql') or {}).get('parameters') or {}
         assert not [k for k in local if k == 'ssl' or k.startswith('ssl_')], (name, local)
         assert 'ssl_cert_file' in dcs and 'ssl_key_file' in dcs, dcs
         for setting in [k for k in SSL_FILES if k in dcs]:

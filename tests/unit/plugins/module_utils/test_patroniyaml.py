@@ -148,4 +148,3 @@ def test_any_edit_reads_back_as_the_asked_result_or_is_refused(data, changes):
         return
     assert (yaml.safe_load(new) or {}) == py.applied(yaml.safe_load(text) or {}, changes)
     assert new.startswith('# top\n')
-

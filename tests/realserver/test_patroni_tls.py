@@ -1,0 +1,268 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Patroni's own TLS on a real 3-member cluster (Patroni from PyPI, etcd from Debian, PG 15):
+patroni_tls moves every member's REST API to https with a certificate from the fleet CA
+(verify_client=required) and gives patronictl and the members their client certificate, with
+no restart. Checked here from outside: each REST API serves its certificate verified against
+the CA and the member's address, refuses plain http and a client without a certificate, and
+patronictl (ctl.* from the edited patroni.yml) switches the leader over. A second run changes
+nothing; a forced rotation moves to the other slot; a failure after the reload puts patroni.yml
+back; a member's Patroni restarted still serves TLS; hostile configurations are refused with
+the file unchanged."""
+
+import hashlib
+import os
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'harness'))
+import patronifleet  # noqa: E402
+from conftest import run_module  # noqa: E402
+from test_server_side import ok  # noqa: E402
+
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto  # noqa: E402
+
+BASE = '/var/tmp/pgssl-rs-patroni-tls'
+ETCD_IP = '127.0.0.130'
+MEMBERS = {'db131': '127.0.0.131', 'db132': '127.0.0.132', 'db133': '127.0.0.133'}
+
+
+@pytest.fixture(scope='module')
+def cluster():
+    cluster = patronifleet.PatroniCluster(BASE, 'pgssl-tls')
+    cluster.sweep()
+    cluster.up(MEMBERS, '15', ETCD_IP)
+    ca_dir = os.path.join(BASE, 'ca')
+    os.makedirs(ca_dir, mode=0o700, exist_ok=True)
+    ca_key, ca_crt = os.path.join(ca_dir, 'ca.key'), os.path.join(ca_dir, 'ca.crt')
+    ok(run_module('private_key', path=ca_key))
+    ok(run_module('certificate', path=ca_crt, privatekey_path=ca_key, common_name='Patroni TLS test CA', profile='ca'))
+    cluster.pki = {'ca_key': ca_key, 'ca': ca_crt}
+    yield cluster
+    if not os.environ.get('PGSSL_KEEP_FLEET'):
+        cluster.sweep()
+
+
+def _digest(path):
+    with open(path, 'rb') as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _args(cluster, name, **extra):
+    member = cluster.members[name]
+    args = dict(
+        config_file=member['config_file'],
+        user='postgres',
+        common_name=name,
+        subject_alt_names=[member['fqdn'], member['ip']],
+        ca_bundle=open(cluster.pki['ca']).read(),
+        verify_client='required',
+        timeout=60,
+    )
+    args.update(extra)
+    return args
+
+
+def _sign(cluster, name, csr):
+    member = cluster.members[name]
+    issued = os.path.join(BASE, 'issued')
+    os.makedirs(issued, mode=0o700, exist_ok=True)
+    signed = ok(
+        run_module(
+            'sign',
+            dir=issued,
+            ca_cert_path=cluster.pki['ca'],
+            ca_key_path=cluster.pki['ca_key'],
+            profile='pooler',
+            requests=[
+                {'name': name, 'csr': csr, 'common_name': name, 'subject_alt_names': [member['fqdn'], member['ip']]}
+            ],
+        )
+    )
+    return signed['certificates'][name]['certificate']
+
+
+def converge(cluster, name, environ=None, **extra):
+    """status with prepare, sign, install: the three steps a role runs."""
+    status = ok(run_module('patroni_tls', prepare=True, **_args(cluster, name, **extra)))
+    if not status['due']:
+        return status, None
+    args = _args(cluster, name, state='install', slot=status['slot'], **extra)
+    if 'csr' in status:
+        args['certificate'] = _sign(cluster, name, status['csr'])
+    return status, run_module('patroni_tls', environ=environ, deadline=180, **args)
+
+
+def _served(cluster, name):
+    """The REST API's certificate, verified against the CA and the member's address."""
+    member = cluster.members[name]
+    context = ssl.create_default_context(cafile=cluster.pki['ca'])
+    import socket
+
+    with socket.create_connection((member['ip'], 8008), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=member['ip']) as tls:
+            return crypto.cert_fingerprint(crypto.load_certificate(tls.getpeercert(binary_form=True)))
+
+
+def _https_get(cluster, name, path, client=True):
+    member = cluster.members[name]
+    context = ssl.create_default_context(cafile=cluster.pki['ca'])
+    if client:
+        context.load_cert_chain(*cluster.rest_client)
+    with urllib.request.urlopen('https://%s:8008%s' % (member['ip'], path), timeout=5, context=context) as answer:
+        return answer.status
+
+
+def _client_for(cluster, name):
+    """The slot a member's patroni.yml names (its ctl certificate), readable by root."""
+    with open(cluster.members[name]['config_file']) as handle:
+        ctl = yaml.safe_load(handle)['ctl']
+    return (ctl['certfile'], ctl['keyfile'])
+
+
+def test_check_mode_then_every_rest_api_on_tls_then_nothing_to_do(cluster):
+    first = 'db131'
+    config = cluster.members[first]['config_file']
+    before = _digest(config)
+    check = ok(run_module('patroni_tls', check=True, diff=True, prepare=True, **_args(cluster, first)))
+    assert check['due'] and 'not_linked' in check['reasons'] and 'settings_changed' in check['reasons']
+    assert 'restapi.certfile' in check['changed_settings'] and 'ctl.keyfile' in check['changed_settings']
+    assert _digest(config) == before and not os.path.exists(os.path.join(os.path.dirname(config), 'pgssl'))
+    assert 'csr' not in check and check['member'] == first and check['pids'], check
+
+    # replicas first, the leader last
+    order = sorted(MEMBERS, key=lambda n: n == cluster.leader())
+    for name in order:
+        status, done = converge(cluster, name)
+        assert status['renew'] and 'csr' in status
+        assert ok(done)['changed'] and done['served_fingerprint'] == done['certificate']['fingerprint_sha256'], done
+        assert done['api_url'] == 'https://%s:8008/patroni' % MEMBERS[name], done
+    cluster.rest_client = _client_for(cluster, first)
+    for name, member in cluster.members.items():
+        with open(member['config_file']) as handle:
+            text = handle.read()
+        # the harness's comment and every other key are still there
+        assert text.startswith('# Patroni member %s' % name)
+        data = yaml.safe_load(text)
+        assert data['restapi']['verify_client'] == 'required' and data['restapi']['listen'] == '%s:8008' % member['ip']
+        assert data['postgresql']['authentication']['replication']['username'] == 'replicator'
+        slot_dir = os.path.join(os.path.dirname(member['config_file']), 'pgssl')
+        assert oct(os.stat(slot_dir).st_mode & 0o777) == '0o700'
+        assert oct(os.stat(data['restapi']['keyfile']).st_mode & 0o777) == '0o600'
+        assert _served(cluster, name)
+        assert _https_get(cluster, name, '/patroni') == 200
+        # no client certificate: refused (verify_client=required); plain http: no answer
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            _https_get(cluster, name, '/patroni', client=False)
+        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+            urllib.request.urlopen('http://%s:8008/patroni' % member['ip'], timeout=5).read()
+    # every member lists the others at https
+    view = cluster.cluster()
+    assert sorted(m['api_url'] for m in view['members']) == sorted(
+        'https://%s:8008/patroni' % ip for ip in MEMBERS.values()
+    ), view
+
+    # patronictl from a member's patroni.yml: ctl's certificate reaches the leader's REST API
+    leader = cluster.leader()
+    candidate = next(n for n in MEMBERS if n != leader)
+    done = cluster.patronictl(candidate, 'switchover', '--leader', leader, '--candidate', candidate, '--force')
+    assert done.returncode == 0, done.stdout + done.stderr
+    cluster.wait(lambda: cluster.leader() == candidate, 60, 'leader %s after the switchover' % candidate)
+    cluster.wait(lambda: cluster.streaming() == 2, 90, 'both replicas streaming after the switchover')
+
+    # a second run changes nothing on any member
+    for name in MEMBERS:
+        again = ok(run_module('patroni_tls', prepare=True, **_args(cluster, name)))
+        assert not again['due'] and not again['changed'] and again['reasons'] == [], again
+        installed = ok(run_module('patroni_tls', state='install', slot=again['slot'], **_args(cluster, name)))
+        assert not installed['changed'], installed
+
+
+def test_forced_rotation_moves_to_the_other_slot(cluster):
+    name = 'db132'
+    before = _served(cluster, name)
+    status, done = converge(cluster, name, force=True)
+    # the new slot's paths are the settings that change
+    assert status['reasons'] == ['forced', 'settings_changed'] and status['slot'] != status['slot_in_use']
+    ok(done)
+    assert done['served_fingerprint'] != before and _served(cluster, name) == done['served_fingerprint']
+    # the old slot's pair is gone; patroni.yml names the new one
+    old = done['paths']['cert'].replace('rest-%s' % status['slot'], 'rest-%s' % status['slot_in_use'])
+    assert old in done['removed'] and not os.path.exists(old)
+    assert _client_for(cluster, name)[0] == done['paths']['cert']
+    cluster.rest_client = _client_for(cluster, name)
+    assert _https_get(cluster, name, '/patroni') == 200
+
+
+def test_a_failure_after_the_reload_puts_patroni_yml_back(cluster):
+    name = 'db133'
+    config = cluster.members[name]['config_file']
+    before, served = _digest(config), _served(cluster, name)
+    environ = dict(os.environ, PGSSL_TEST_FAIL_AFTER='patroni_tls_reload')
+    status, done = converge(cluster, name, environ=environ, force=True)
+    assert done.get('failed') and done.get('rolled_back'), done
+    assert 'injected failure' in done['msg'] and 'put back' in done['msg']
+    assert _digest(config) == before
+    # the old pair is served again (the reload with the old file)
+    cluster.wait(lambda: _served(cluster, name) == served, 30, 'the old REST certificate back')
+    # and a run without the fault converges
+    status, done = converge(cluster, name, force=True)
+    assert ok(done)['changed']
+
+
+def test_a_restarted_member_still_serves_tls(cluster):
+    name = next(n for n in MEMBERS if n != cluster.leader())
+    served = _served(cluster, name)
+    cluster.stop(name)
+    cluster.start(name)
+    cluster.wait(lambda: cluster.streaming() == 2, 120, 'the restarted member streaming')
+    assert _served(cluster, name) == served
+    again = ok(run_module('patroni_tls', **_args(cluster, name)))
+    assert not again['due'], again
+
+
+def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
+    name = 'db131'
+    member = cluster.members[name]
+    hostdir = member['hostdir']
+    cases = {
+        'flow.yml': ('{"scope": "x", "restapi": {"listen": "127.0.0.131:8008"}}\n', 'flow style'),
+        'twice.yml': ('restapi:\n  listen: 127.0.0.131:8008\n  certfile: /a\n  certfile: /b\n', 'twice'),
+        'broken.yml': ('restapi: [1\n', 'not YAML'),
+    }
+    for base, (text, message) in cases.items():
+        path = os.path.join(hostdir, base)
+        with open(path, 'w') as handle:
+            handle.write(text)
+        try:
+            before = _digest(path)
+            got = run_module('patroni_tls', prepare=True, **_args(cluster, name, config_file=path))
+            assert got.get('failed') and message in got['msg'], (base, got)
+            assert _digest(path) == before
+        finally:
+            os.unlink(path)
+    # a link the server user planted at the file's name, to a root-only file: never read, never shown
+    secret = tmp_path / 'root-only.yml'
+    secret.write_text('restapi:\n  listen: 127.0.0.131:8008\n  authentication: {password: TOPSECRET}\n')
+    os.chmod(secret, 0o600)
+    link = os.path.join(hostdir, 'linked.yml')
+    os.symlink(str(secret), link)
+    os.lchown(link, member_uid(), member_uid())
+    try:
+        got = run_module('patroni_tls', state='install', **_args(cluster, name, config_file=link))
+        assert got.get('failed') and 'TOPSECRET' not in str(got), got
+    finally:
+        os.unlink(link)
+    # a line break in the name to verify is refused before anything is read
+    got = run_module('patroni_tls', **_args(cluster, name, tls_host='db131\nrestapi: {}'))
+    assert got.get('failed') and 'line break' in got['msg']
+
+
+def member_uid():
+    import pwd
+
+    return pwd.getpwnam('postgres').pw_uid
