@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import ssl
 import time
 
@@ -34,6 +35,10 @@ MAX_ANSWER = 4 << 20
 
 class PatroniError(PgsslError):
     default_code = 'patroni'
+
+
+class PatroniTlsError(PatroniError):
+    default_code = 'patroni_tls'
 
 
 class _Overdue(Exception):
@@ -96,12 +101,58 @@ class Rest(object):
     certificate and basic authentication, every call bounded by ``timeout``."""
 
     def __init__(self, url, cafile=None, certfile=None, keyfile=None, username=None, password=None, timeout=10):
+        self._private = None
         self.url = url.rstrip('/')
         if not (self.url.startswith('http://') or self.url.startswith('https://')):
             raise PatroniError('rest_url %r: give http://HOST:PORT or https://HOST:PORT.' % url, 'bad_value')
         self.timeout = timeout
-        self.cafile, self.certfile, self.keyfile = cafile, certfile, keyfile
         self.username, self.password = username, password
+        self.cafile, self.certfile, self.keyfile = cafile, certfile, keyfile
+        if cafile or certfile or keyfile:
+            self._copy_files()
+
+    def _copy_files(self):
+        """The CA file, certificate and key as this process reads them safely (no link someone
+        else planted, regular files, bounded), in a private directory of its own: the files may
+        sit where the server user can write (a member's slot), and the TLS library would follow
+        whatever it finds at their names."""
+        import shutil
+        import tempfile
+
+        self._private = tempfile.mkdtemp(prefix='pgssl-rest-')
+        try:
+            for attr, what, secret in (
+                ('cafile', 'REST CA file', False),
+                ('certfile', 'REST client certificate', False),
+                ('keyfile', 'REST client key', True),
+            ):
+                path = getattr(self, attr)
+                if not path:
+                    continue
+                st = files.stat_file(path)
+                owners = [st.st_uid] if st is not None else None
+                data = files.read_bytes(path, what, secret=secret, owners=owners, follow=not secret)
+                if data is None:
+                    raise PatroniError('The %s %s does not exist.' % (what, path), 'bad_value')
+                copy = os.path.join(self._private, attr)
+                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, 'wb') as handle:
+                    handle.write(data)
+                setattr(self, attr, copy)
+        except Exception:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
+            raise
+
+    def close(self):
+        if self._private:
+            import shutil
+
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
+
+    def __del__(self):
+        self.close()
 
     def call(self, method, path, body=None, url=None):
         from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
@@ -202,6 +253,13 @@ def run(module):
         p['rest_password'],
         p['connect_timeout'],
     )
+    try:
+        return _run(module, p, rest)
+    finally:
+        rest.close()
+
+
+def _run(module, p, rest):
     config = rest.get('/config') or {}
     if not isinstance(config, dict):
         raise PatroniError('GET /config did not answer a configuration: %s' % str(config)[:200])

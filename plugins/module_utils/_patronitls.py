@@ -31,14 +31,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import signal
-import socket
 import ssl
 import time
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as patroni
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniproc as patroniproc
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronireach as reach
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniyaml as pyaml
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycred as slots
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
@@ -47,21 +47,9 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import te
 SLOTS = slots.SLOTS
 CERT_REASONS = slots.CERT_REASONS + ('san_changed', 'not_served')
 VERIFY_CLIENT = ('none', 'optional', 'required')
-# Patroni's environment wins over its file, key by key
-ENV_KEYS = (
-    'PATRONI_RESTAPI_CERTFILE',
-    'PATRONI_RESTAPI_KEYFILE',
-    'PATRONI_RESTAPI_CAFILE',
-    'PATRONI_RESTAPI_VERIFY_CLIENT',
-    'PATRONI_CTL_CERTFILE',
-    'PATRONI_CTL_KEYFILE',
-    'PATRONI_CTL_CACERT',
-)
-MAX_CMDLINE = 64 << 10
 
 
-class PatroniTlsError(PgsslError):
-    default_code = 'patroni_tls'
+PatroniTlsError = patroni.PatroniTlsError
 
 
 def slot_paths(directory, slot):
@@ -117,144 +105,6 @@ def read_config(path):
         raise PatroniTlsError('Refusing %s: it is not UTF-8 text.' % path, 'patroni_config')
 
 
-def rest_address(p, data):
-    """(name to verify, address, port) of the member's REST API, from ``restapi.connect_address``
-    (or ``listen``) unless the operator named them."""
-    restapi = data.get('restapi') or {}
-    where = restapi.get('connect_address') or restapi.get('listen') or ''
-    host, _sep, port = str(where).rpartition(':')
-    host = host.strip('[]')
-    if not port.isdigit() or not host:
-        raise PatroniTlsError(
-            'restapi.connect_address (or listen) of the configuration is not HOST:PORT: %r.' % (where,),
-            'patroni_config',
-        )
-    if host in ('0.0.0.0', '*', '::'):
-        host = '127.0.0.1' if host != '::' else '::1'
-    address = p['tls_hostaddr'] or host
-    return p['tls_host'] or host, address, int(port)
-
-
-def _https(host, address, port, cafile, timeout, client=None, path=None):
-    """One TLS connection to the REST API at ``address``: the served certificate (DER) and, with
-    ``path``, the answer of a GET (status, decoded JSON). Verified against ``cafile`` and
-    ``host`` when a CA is given; ``client`` is (certificate, key) to present."""
-    import json
-
-    if cafile:
-        ctx = ssl.create_default_context(cafile=cafile)
-        ctx.check_hostname = True
-    else:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    if client:
-        ctx.load_cert_chain(certfile=client[0], keyfile=client[1])
-    with patroni._deadline(timeout, '%s:%d' % (address, port)):
-        with socket.create_connection((address, port), timeout=timeout) as raw:
-            with ctx.wrap_socket(raw, server_hostname=host) as tls:
-                der = tls.getpeercert(binary_form=True)
-                if path is None:
-                    return der, None, None
-                tls.sendall(
-                    ('GET %s HTTP/1.0\r\nHost: %s:%d\r\nAccept: application/json\r\n\r\n' % (path, host, port)).encode(
-                        'ascii'
-                    )
-                )
-                chunks, size = [], 0
-                while size <= patroni.MAX_ANSWER:
-                    chunk = tls.recv(65536)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-    if size > patroni.MAX_ANSWER:
-        raise PatroniTlsError('GET %s answered more than %d bytes.' % (path, patroni.MAX_ANSWER))
-    head, _sep, body = b''.join(chunks).partition(b'\r\n\r\n')
-    parts = head.split(b' ', 2)
-    code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-    try:
-        value = json.loads(body.decode('utf-8', 'replace'))
-    except ValueError:
-        value = None
-    return der, code, value
-
-
-def served(host, address, port, cafile, timeout):
-    """(SHA-256 fingerprint of the certificate the REST API serves, None) or (None, why)."""
-    try:
-        der = _https(host, address, port, cafile, timeout)[0]
-    except PgsslError as exc:
-        return None, str(exc)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        return None, '%s:%d: %s' % (address, port, getattr(exc, 'reason', None) or exc)
-    return crypto.cert_fingerprint(crypto.load_certificate(der)), None
-
-
-def _read_proc(pid, name, limit=MAX_CMDLINE):
-    try:
-        fd = os.open('/proc/%d/%s' % (pid, name), os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def patroni_pids(config_file):
-    """The processes of this user that run Patroni with ``config_file`` (same file, by device and
-    inode, relative arguments taken from the process's working directory)."""
-    try:
-        target = os.stat(config_file)
-    except OSError:
-        return []
-    uid = os.geteuid()
-    found = []
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        pid = int(name)
-        try:
-            if os.stat('/proc/%d' % pid).st_uid != uid:
-                continue
-        except OSError:
-            continue
-        raw = _read_proc(pid, 'cmdline')
-        if not raw:
-            continue
-        argv = [a.decode('utf-8', 'replace') for a in raw.split(b'\0') if a]
-        if not any('patroni' in os.path.basename(a) for a in argv[:2]):
-            continue
-        try:
-            cwd = os.readlink('/proc/%d/cwd' % pid)
-        except OSError:
-            cwd = '/'
-        for arg in argv[1:]:
-            path = arg if os.path.isabs(arg) else os.path.join(cwd, arg)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
-                found.append(pid)
-                break
-    return found
-
-
-def _environment_overrides(pids):
-    out = set()
-    for pid in pids:
-        raw = _read_proc(pid, 'environ', 1 << 20) or b''
-        for item in raw.split(b'\0'):
-            key = item.partition(b'=')[0].decode('ascii', 'replace')
-            if key in ENV_KEYS:
-                out.add(key)
-    return sorted(out)
-
-
 def status(step, sans):
     """What is due (as Patroni's user); with ``prepare``, the new key and its CSR; with
     ``state=install``, the certificate and CA into their files and the new patroni.yml text."""
@@ -262,8 +112,8 @@ def status(step, sans):
     directory = p['dir']
     text = read_config(p['config_file'])
     data = pyaml.load(text, p['config_file'])
-    pids = patroni_pids(p['config_file'])
-    overridden = _environment_overrides(pids)
+    pids = patroniproc.patroni_pids(p['config_file'])
+    overridden = patroniproc.environment_overrides(pids)
     if overridden:
         raise PatroniTlsError(
             'Patroni runs with %s in its environment, which wins over patroni.yml: remove them (and restart '
@@ -278,9 +128,16 @@ def status(step, sans):
     bundle = (p['ca_bundle'] or '').strip()
     ca_path = os.path.join(directory, 'ca.crt')
     ca_data = b''
-    host, address, port = rest_address(p, data)
+    host, address, port = reach.rest_address(p, data)
     if not bundle:
+        # check mode before the CA exists, or a read-only caller without it (the audit): the
+        # certificate in use is still described
         reasons.append('ca_missing')
+        raw = files.read_bytes(slot_paths(directory, in_use)['cert'], 'REST API certificate') if in_use else None
+        try:
+            cert = crypto.describe_certificate(crypto.load_certificates(raw)[0]) if raw else {}
+        except crypto.PgsslCryptoError:
+            cert = {}
     else:
         ca_data = b''.join(crypto.dump_certificate(c) for c in crypto.load_certificates(bundle, 'ca_bundle'))
         if files.read_bytes(ca_path, 'CA bundle') != ca_data:
@@ -291,7 +148,7 @@ def status(step, sans):
             )
             reasons.extend(found)
             if not found and 'ca_changed' not in reasons:
-                got, _error = served(host, address, port, None, p['timeout'])
+                got, _error = reach.served(host, address, port, None, p['timeout'])
                 if got != cert.get('fingerprint_sha256'):
                     reasons.append('not_served')
     if p['force'] and 'forced' not in reasons:
@@ -324,6 +181,18 @@ def status(step, sans):
         'common_name': p['common_name'],
         'subject_alt_names': list(sans),
     }
+    if p['member_view'] and in_use:
+        # the audit: the member as the cluster lists it, asked with the slot's own certificate
+        plan = {'paths': slot_paths(directory, in_use), 'member': data.get('name')}
+        try:
+            view = reach.member_view(result['rest'], ca_path, plan, min(10, p['timeout']))
+        except (PgsslError, OSError, ssl.SSLError, ValueError) as exc:
+            view = {'error': str(getattr(exc, 'reason', None) or exc)}
+        result['member_view'] = dict(
+            (k, v)
+            for k, v in (view or {'error': 'not in the cluster view'}).items()
+            if k in ('role', 'state', 'api_url', 'error')
+        )
     if step.check_mode:
         return result
     if p['state'] == 'status':
@@ -387,27 +256,11 @@ def validate(plan):
         )
 
 
-def signal_reload(plan, config_file):
-    pids = patroni_pids(config_file)
-    if not pids:
-        raise PatroniTlsError(
-            'No Patroni process of this user runs with %s: start Patroni (this module changes a running '
-            'member only).' % config_file,
-            'patroni_not_running',
-        )
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGHUP)
-        except OSError:
-            pass
-    return pids
-
-
 def apply(step, plan):
     """Validate, reload and prove (as Patroni's user). Returns the proof, or raises with what it saw."""
     p = step.params
     validate(plan)
-    signal_reload(plan, p['config_file'])
+    patroniproc.signal_reload(plan, p['config_file'])
     test_hook('patroni_tls_reload')
     rest = plan['rest']
     ca_path = os.path.join(plan['dir'], 'ca.crt')
@@ -415,10 +268,10 @@ def apply(step, plan):
     deadline = time.time() + p['timeout']
     got, error, member = None, None, None
     while True:
-        got, error = served(rest['host'], rest['address'], rest['port'], ca_path, min(10, p['timeout']))
+        got, error = reach.served(rest['host'], rest['address'], rest['port'], ca_path, min(10, p['timeout']))
         if got == expect:
             try:
-                member = _member_view(rest, ca_path, plan, min(10, p['timeout']))
+                member = reach.member_view(rest, ca_path, plan, min(10, p['timeout']))
             except (PgsslError, OSError, ssl.SSLError, ValueError) as exc:
                 error = str(getattr(exc, 'reason', None) or exc)
             if member and str(member.get('api_url', '')).startswith('https://'):
@@ -439,26 +292,9 @@ def apply(step, plan):
     return {'served_fingerprint': got, 'api_url': member['api_url'], 'role': member.get('role'), 'removed': removed}
 
 
-def _member_view(rest, ca_path, plan, timeout):
-    """This member as the cluster lists it, asked over https with the new client certificate
-    (what patronictl and the other members see)."""
-    client = (plan['paths']['cert'], plan['paths']['key'])
-    _der, code, own = _https(rest['host'], rest['address'], rest['port'], ca_path, timeout, client, '/patroni')
-    if code != 200 or not isinstance(own, dict):
-        raise PatroniTlsError('GET /patroni with the new client certificate answered %s.' % code, 'not_served')
-    name = plan['member'] or (own.get('patroni') or {}).get('name')
-    _der, code, cluster = _https(rest['host'], rest['address'], rest['port'], ca_path, timeout, client, '/cluster')
-    if code != 200 or not isinstance(cluster, dict):
-        raise PatroniTlsError('GET /cluster with the new client certificate answered %s.' % code, 'not_served')
-    for member in cluster.get('members') or []:
-        if isinstance(member, dict) and member.get('name') == name:
-            return member
-    return None
-
-
 def reload_only(step, plan):
     """SIGHUP (to put the old configuration back in force after a failed proof)."""
-    signal_reload(plan, step.params['config_file'])
+    patroniproc.signal_reload(plan, step.params['config_file'])
     return {}
 
 

@@ -117,6 +117,11 @@ options:
     description: The address of the proof's connections. Default the host of
       C(restapi.connect_address).
     type: str
+  member_view:
+    description: Also ask the REST API, with the certificate of the slot in use, for the member's
+      role and state as the cluster lists it (RV(member_view)); for an audit.
+    type: bool
+    default: false
   backup:
     description: Keep a private copy of O(config_file) before it is rewritten.
     type: bool
@@ -234,6 +239,11 @@ changed_settings:
   returned: always
   type: list
   elements: str
+member_view:
+  description: With O(member_view) and a slot in use, the member as the cluster lists it (C(role),
+    C(state), C(api_url)), or C(error) when the REST API did not answer with the slot's certificate.
+  returned: with O(member_view)
+  type: dict
 pids:
   description: The Patroni processes running with O(config_file).
   returned: always
@@ -293,6 +303,7 @@ def main():
             ctl=dict(type='bool', default=True),
             tls_host=dict(type='str'),
             tls_hostaddr=dict(type='str'),
+            member_view=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
             timeout=dict(type='int', default=60),
         ),

@@ -49,6 +49,8 @@ all:
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
     pgssl_ca_dir: %(ca)s
     ca_passphrase: patroni-test-only
+    # Patroni's own REST API and patronictl on TLS too, with every run of the role
+    server_patroni_rest_tls: true
 """
 
 
@@ -96,9 +98,39 @@ def test_the_plain_modules_refuse_every_patroni_member(patroni):
     assert patroni.psql(patroni.leader(), 'SHOW ssl;').strip() == 'off'
 
 
+def _rest_tls(member):
+    """The member's REST API TLS from its patroni.yml (once the role put it on TLS): (CA file,
+    client certificate, key), or None while it is plain http."""
+    with open(member['config_file']) as handle:
+        config = yaml.safe_load(handle)
+    restapi, ctl = config.get('restapi') or {}, config.get('ctl') or {}
+    if not restapi.get('certfile'):
+        return None
+    return restapi['cafile'], ctl['certfile'], ctl['keyfile']
+
+
+def _rest(member, path, method='GET', body=None):
+    """A call to the member's REST API over http, or https verified against its CA with its ctl
+    certificate once it is on TLS."""
+    import ssl
+
+    tls = _rest_tls(member)
+    context = None
+    if tls:
+        context = ssl.create_default_context(cafile=tls[0])
+        context.load_cert_chain(tls[1], tls[2])
+    request = urllib.request.Request(
+        '%s://%s:8008%s' % ('https' if tls else 'http', member['ip'], path),
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={'Content-Type': 'application/json'},
+    )
+    with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+        return answer.status, json.loads(answer.read().decode('utf-8') or 'null')
+
+
 def _config(member):
-    with urllib.request.urlopen('http://%s:8008/config' % member['ip'], timeout=5) as answer:
-        return json.loads(answer.read().decode('utf-8'))
+    return _rest(member, '/config')[1]
 
 
 def _served_or_none(member):
@@ -220,6 +252,21 @@ def _agree(patroni):
         with open(os.path.join(member['data_dir'], dcs['ssl_cert_file']), 'rb') as handle:
             on_disk = crypto.cert_fingerprint(crypto.load_certificate(handle.read()))
         assert on_disk == crypto.cert_fingerprint(crypto.load_certificate(_served(member))), name
+    # Patroni's REST API: each member serves the certificate its patroni.yml names (verified
+    # against the ca.crt it names and the member's address), and the cluster lists it at https
+    import ssl
+    import socket
+
+    for name, member in patroni.members.items():
+        cafile, certfile, _keyfile = _rest_tls(member)
+        context = ssl.create_default_context(cafile=cafile)
+        with socket.create_connection((member['ip'], 8008), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname=member['ip']) as tls:
+                rest_served = crypto.cert_fingerprint(crypto.load_certificate(tls.getpeercert(binary_form=True)))
+        with open(certfile, 'rb') as handle:
+            assert rest_served == crypto.cert_fingerprint(crypto.load_certificate(handle.read())), name
+    view = _rest(leader, '/cluster')[1]
+    assert all(m['api_url'].startswith('https://') for m in view['members']), view
 
 
 def _play(inventory, *args):
@@ -234,7 +281,8 @@ def role_inventory(patroni):
     work = os.path.join(patroni.base, 'role')
     os.makedirs(work, mode=0o700, exist_ok=True)
     hosts = ''.join(
-        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s"}\n' % (name, m['ip'], m['data_dir'])
+        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s", server_patroni_config_file: "%s"}\n'
+        % (name, m['ip'], m['data_dir'], m['config_file'])
         for name, m in patroni.members.items()
     )
     inventory = os.path.join(work, 'inventory.yml')
@@ -286,6 +334,8 @@ def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role
         assert rows[name]['tls'] in (True, 'True') and 'CN=%s.pgssl.test' % name in rows[name]['subject'], rows[name]
         want = 'primary running' if name == leader_name else 'replica running'
         assert rows[name]['patroni'] == want, rows[name]
+        # the REST API's own certificate, read with the member's slot
+        assert rows[name]['patroni_rest'].startswith('https CN=%s.pgssl.test days_left=' % name), rows[name]
     renewed = _play(inventory, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000')
     for name, member in patroni.members.items():
         assert _changed(renewed, name) > 0
@@ -437,14 +487,7 @@ def test_a_switchover_in_the_middle_of_a_renewal(patroni, role_inventory):
 
 
 def _patch(member, body):
-    request = urllib.request.Request(
-        'http://%s:8008/config' % member['ip'],
-        data=json.dumps(body).encode(),
-        method='PATCH',
-        headers={'Content-Type': 'application/json'},
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return answer.status
+    return _rest(member, '/config', 'PATCH', body)[0]
 
 
 def test_a_failed_change_puts_the_dynamic_configuration_back(patroni, role_inventory):

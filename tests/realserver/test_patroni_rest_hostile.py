@@ -203,3 +203,37 @@ def test_a_list_to_put_back_that_patroni_would_read_otherwise_is_refused_before_
         server.server_close()
     assert got.get('failed') and got['code'] == 'bad_value' and words in got['msg'], got
     assert [m for m, _p, _a in dcs.seen if m != 'GET'] == []
+
+
+def test_rest_client_files_planted_as_links_are_refused_before_any_request(tmp_path):
+    """The REST client certificate, key and CA file may sit where Patroni's user can write (a
+    member's slot): a link planted there to a root-only file is refused before any connection,
+    and nothing of that file reaches the result."""
+    import os
+    import pwd
+
+    pg = pwd.getpwnam('postgres')
+    secret = tmp_path / 'root-only.pem'
+    secret.write_text('-----BEGIN PRIVATE KEY-----\nROOTONLYSECRET\n-----END PRIVATE KEY-----\n')
+    os.chmod(str(secret), 0o600)
+    slot = tmp_path / 'slot'
+    slot.mkdir()
+    os.chown(str(slot), pg.pw_uid, pg.pw_gid)
+    os.chmod(str(tmp_path), 0o755)
+    for name in ('rest.key', 'rest.crt', 'ca.crt'):
+        os.symlink(str(secret), str(slot / name))
+        os.lchown(str(slot / name), pg.pw_uid, pg.pw_gid)
+    for option, name in (('rest_keyfile', 'rest.key'), ('rest_certfile', 'rest.crt'), ('rest_cafile', 'ca.crt')):
+        args = {option: str(slot / name)}
+        if option == 'rest_keyfile':
+            args['rest_certfile'] = str(secret)
+        started = time.time()
+        got = run_module(
+            'patroni_config',
+            rest_url='https://%s:8008' % HOSTILE_IP,
+            connect_timeout=2,
+            parameters={'ssl': 'on'},
+            **args,
+        )
+        assert got.get('failed') and 'symbolic link' in got['msg'], (option, got)
+        assert 'ROOTONLYSECRET' not in json.dumps(got) and time.time() - started < 30

@@ -252,9 +252,11 @@ def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
     link = os.path.join(hostdir, 'linked.yml')
     os.symlink(str(secret), link)
     os.lchown(link, member_uid(), member_uid())
+    secret_before = _digest(str(secret))
     try:
         got = run_module('patroni_tls', state='install', **_args(cluster, name, config_file=link))
         assert got.get('failed') and 'TOPSECRET' not in str(got), got
+        assert _digest(str(secret)) == secret_before
     finally:
         os.unlink(link)
     # a line break in the name to verify is refused before anything is read

@@ -176,6 +176,26 @@ HOSTILE_TARGET_ROWS = [
         'patroni_config',
         'no request reaches that host unless named in member_hosts; the credentials never appear in the result',
     ),
+    (
+        'patroni.yml swapped by the server user for a link to a root-only file',
+        'patroni_tls',
+        'refused; nothing of the root-only file in the result; nothing written',
+    ),
+    (
+        'patroni.yml in JSON or flow style, a key given twice, broken YAML, an anchor shared with another place',
+        'patroni_tls',
+        'refused before anything is written (unit-tested edits read back exactly as asked, or refused)',
+    ),
+    (
+        'a line break in a name or value written into patroni.yml',
+        'patroni_tls',
+        'refused before anything is read',
+    ),
+    (
+        'a client certificate, key or CA file of the REST API planted as a link in a directory the server user owns',
+        'patroni_config',
+        'refused ("symbolic link"); the TLS library only ever opens root\'s private copy',
+    ),
 ]
 HOSTILE = (
     [
@@ -183,8 +203,8 @@ HOSTILE = (
         '',
         'Played as the server user (postgres) or an unprivileged OS user on real clusters by '
         '`tests/realserver/test_trust.py` and `test_attacks.py` (in `make test`; the three rows marked '
-        'unit by the unit tests; the PgBouncer and Patroni rows by `test_pgbouncer.py` and '
-        '`test_patroni_rest_hostile.py`). Every row is an assertion there: the module ends well inside 60 s, nothing '
+        'unit by the unit tests; the PgBouncer and Patroni rows by `test_pgbouncer.py`, '
+        '`test_patroni_rest_hostile.py` and `test_patroni_tls.py`). Every row is an assertion there: the module ends well inside 60 s, nothing '
         'outside the cluster changes, and nothing of a root-only file reaches the output.',
         '',
         '| input | module | outcome |',
