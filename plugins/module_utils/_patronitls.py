@@ -37,6 +37,8 @@ import time
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as patroni
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo_parser
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniproc as patroniproc
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronireach as reach
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniyaml as pyaml
@@ -86,6 +88,14 @@ def wanted(p, directory, slot):
         (('restapi', 'cafile'), ca_path),
         (('restapi', 'verify_client'), p['verify_client']),
     ]
+    if p['replication_verify']:
+        # Patroni's own connections to the leader (streaming, pg_rewind) verify its server
+        # certificate against the fleet CA and the leader's address
+        for user in p['_auth_users']:
+            out += [
+                (('postgresql', 'authentication', user, 'sslmode'), 'verify-full'),
+                (('postgresql', 'authentication', user, 'sslrootcert'), ca_path),
+            ]
     if p['ctl']:
         out += [
             (('ctl', 'certfile'), paths['cert']),
@@ -157,6 +167,14 @@ def status(step, sans):
     slot = (SLOTS[1] if in_use == SLOTS[0] else SLOTS[0]) if renew else in_use
     if p['state'] == 'install' and p['slot']:
         slot = p['slot']
+    auth = (data.get('postgresql') or {}).get('authentication') or {}
+    p['_auth_users'] = [u for u in ('replication', 'rewind') if isinstance(auth.get(u), dict)]
+    if p['replication_verify'] and 'replication' not in p['_auth_users']:
+        raise PatroniTlsError(
+            'replication_verify: %s has no postgresql.authentication.replication to verify the leader with.'
+            % p['config_file'],
+            'patroni_config',
+        )
     changes = wanted(p, directory, slot or SLOTS[0])
     new_text, changed_keys = pyaml.edit(text, changes, p['config_file'])
     if changed_keys:
@@ -178,6 +196,7 @@ def status(step, sans):
         'wanted': dict(('.'.join(path), value) for path, value in changes),
         'changed_settings': changed_keys,
         'pids': pids,
+        'local': _local_login(data),
         'common_name': p['common_name'],
         'subject_alt_names': list(sans),
     }
@@ -197,12 +216,14 @@ def status(step, sans):
         return result
     if p['state'] == 'status':
         if renew and p['prepare']:
-            result['csr'] = _new_key(directory, result['paths']['key'], p, sans)
+            result['csr'] = slots.new_slot_key(directory, result['paths']['key'], p, sans, 'pooler')
         return result
     if renew and not p['certificate']:
         raise PatroniTlsError('A new certificate is due (%s): give the signed one.' % ', '.join(reasons), 'missing')
     if p['certificate']:
-        result['certificate'] = _install_cert(p, slot_paths(directory, slot), sans)
+        result['certificate'] = slots.install_slot_cert(
+            p, slot_paths(directory, slot), sans, 'REST API', PatroniTlsError
+        )
         result['changed'] = True
     if 'ca_changed' in reasons:
         files.write_atomic(ca_path, ca_data, mode=0o644)
@@ -211,35 +232,6 @@ def status(step, sans):
         result['old_text'] = text
         result['new_text'] = new_text
     return result
-
-
-def _new_key(directory, key_path, p, sans):
-    files.make_dirs(directory, 0o700)
-    spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
-    key = crypto.generate_private_key(spec)
-    files.write_atomic(key_path, crypto.dump_private_key(key), mode=0o600, secret=True)
-    csr = crypto.build_csr(key, crypto.normalize_subject({'CN': p['common_name']}), sans, 'pooler')
-    return crypto.dump_csr(csr).decode('ascii')
-
-
-def _install_cert(p, paths, sans):
-    chain = crypto.load_certificates(p['certificate'], 'certificate')
-    leaf = chain[0]
-    key_raw = files.read_bytes(paths['key'], 'REST API key', secret=True, owners=[os.geteuid()])
-    if key_raw is None:
-        raise PatroniTlsError(
-            'The key %s the certificate is for does not exist: run the prepare step first.' % paths['key'],
-            'key_missing',
-        )
-    crypto.check_key_pair(leaf, crypto.load_private_key(key_raw, None, 'The REST API key'), 'The REST API certificate')
-    if not any(crypto.is_issued_by(leaf, ca) for ca in crypto.load_certificates(p['ca_bundle'], 'ca_bundle')):
-        raise PatroniTlsError('The REST API certificate is not issued by a CA of ca_bundle.', 'issuer')
-    if crypto.name_to_dict(leaf.subject) != {'CN': p['common_name']} or sorted(crypto.sans_of(leaf)) != sorted(sans):
-        raise PatroniTlsError(
-            'The REST API certificate names other names than common_name and subject_alt_names.', 'subject'
-        )
-    files.write_atomic(paths['cert'], b''.join(crypto.dump_certificate(c) for c in chain), mode=0o644)
-    return crypto.describe_certificate(leaf)
 
 
 def validate(plan):
@@ -284,12 +276,74 @@ def apply(step, plan):
                 'not_served',
             )
         time.sleep(0.5)
+    streaming = None
+    if p['replication_verify']:
+        streaming = _replication_proof(plan['local'], deadline)
     removed = []
     other = slot_paths(plan['dir'], SLOTS[1] if plan['slot'] == SLOTS[0] else SLOTS[0])
     for path in (other['key'], other['cert']):
         if files.remove(path):
             removed.append(path)
-    return {'served_fingerprint': got, 'api_url': member['api_url'], 'role': member.get('role'), 'removed': removed}
+    out = {'served_fingerprint': got, 'api_url': member['api_url'], 'role': member.get('role'), 'removed': removed}
+    if streaming is not None:
+        out['replication'] = streaming
+    return out
+
+
+def _local_login(data):
+    """Where Patroni's user reaches its own server: the first socket directory and the port
+    of ``postgresql.listen`` (peer authentication as that user)."""
+    pg = data.get('postgresql') or {}
+    sockets = str((pg.get('parameters') or {}).get('unix_socket_directories') or '/var/run/postgresql')
+    port = str(pg.get('listen') or '').rpartition(':')[2].strip()
+    return {
+        'socket': sockets.split(',')[0].strip() or '/var/run/postgresql',
+        'port': int(port) if port.isdigit() else 5432,
+    }
+
+
+def _replication_proof(local, deadline):
+    """On a replica: its walreceiver streams again, with ``sslmode=verify-full`` in the conninfo
+    the server shows (Patroni rewrote primary_conninfo and the walreceiver reconnected). On the
+    leader there is nothing to prove. Returns what was seen."""
+    import pwd
+
+    psycopg, _trace = pgconn.load_psycopg()
+    if psycopg is None:
+        raise PatroniTlsError('replication_verify needs psycopg (3) on the member for its proof.', 'missing_library')
+    seen = None
+    while True:
+        try:
+            with psycopg.connect(
+                host=local['socket'],
+                port=local['port'],
+                dbname='postgres',
+                user=pwd.getpwuid(os.geteuid()).pw_name,
+                connect_timeout=5,
+            ) as conn:
+                if not conn.execute('SELECT pg_is_in_recovery()').fetchone()[0]:
+                    return {'role': 'primary'}
+                row = conn.execute('SELECT status, conninfo FROM pg_stat_wal_receiver').fetchone()
+        except psycopg.Error as exc:
+            row, seen = None, pgconn.clean_error(exc)
+        if row:
+            seen = {'status': row[0], 'sslmode': _conninfo_value(row[1] or '', 'sslmode')}
+            if seen == {'status': 'streaming', 'sslmode': 'verify-full'}:
+                return dict(seen, role='replica')
+        if time.time() > deadline:
+            raise PatroniTlsError(
+                'The replica does not stream with sslmode=verify-full (last seen: %s): the leader\'s certificate '
+                'does not verify against the CA and its address, or Patroni did not apply the change.' % (seen,),
+                'replication_not_verified',
+            )
+        time.sleep(0.5)
+
+
+def _conninfo_value(conninfo, key):
+    try:
+        return conninfo_parser.as_dict(conninfo).get(key)
+    except conninfo_parser.ConninfoError:
+        return None
 
 
 def reload_only(step, plan):
@@ -308,20 +362,12 @@ def _diff(plan, old_text, new_text):
 
 
 def _write_config(path, old_text, new_text, backup):
-    """Root rewrites the operator's file, keeping its owner and mode, when it still holds what
-    the plan was made from."""
-    if read_config(path) != old_text:
-        raise PatroniTlsError('%s changed while it was being edited; run again.' % path, 'patroni_config')
-    st = files.stat_file(path)
-    return files.write_atomic(
-        path, new_text.encode('utf-8'), mode=st.st_mode & 0o7777, uid=st.st_uid, gid=st.st_gid, backup=backup
+    return slots.rewrite_text(
+        path, old_text, new_text, backup, 'Patroni configuration file', PatroniTlsError, 'patroni_config'
     )
 
 
 def run(module):
-    import pwd
-
-    from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
     from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step, TaskFailed
 
     # the child that drops to Patroni's user can no longer read the module's payload
@@ -334,26 +380,7 @@ def run(module):
     if (p['ca_bundle'] or '').strip() or (p['state'] == 'install' and not module.check_mode):
         crypto.load_certificates(p['ca_bundle'], 'ca_bundle')
     step = Step(module, p)
-    warnings = []
-    made = False
-    if os.geteuid() == 0:
-        try:
-            entry = pwd.getpwnam(p['user'])
-        except KeyError:
-            raise PatroniTlsError('No OS user %s (user: the user Patroni runs as).' % p['user'], 'bad_value')
-        if entry.pw_uid == 0:
-            raise PatroniTlsError('Patroni does not run as root; give the user it runs as.', 'bad_value')
-        if (p['prepare'] or p['state'] == 'install') and not module.check_mode:
-            made = files.ensure_dir(p['dir'], 0o700, entry.pw_uid, entry.pw_gid)
-
-        def as_user(call):
-            return reloadstep.run_as_server_user(module, call, p['user'], warnings)
-
-    else:
-
-        def as_user(call):
-            return call()
-
+    made, as_user = slots.slot_owner(module, p, 'Patroni', PatroniTlsError)
     plan = as_user(lambda: status(step, sans))
     old_text = plan.pop('old_text', None)
     new_text = plan.pop('new_text', None)

@@ -72,11 +72,15 @@ def load(text, where='patroni.yml'):
     return data
 
 
-def get(data, path):
+_MISSING = object()
+
+
+def get(data, path, default=None):
+    """The value at ``path`` (a tuple of keys), or ``default`` when a key along it is missing."""
     node = data
     for key in path:
         if not isinstance(node, dict) or key not in node:
-            return None
+            return default
         node = node[key]
     return node
 
@@ -304,12 +308,7 @@ def edit(text, changes, where='patroni.yml'):
 
 
 def _has(data, path):
-    node = data
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True
+    return get(data, path, _MISSING) is not _MISSING
 
 
 def masked(text):

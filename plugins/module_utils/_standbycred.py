@@ -218,19 +218,77 @@ def status(step):
         'port': int(facts['port']),
     }
     if renew and p['prepare'] and not step.check_mode:
-        result['csr'] = _new_key(directory, result['paths']['key'], p)
+        result['csr'] = new_slot_key(directory, result['paths']['key'], p)
         result['changed'] = True
     return result
 
 
-def _new_key(directory, key_path, p):
-    """A fresh key in the free slot (0600, the server user's own), and its CSR for the role."""
+def new_slot_key(directory, key_path, p, sans=(), profile='client'):
+    """A fresh key in the free slot (0600, this process's user's own), and its CSR (CN
+    ``p['common_name']``, ``sans``, ``profile``) for the signer. Shared by the slot targets."""
     files.make_dirs(directory, 0o700)
     spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
     key = crypto.generate_private_key(spec)
     files.write_atomic(key_path, crypto.dump_private_key(key), mode=0o600, secret=True)
-    csr = crypto.build_csr(key, crypto.normalize_subject({'CN': p['common_name']}), [], 'client')
+    csr = crypto.build_csr(key, crypto.normalize_subject({'CN': p['common_name']}), list(sans), profile)
     return crypto.dump_csr(csr).decode('ascii')
+
+
+def slot_owner(module, p, daemon, error):
+    """Root's part before a slot target's steps: the OS user ``p['user']`` the daemon runs as
+    (never root), the slot directory ``p['dir']`` made for it (0700) when a key or certificate
+    may go there, and a runner that calls a step as that user in a child process. Returns
+    (made, as_user); not as root, the steps run in this process."""
+    from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
+
+    warnings = []
+    if os.geteuid() != 0:
+        return False, lambda call: call()
+    try:
+        entry = pwd.getpwnam(p['user'])
+    except KeyError:
+        raise error('No OS user %s (user: the user %s runs as).' % (p['user'], daemon), 'bad_value')
+    if entry.pw_uid == 0:
+        raise error('%s does not run as root; give the user it runs as.' % daemon, 'bad_value')
+    made = False
+    if (p['prepare'] or p['state'] == 'install') and not module.check_mode:
+        made = files.ensure_dir(p['dir'], 0o700, entry.pw_uid, entry.pw_gid)
+    return made, lambda call: reloadstep.run_as_server_user(module, call, p['user'], warnings)
+
+
+def rewrite_text(path, old_text, new_text, backup, what, error, code):
+    """Root rewrites the operator's configuration file, keeping its owner and mode, when it
+    still holds what the plan was made from (else ``error``). Returns the backup path."""
+    raw = files.read_bytes(path, what, follow=True)
+    if raw is None or raw.decode('utf-8', 'replace') != old_text:
+        raise error('%s changed while it was being edited; run again.' % path, code)
+    st = files.stat_file(path)
+    return files.write_atomic(
+        path, new_text.encode('utf-8'), mode=st.st_mode & 0o7777, uid=st.st_uid, gid=st.st_gid, backup=backup
+    )
+
+
+def install_slot_cert(p, paths, sans, what, error):
+    """The signed certificate ``p['certificate']`` into its slot, checked first against the
+    slot's key, ``p['ca_bundle']`` and the names (CN ``p['common_name']``, exactly ``sans``);
+    ``error`` is the target's error class. Returns the certificate's public facts."""
+    chain = crypto.load_certificates(p['certificate'], 'certificate')
+    leaf = chain[0]
+    key_raw = files.read_bytes(paths['key'], '%s key' % what, secret=True, owners=[os.geteuid()])
+    if key_raw is None:
+        raise error(
+            'The key %s the certificate is for does not exist: run the prepare step first.' % paths['key'],
+            'key_missing',
+        )
+    crypto.check_key_pair(
+        leaf, crypto.load_private_key(key_raw, None, 'The %s key' % what), 'The %s certificate' % what
+    )
+    if not any(crypto.is_issued_by(leaf, ca) for ca in crypto.load_certificates(p['ca_bundle'], 'ca_bundle')):
+        raise error('The %s certificate is not issued by a CA of ca_bundle.' % what, 'issuer')
+    if crypto.name_to_dict(leaf.subject) != {'CN': p['common_name']} or sorted(crypto.sans_of(leaf)) != sorted(sans):
+        raise error('The %s certificate names other names than common_name and subject_alt_names.' % what, 'subject')
+    files.write_atomic(paths['cert'], b''.join(crypto.dump_certificate(c) for c in chain), mode=0o644)
+    return crypto.describe_certificate(leaf)
 
 
 def install(step):

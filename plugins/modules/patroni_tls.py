@@ -109,6 +109,21 @@ options:
       C(ca.crt), for patronictl on this host and Patroni's calls to the other members.
     type: bool
     default: true
+  replication_verify:
+    description:
+      - Also make Patroni's own connections to the leader verify it - C(sslmode=verify-full) and
+        C(sslrootcert) (C(ca.crt)) in C(postgresql.authentication.replication) and, when present,
+        C(postgresql.authentication.rewind). Patroni rewrites C(primary_conninfo) from them at
+        the reload and the walreceiver reconnects; on a replica the proof waits until it streams
+        again with C(sslmode=verify-full) (C(pg_stat_wal_receiver), read as O(user) over the unix
+        socket of C(postgresql.parameters.unix_socket_directories), peer authentication), else
+        the change is rolled back.
+      - The leader's server certificate must be from O(ca_bundle) and name the address in its
+        C(postgresql.connect_address). Run it after the servers serve their certificates.
+      - C(postgresql.authentication.superuser) is left alone - Patroni's local connection may go
+        to C(localhost) or a socket, which no certificate names.
+    type: bool
+    default: false
   tls_host:
     description: The name the proof verifies the REST API's certificate against. Default the host
       of C(restapi.connect_address).
@@ -134,6 +149,7 @@ options:
 requirements:
   - cryptography
   - PyYAML on the Patroni host
+  - psycopg (3) on the Patroni host, for O(replication_verify)
 notes:
   - When the REST API moves from http to https, the members still on http and patronictl with
     an older configuration reach it only once their own run moves them; run every member in the
@@ -270,6 +286,11 @@ role:
   description: The member's role (C(leader), C(replica), ...) as the cluster lists it.
   returned: after a reload
   type: str
+replication:
+  description: With O(replication_verify), what the proof saw (C(role); on a replica the
+    walreceiver's C(status) and C(sslmode)).
+  returned: after a reload, with O(replication_verify)
+  type: dict
 removed:
   description: The old slot's files, removed after the proof.
   returned: after a reload
@@ -301,6 +322,7 @@ def main():
             certificate=dict(type='str'),
             verify_client=dict(type='str', default='optional', choices=list(patronitls.VERIFY_CLIENT)),
             ctl=dict(type='bool', default=True),
+            replication_verify=dict(type='bool', default=False),
             tls_host=dict(type='str'),
             tls_hostaddr=dict(type='str'),
             member_view=dict(type='bool', default=False),

@@ -214,6 +214,38 @@ def test_a_failure_after_the_reload_puts_patroni_yml_back(cluster):
     assert ok(done)['changed']
 
 
+def test_replication_verify_without_a_server_certificate_is_rolled_back(cluster):
+    """PostgreSQL here serves no TLS at all: a replica told to verify its leader cannot stream;
+    the proof sees it within the timeout, patroni.yml goes back, and the replica streams again."""
+    name = next(n for n in MEMBERS if n != cluster.leader())
+    config = cluster.members[name]['config_file']
+    before = _digest(config)
+    got = run_module(
+        'patroni_tls', state='install', replication_verify=True, deadline=120, **_args(cluster, name, timeout=15)
+    )
+    assert got.get('failed') and got.get('rolled_back') and got.get('code') == 'replication_not_verified', got
+    assert _digest(config) == before
+    cluster.wait(lambda: cluster.streaming() == 2, 60, '%s streaming again' % name)
+    # the leader has no walreceiver: nothing to prove there, and its patroni.yml is left as asked
+    leader = cluster.leader()
+    config = cluster.members[leader]['config_file']
+    with open(config, 'rb') as handle:
+        saved = handle.read()
+    done = ok(run_module('patroni_tls', state='install', replication_verify=True, **_args(cluster, leader)))
+    assert done['replication'] == {'role': 'primary'} and done['changed']
+    with open(config) as handle:
+        auth = yaml.safe_load(handle)['postgresql']['authentication']['replication']
+    assert auth['sslmode'] == 'verify-full' and auth['sslrootcert'].endswith('/pgssl/ca.crt'), auth
+    assert auth['username'] == 'replicator'
+    # without the option the module leaves those keys alone; the test puts the file back (a
+    # leader turned replica here could not verify a server without TLS)
+    done = ok(run_module('patroni_tls', state='install', **_args(cluster, leader)))
+    assert not done['changed']
+    with open(config, 'wb') as handle:
+        handle.write(saved)
+    assert cluster.patronictl(leader, 'reload', 'pgssl-tls', leader, '--force').returncode == 0
+
+
 def test_a_restarted_member_still_serves_tls(cluster):
     name = next(n for n in MEMBERS if n != cluster.leader())
     served = _served(cluster, name)
@@ -259,6 +291,19 @@ def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
         assert _digest(str(secret)) == secret_before
     finally:
         os.unlink(link)
+    # the slot directory planted by the server user as a link to a root-only directory: refused,
+    # nothing made there
+    root_only = tmp_path / 'root-only-dir'
+    root_only.mkdir(mode=0o700)
+    planted = os.path.join(hostdir, 'pgssl-planted')
+    os.symlink(str(root_only), planted)
+    os.lchown(planted, member_uid(), member_uid())
+    try:
+        got = run_module('patroni_tls', prepare=True, **_args(cluster, name, dir=planted, force=True))
+        assert got.get('failed') and 'link' in got['msg'], got
+        assert os.listdir(str(root_only)) == []
+    finally:
+        os.unlink(planted)
     # a line break in the name to verify is refused before anything is read
     got = run_module('patroni_tls', **_args(cluster, name, tls_host='db131\nrestapi: {}'))
     assert got.get('failed') and 'line break' in got['msg']

@@ -204,7 +204,8 @@ HOSTILE = (
         'Played as the server user (postgres) or an unprivileged OS user on real clusters by '
         '`tests/realserver/test_trust.py` and `test_attacks.py` (in `make test`; the three rows marked '
         'unit by the unit tests; the PgBouncer and Patroni rows by `test_pgbouncer.py`, '
-        '`test_patroni_rest_hostile.py` and `test_patroni_tls.py`). Every row is an assertion there: the module ends well inside 60 s, nothing '
+        '`test_patroni_rest_hostile.py` and `test_patroni_tls.py`). Every row is an assertion there: the module ends '
+        'well inside 60 s, nothing '
         'outside the cluster changes, and nothing of a root-only file reaches the output.',
         '',
         '| input | module | outcome |',

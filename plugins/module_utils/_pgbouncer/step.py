@@ -9,10 +9,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import pwd
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycred as slots
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import Step, TaskFailed
 from ansible_collections.pgssl.postgresql.plugins.module_utils._pgbouncer import tls
@@ -28,20 +27,12 @@ def _diff(plan):
 
 
 def _write_main(path, old_text, new_text, backup):
-    """Root rewrites the operator's file, keeping its owner and mode, when it still holds what
-    the plan was made from."""
-    raw = files.read_bytes(path, 'PgBouncer configuration file', follow=True)
-    if raw is None or raw.decode('utf-8', 'replace') != old_text:
-        raise tls.PgbouncerTlsError('%s changed while it was being edited; run again.' % path, 'pgbouncer_config')
-    st = files.stat_file(path)
-    return files.write_atomic(
-        path, new_text.encode('utf-8'), mode=st.st_mode & 0o7777, uid=st.st_uid, gid=st.st_gid, backup=backup
+    return slots.rewrite_text(
+        path, old_text, new_text, backup, 'PgBouncer configuration file', tls.PgbouncerTlsError, 'pgbouncer_config'
     )
 
 
 def run(module):
-    from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
-
     p = dict(module.params)
     p['config_file'] = os.path.normpath(p['config_file'] or '')
     sans = tls.check_params(p)
@@ -50,27 +41,7 @@ def run(module):
     if (p['ca_bundle'] or '').strip() or (p['state'] == 'install' and not module.check_mode):
         crypto.load_certificates(p['ca_bundle'], 'ca_bundle')
     step = Step(module, p)
-    warnings = []
-    if os.geteuid() == 0:
-        try:
-            entry = pwd.getpwnam(p['user'])
-        except KeyError:
-            raise tls.PgbouncerTlsError('No OS user %s (user: the user PgBouncer runs as).' % p['user'], 'bad_value')
-        if entry.pw_uid == 0:
-            raise tls.PgbouncerTlsError('PgBouncer does not run as root; give the user it runs as.', 'bad_value')
-        made = False
-        if (p['prepare'] or p['state'] == 'install') and not module.check_mode:
-            made = files.ensure_dir(p['dir'], 0o700, entry.pw_uid, entry.pw_gid)
-
-        def as_user(call):
-            return reloadstep.run_as_server_user(module, call, p['user'], warnings)
-
-    else:
-        made = False
-
-        def as_user(call):
-            return call()
-
+    made, as_user = slots.slot_owner(module, p, 'PgBouncer', tls.PgbouncerTlsError)
     plan = as_user(lambda: tls.status(step, sans))
     old_text = plan.pop('old_text', None)
     new_text = plan.pop('new_text', None)

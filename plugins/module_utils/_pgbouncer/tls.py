@@ -256,12 +256,14 @@ def status(step, sans):
         return result
     if p['state'] == 'status':
         if renew and p['prepare']:
-            result['csr'] = _new_key(directory, result['paths']['key'], p, sans)
+            result['csr'] = slots.new_slot_key(directory, result['paths']['key'], p, sans, 'pooler')
         return result
     if renew and not p['certificate']:
         raise PgbouncerTlsError('A new certificate is due (%s): give the signed one.' % ', '.join(reasons), 'missing')
     if p['certificate']:
-        result['certificate'] = _install_cert(p, slot_paths(directory, slot), sans)
+        result['certificate'] = slots.install_slot_cert(
+            p, slot_paths(directory, slot), sans, 'pooler', PgbouncerTlsError
+        )
         result['changed'] = True
     if 'ca_changed' in reasons:
         files.write_atomic(ca_path, ca_data, mode=0o644)
@@ -306,35 +308,6 @@ def _rollover_facts(ca_path, paths, bundle):
         return keys, None
     signer = next((c for c in ca_file + _certs_or_none(bundle) if crypto.is_issued_by(leaf[0], c)), None)
     return keys, crypto.public_key_fingerprint(signer.public_key()) if signer is not None else None
-
-
-def _new_key(directory, key_path, p, sans):
-    files.make_dirs(directory, 0o700)
-    spec = crypto.normalize_key_request(p['key_type'], p['key_size'], p['key_curve'])
-    key = crypto.generate_private_key(spec)
-    files.write_atomic(key_path, crypto.dump_private_key(key), mode=0o600, secret=True)
-    csr = crypto.build_csr(key, crypto.normalize_subject({'CN': p['common_name']}), sans, 'pooler')
-    return crypto.dump_csr(csr).decode('ascii')
-
-
-def _install_cert(p, paths, sans):
-    chain = crypto.load_certificates(p['certificate'], 'certificate')
-    leaf = chain[0]
-    key_raw = files.read_bytes(paths['key'], 'pooler key', secret=True, owners=[os.geteuid()])
-    if key_raw is None:
-        raise PgbouncerTlsError(
-            'The key %s the certificate is for does not exist: run the prepare step first.' % paths['key'],
-            'key_missing',
-        )
-    crypto.check_key_pair(leaf, crypto.load_private_key(key_raw, None, 'The pooler key'), 'The pooler certificate')
-    if not any(crypto.is_issued_by(leaf, ca) for ca in crypto.load_certificates(p['ca_bundle'], 'ca_bundle')):
-        raise PgbouncerTlsError('The pooler certificate is not issued by a CA of ca_bundle.', 'issuer')
-    if crypto.name_to_dict(leaf.subject) != {'CN': p['common_name']} or sorted(crypto.sans_of(leaf)) != sorted(sans):
-        raise PgbouncerTlsError(
-            'The pooler certificate names other names than common_name and subject_alt_names.', 'subject'
-        )
-    files.write_atomic(paths['cert'], b''.join(crypto.dump_certificate(c) for c in chain), mode=0o644)
-    return crypto.describe_certificate(leaf)
 
 
 def apply(step, plan):

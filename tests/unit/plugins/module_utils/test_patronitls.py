@@ -16,7 +16,15 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronitl
 
 
 def _p(**extra):
-    p = dict(tls_host=None, tls_hostaddr=None, verify_client='optional', ctl=True, config_file='/etc/patroni/p.yml')
+    p = dict(
+        tls_host=None,
+        tls_hostaddr=None,
+        verify_client='optional',
+        ctl=True,
+        config_file='/etc/patroni/p.yml',
+        replication_verify=False,
+        _auth_users=[],
+    )
     p.update(extra)
     return p
 
@@ -35,9 +43,7 @@ def test_the_proof_reaches_the_connect_address(restapi, want):
 
 
 def test_the_operator_names_win_over_the_file():
-    got = reach.rest_address(
-        _p(tls_host='db1.example.com', tls_hostaddr='10.9.9.9'), {'restapi': {'listen': 'x:1'}}
-    )
+    got = reach.rest_address(_p(tls_host='db1.example.com', tls_hostaddr='10.9.9.9'), {'restapi': {'listen': 'x:1'}})
     assert got == ('db1.example.com', '10.9.9.9', 1)
 
 
@@ -61,6 +67,26 @@ def test_the_keys_for_a_slot():
     without_ctl = patronitls.wanted(_p(ctl=False), '/d', 'a')
     assert [k for k, _v in without_ctl if k[0] == 'ctl'] == []
     assert patronitls.default_dir('/etc/patroni/p.yml') == os.path.join('/etc/patroni', 'pgssl')
+    # Patroni's connections to the leader verify it: replication and rewind, never superuser
+    verify = dict(
+        ('.'.join(k), v)
+        for k, v in patronitls.wanted(_p(replication_verify=True, _auth_users=['replication', 'rewind']), '/d', 'a')
+        if k[0] == 'postgresql'
+    )
+    assert verify == {
+        'postgresql.authentication.replication.sslmode': 'verify-full',
+        'postgresql.authentication.replication.sslrootcert': '/d/ca.crt',
+        'postgresql.authentication.rewind.sslmode': 'verify-full',
+        'postgresql.authentication.rewind.sslrootcert': '/d/ca.crt',
+    }
+
+
+def test_the_local_login_follows_patroni_yml():
+    local = patronitls._local_login(
+        {'postgresql': {'listen': '10.0.0.5:5433', 'parameters': {'unix_socket_directories': '/run/pg, /tmp'}}}
+    )
+    assert local == {'socket': '/run/pg', 'port': 5433}
+    assert patronitls._local_login({}) == {'socket': '/var/run/postgresql', 'port': 5432}
 
 
 @pytest.mark.parametrize(
