@@ -420,7 +420,7 @@ def run(module):
             raise TaskFailed(
                 '%s patroni.yml was put back and Patroni reloaded with it.' % exc,
                 rolled_back=True,
-                code=getattr(exc, 'code', None) or 'error',
+                code=getattr(exc, 'code', None) or getattr(exc, 'facts', {}).get('code') or 'error',
             )
         raise
     result['changed'] = True

@@ -51,6 +51,7 @@ all:
     ca_passphrase: patroni-test-only
     # Patroni's own REST API and patronictl on TLS too, with every run of the role
     server_patroni_rest_tls: true
+    server_patroni_replication_verify: true
 """
 
 
@@ -267,6 +268,12 @@ def _agree(patroni):
             assert rest_served == crypto.cert_fingerprint(crypto.load_certificate(handle.read())), name
     view = _rest(leader, '/cluster')[1]
     assert all(m['api_url'].startswith('https://') for m in view['members']), view
+    # Patroni's own replication connections verify the leader (server_patroni_replication_verify)
+    for name, member in patroni.members.items():
+        if name == patroni.leader():
+            continue
+        row = patroni.psql(name, 'SELECT status, conninfo FROM pg_stat_wal_receiver;')
+        assert row.startswith('streaming|') and 'sslmode=verify-full' in row, (name, row)
 
 
 def _play(inventory, *args):
@@ -506,6 +513,11 @@ def test_a_failed_change_puts_the_dynamic_configuration_back(patroni, role_inven
     )
     assert failed.returncode != 0, failed.stdout[-3000:]
     assert "Patroni's dynamic configuration was put back" in failed.stdout, failed.stdout[-5000:]
+    # GET /config answers from the member's cached view of the DCS, refreshed each loop_wait:
+    # the leader (not always the member the run asked) shows the restored one within a few loops
+    deadline = time.time() + 20
+    while _config(leader) != found and time.time() < deadline:
+        time.sleep(0.5)
     assert _config(leader) == found
     _play(role_inventory, 'pgssl.postgresql.site')
     assert _config(leader)['postgresql']['parameters'][setting] == wanted

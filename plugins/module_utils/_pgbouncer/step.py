@@ -74,7 +74,7 @@ def run(module):
             raise TaskFailed(
                 '%s The configuration was put back and PgBouncer reloaded with it.' % exc,
                 rolled_back=True,
-                code=getattr(exc, 'code', None) or 'error',
+                code=getattr(exc, 'code', None) or getattr(exc, 'facts', {}).get('code') or 'error',
             )
         raise
     result['changed'] = True
