@@ -188,3 +188,45 @@ def test_a_link_set_in_postgresql_conf_is_edited_there(rfleet, version):
     # back to verify-full where it was, for the tests after this one
     ok(_link(standby, sslmode='verify-full', sslrootcert=link['sslrootcert']))
     assert primary_name  # the pair stays linked
+
+
+@pytest.mark.parametrize('shape', ['link to a root-only directory', 'inside a root-only directory'])
+def test_a_hostile_replication_dir_is_refused_with_nothing_written(rfleet, workdir, shape, tmp_path):
+    """server_replication_dir (standby_credential's ``dir``) where the server user planted a link
+    to a root-only directory, or a path under one: everything there runs as the server user, so
+    the key is never made; the module says why, and the root-only directory stays empty."""
+    primary_name, standby_name = PAIRS['18']
+    primary, standby = rfleet.host(primary_name), rfleet.host(standby_name)
+    pki = issue(workdir, primary, name='hostile-dir')
+    root_only = tmp_path / 'root-only'
+    root_only.mkdir(mode=0o700)
+    if shape.startswith('link'):
+        target = os.path.join(standby['hostdir'], 'repl-planted')
+        os.symlink(str(root_only), target)
+        os.lchown(target, pwd.getpwnam('postgres').pw_uid, pwd.getpwnam('postgres').pw_gid)
+    else:
+        target = str(root_only / 'slots')
+    try:
+        started = time.time()
+        got = run_module(
+            'standby_credential',
+            state='status',
+            prepare=True,
+            login_unix_socket=standby['socket_dir'],
+            login_port=standby['port'],
+            server_user='postgres',
+            dir=target,
+            common_name='replicator',
+            ca_bundle=open(pki['ca']).read(),
+            sslrootcert=os.path.join(workdir, 'root.crt'),
+            host=primary['fqdn'],
+            hostaddr=primary['ip'],
+            port=primary['port'],
+            deadline=120,
+        )
+        assert got.get('failed'), got
+        assert target in got['msg'] or str(root_only) in got['msg'], got['msg']
+        assert os.listdir(str(root_only)) == [] and time.time() - started < 60
+    finally:
+        if shape.startswith('link'):
+            os.unlink(target)
