@@ -90,11 +90,14 @@ def wanted(p, directory, slot):
     ]
     if p['replication_verify']:
         # Patroni's own connections to the leader (streaming, pg_rewind) verify its server
-        # certificate against the fleet CA and the leader's address
+        # certificate against the fleet CA and the leader's address, and present the member's
+        # certificate (clientAuth), for clientcert= or cert authentication on the leader
         for user in p['_auth_users']:
             out += [
                 (('postgresql', 'authentication', user, 'sslmode'), 'verify-full'),
                 (('postgresql', 'authentication', user, 'sslrootcert'), ca_path),
+                (('postgresql', 'authentication', user, 'sslcert'), paths['cert']),
+                (('postgresql', 'authentication', user, 'sslkey'), paths['key']),
             ]
     if p['ctl']:
         out += [
@@ -297,7 +300,7 @@ def _local_login(data):
     sockets = str((pg.get('parameters') or {}).get('unix_socket_directories') or '/var/run/postgresql')
     port = str(pg.get('listen') or '').rpartition(':')[2].strip()
     return {
-        'socket': sockets.split(',')[0].strip() or '/var/run/postgresql',
+        'socket': sockets.partition(',')[0].strip() or '/var/run/postgresql',
         'port': int(port) if port.isdigit() else 5432,
     }
 

@@ -111,8 +111,10 @@ options:
     default: true
   replication_verify:
     description:
-      - Also make Patroni's own connections to the leader verify it - C(sslmode=verify-full) and
-        C(sslrootcert) (C(ca.crt)) in C(postgresql.authentication.replication) and, when present,
+      - Also make Patroni's own connections to the leader verify it and present the member's
+        certificate - C(sslmode=verify-full), C(sslrootcert) (C(ca.crt)), C(sslcert) and C(sslkey)
+        (the slot's pair, whose clientAuth a leader's C(clientcert=verify-ca) or C(cert) rule
+        takes) in C(postgresql.authentication.replication) and, when present,
         C(postgresql.authentication.rewind). Patroni rewrites C(primary_conninfo) from them at
         the reload and the walreceiver reconnects; on a replica the proof waits until it streams
         again with C(sslmode=verify-full) (C(pg_stat_wal_receiver), read as O(user) over the unix

@@ -274,6 +274,11 @@ def _agree(patroni):
             continue
         row = patroni.psql(name, 'SELECT status, conninfo FROM pg_stat_wal_receiver;')
         assert row.startswith('streaming|') and 'sslmode=verify-full' in row, (name, row)
+    # and present the member's own certificate to the leader
+    sql = 'SELECT s.client_dn FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) ORDER BY 1;'
+    dns = patroni.psql(patroni.leader(), sql).split()
+    replicas = sorted('/CN=%s.pgssl.test' % n for n in patroni.members if n != patroni.leader())
+    assert dns == replicas, dns
 
 
 def _play(inventory, *args):

@@ -73,12 +73,19 @@ def test_the_keys_for_a_slot():
         for k, v in patronitls.wanted(_p(replication_verify=True, _auth_users=['replication', 'rewind']), '/d', 'a')
         if k[0] == 'postgresql'
     )
-    assert verify == {
-        'postgresql.authentication.replication.sslmode': 'verify-full',
-        'postgresql.authentication.replication.sslrootcert': '/d/ca.crt',
-        'postgresql.authentication.rewind.sslmode': 'verify-full',
-        'postgresql.authentication.rewind.sslrootcert': '/d/ca.crt',
-    }
+    assert verify == dict(
+        (
+            'postgresql.authentication.%s.%s' % (user, key),
+            {
+                'sslmode': 'verify-full',
+                'sslrootcert': '/d/ca.crt',
+                'sslcert': '/d/rest-a.crt',
+                'sslkey': '/d/rest-a.key',
+            }[key],
+        )
+        for user in ('replication', 'rewind')
+        for key in ('sslmode', 'sslrootcert', 'sslcert', 'sslkey')
+    )
 
 
 def test_the_local_login_follows_patroni_yml():
