@@ -147,10 +147,8 @@ def status(step, sans):
         # certificate in use is still described
         reasons.append('ca_missing')
         raw = files.read_bytes(slot_paths(directory, in_use)['cert'], 'REST API certificate') if in_use else None
-        try:
-            cert = crypto.describe_certificate(crypto.load_certificates(raw)[0]) if raw else {}
-        except crypto.PgsslCryptoError:
-            cert = {}
+        leaf = slots.certs_or_none(raw)
+        cert = crypto.describe_certificate(leaf[0]) if leaf else {}
     else:
         ca_data = b''.join(crypto.dump_certificate(c) for c in crypto.load_certificates(bundle, 'ca_bundle'))
         if files.read_bytes(ca_path, 'CA bundle') != ca_data:
@@ -166,6 +164,11 @@ def status(step, sans):
                     reasons.append('not_served')
     if p['force'] and 'forced' not in reasons:
         reasons.append('forced')
+    # what the CA rollover reads: the keys ca.crt trusts, the key of the certificate's CA
+    ca_file_keys, issuer_key = slots.rollover_facts(
+        ca_path, slot_paths(directory, in_use) if in_use else None, bundle, 'REST API certificate'
+    )
+    cert = dict(cert, issuer_key_fingerprint=issuer_key) if cert else cert
     renew = any(r in CERT_REASONS for r in reasons)
     slot = (SLOTS[1] if in_use == SLOTS[0] else SLOTS[0]) if renew else in_use
     if p['state'] == 'install' and p['slot']:
@@ -198,6 +201,7 @@ def status(step, sans):
         'settings': dict(('.'.join(path), pyaml.get(data, path)) for path, _v in changes),
         'wanted': dict(('.'.join(path), value) for path, value in changes),
         'changed_settings': changed_keys,
+        'ca_file_keys': ca_file_keys,
         'pids': pids,
         'local': _local_login(data),
         'common_name': p['common_name'],

@@ -268,6 +268,27 @@ def rewrite_text(path, old_text, new_text, backup, what, error, code):
     )
 
 
+def certs_or_none(data):
+    """The certificates of a PEM bundle, or [] when it is empty or unreadable."""
+    try:
+        return crypto.load_certificates(data) if data and data.strip() else []
+    except crypto.PgsslCryptoError:
+        return []
+
+
+def rollover_facts(ca_path, paths, bundle, what):
+    """What a CA rollover reads of a slot target: the public key fingerprints of the CAs its
+    ``ca.crt`` trusts, and that of the CA that issued the certificate in ``paths`` (found in
+    ca.crt or ``bundle``), or None."""
+    ca_file = certs_or_none(files.read_bytes(ca_path, 'CA bundle'))
+    keys = [crypto.public_key_fingerprint(c.public_key()) for c in ca_file]
+    leaf = certs_or_none(files.read_bytes(paths['cert'], what)) if paths else []
+    if not leaf:
+        return keys, None
+    signer = next((c for c in ca_file + certs_or_none(bundle) if crypto.is_issued_by(leaf[0], c)), None)
+    return keys, crypto.public_key_fingerprint(signer.public_key()) if signer is not None else None
+
+
 def install_slot_cert(p, paths, sans, what, error):
     """The signed certificate ``p['certificate']`` into its slot, checked first against the
     slot's key, ``p['ca_bundle']`` and the names (CN ``p['common_name']``, exactly ``sans``);

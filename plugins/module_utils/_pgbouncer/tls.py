@@ -182,7 +182,7 @@ def status(step, sans):
         # certificate in use is still described
         reasons.append('ca_missing')
         raw = files.read_bytes(slot_paths(directory, in_use)['cert'], 'pooler certificate') if in_use else None
-        leaf = _certs_or_none(raw)
+        leaf = slots.certs_or_none(raw)
         if leaf:
             cert = crypto.describe_certificate(leaf[0])
     else:
@@ -200,7 +200,9 @@ def status(step, sans):
                     reasons.append('not_served')
     if p['force'] and 'forced' not in reasons:
         reasons.append('forced')
-    ca_file_keys, issuer_key = _rollover_facts(ca_path, slot_paths(directory, in_use) if in_use else None, bundle)
+    ca_file_keys, issuer_key = slots.rollover_facts(
+        ca_path, slot_paths(directory, in_use) if in_use else None, bundle, 'pooler certificate'
+    )
     cert = dict(cert, issuer_key_fingerprint=issuer_key) if cert else cert
     renew = any(r in CERT_REASONS for r in reasons)
     slot = (SLOTS[1] if in_use == SLOTS[0] else SLOTS[0]) if renew else in_use
@@ -291,23 +293,6 @@ def _check_hba(settings):
     if raw is None:
         raise PgbouncerTlsError('auth_hba_file %s does not exist.' % path, 'pgbouncer_hba')
     hba.check(raw.decode('utf-8', 'replace'), path)
-
-
-def _certs_or_none(data):
-    try:
-        return crypto.load_certificates(data) if data and data.strip() else []
-    except crypto.PgsslCryptoError:
-        return []
-
-
-def _rollover_facts(ca_path, paths, bundle):
-    ca_file = _certs_or_none(files.read_bytes(ca_path, 'CA bundle'))
-    keys = [crypto.public_key_fingerprint(c.public_key()) for c in ca_file]
-    leaf = _certs_or_none(files.read_bytes(paths['cert'], 'pooler certificate')) if paths else []
-    if not leaf:
-        return keys, None
-    signer = next((c for c in ca_file + _certs_or_none(bundle) if crypto.is_issued_by(leaf[0], c)), None)
-    return keys, crypto.public_key_fingerprint(signer.public_key()) if signer is not None else None
 
 
 def apply(step, plan):
