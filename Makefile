@@ -110,10 +110,10 @@ clients:
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jdk-headless maven; }
 	@test -f $(PGSSL_PGJDBC_JAR) || mvn -q dependency:get -Dartifact=org.postgresql:postgresql:$(PGJDBC_VERSION)
 
-# make test runs it in two halves side by side: -b is the tests with fleets of their own (two
-# clusters on one host, check mode against the real run, replication), -a the rest on the
-# shared fleet
-REALSERVER_B := tests/realserver/test_two_clusters.py tests/realserver/test_replication.py tests/realserver/test_replication_role.py tests/realserver/test_pgbouncer.py tests/realserver/test_hba_file_outside.py tests/realserver/test_patroni_tls.py
+# make test runs it in two halves side by side, each about 25 min on 2 busy cores: -b the
+# Patroni clusters and the tests with fleets of their own (two clusters on one host, a pg_hba
+# file outside the cluster), -a the rest (the shared fleet, replication, PgBouncer)
+REALSERVER_B := tests/realserver/test_two_clusters.py tests/realserver/test_patroni.py tests/realserver/test_patroni_tls.py tests/realserver/test_hba_file_outside.py
 realserver: venv pg clients
 	$(BIN)/python -m pytest -q --durations=10 tests/realserver
 realserver-a: venv pg clients

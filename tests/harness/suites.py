@@ -32,8 +32,8 @@ SUITES = {
     'docs': (1200, False),
     'integration': (1200, False),
     'realserver': (1800, False),
-    'realserver-a': (2100, False),
-    'realserver-b': (1800, False),
+    'realserver-a': (2400, False),
+    'realserver-b': (2400, False),
     # rotation under load counts failed connections, not timings: it may run beside another
     'reliability-subset': (1200, False),
     'galaxy': (1200, False),
