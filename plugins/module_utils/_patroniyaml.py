@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 # a patroni.yml is a few KiB; the cap bounds the parse, not the file kind
@@ -311,9 +313,14 @@ def _has(data, path):
     return get(data, path, _MISSING) is not _MISSING
 
 
+# a secret key where a key can stand: at the line's start, in a list item, or inside a flow
+# mapping or a JSON line ("{user: a, password: b}"); its value runs to the line's end
+_SECRET_AT = re.compile(r'(^|[\s{,-])(["\']?)(%s)\2[ \t]*:(?=\s|$)' % '|'.join(SECRET_KEYS), re.IGNORECASE)
+
+
 def masked(text):
-    """``text`` with the value of every secret key replaced, line by line (for a diff); a
-    block scalar's lines go with it."""
+    """``text`` with the value of every secret key replaced, line by line (for a diff), wherever
+    the key stands on its line (block, flow or JSON style); a block scalar's lines go with it."""
     out = []
     hide_below = None
     for line in text.splitlines(True):
@@ -322,12 +329,12 @@ def masked(text):
             if not line.strip() or indent > hide_below:
                 continue
             hide_below = None
-        stripped = line.lstrip(' -')
-        key, sep, rest = stripped.partition(':')
-        if sep and key.strip().strip('"\'').lower() in SECRET_KEYS and rest.strip():
+        found = _SECRET_AT.search(line)
+        if found:
+            rest = line[found.end() :].strip()
             ending = '\n' if line.endswith('\n') else ''
-            line = line[: len(line) - len(stripped)] + key + ': ********' + ending
-            if rest.strip()[:1] in ('|', '>'):
+            line = line[: found.end()] + ' ********' + ending
+            if rest[:1] in ('|', '>'):
                 hide_below = indent
         out.append(line)
     return ''.join(out)

@@ -111,6 +111,26 @@ def test_secrets_are_masked_for_a_diff():
     assert 'password: ********' in out and 'certfile: /c' in out
 
 
+@pytest.mark.parametrize(
+    'line',
+    [
+        '  authentication: {username: admin, password: TOPSECRET}\n',
+        '{"restapi": {"auth": "admin:TOPSECRET"}}\n',
+        '  - {sslpassword: TOPSECRET, user: x}\n',
+        "    'password' : TOPSECRET # comment\n",
+        '   token: TOPSECRET',
+    ],
+)
+def test_a_secret_is_masked_wherever_it_stands_on_its_line(line):
+    out = py.masked('restapi:\n' + line + 'ctl:\n  certfile: /c\n')
+    assert 'TOPSECRET' not in out and '********' in out and 'certfile: /c' in out
+
+
+def test_a_key_that_only_starts_like_a_secret_is_shown():
+    text = 'postgresql:\n  authentication:\n    replication:\n      username: rep\n  passwords_file: /x\n'
+    assert py.masked(text) == text
+
+
 _key = st.text(alphabet='abcxyz_', min_size=1, max_size=6)
 _value = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=('Cs', 'Cc')), max_size=20),
