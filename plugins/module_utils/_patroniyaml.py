@@ -101,15 +101,17 @@ def applied(data, changes):
     """``data`` with ``changes`` ([(path, value or REMOVE)]) applied, as a new mapping."""
     out = _unshared(data)
     for path, value in changes:
+        if value is REMOVE:
+            parent = get(out, path[:-1])
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            continue
         node = out
         for key in path[:-1]:
             if not isinstance(node.get(key), dict):
                 node[key] = {}
             node = node[key]
-        if value is REMOVE:
-            node.pop(path[-1], None)
-        else:
-            node[path[-1]] = value
+        node[path[-1]] = value
     return out
 
 
@@ -188,16 +190,35 @@ def _line_end(text, index):
 
 
 def _block_lines(path, value, indent):
-    """The lines of a new ``path[0]: ...`` entry at ``indent`` (nested mappings for the rest)."""
+    """The lines of a new ``path[0]: ...`` entry at ``indent`` (nested mappings for the rest; a
+    list of scalars as a block sequence, one item per line)."""
     lines = []
     for depth, key in enumerate(path[:-1]):
         lines.append('%s%s:\n' % (' ' * (indent + 2 * depth), render(key) if not _plain_key(key) else key))
-    depth = len(path) - 1
-    key = path[-1]
-    lines.append(
-        '%s%s: %s\n' % (' ' * (indent + 2 * depth), render(key) if not _plain_key(key) else key, render(value))
-    )
+    pad = ' ' * (indent + 2 * (len(path) - 1))
+    key = render(path[-1]) if not _plain_key(path[-1]) else path[-1]
+    if isinstance(value, dict) and not value:
+        lines.append('%s%s: {}\n' % (pad, key))
+    elif isinstance(value, list):
+        if not value:
+            lines.append('%s%s: []\n' % (pad, key))
+        else:
+            lines.append('%s%s:\n' % (pad, key))
+            lines.extend('%s  - %s\n' % (pad, render(item)) for item in value)
+    else:
+        lines.append('%s%s: %s\n' % (pad, key, render(value)))
     return ''.join(lines)
+
+
+def _check_value(value):
+    """Raises unless ``value`` is a scalar this editor writes, or a list of them."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, (list, dict)):
+                raise PatroniYamlError('Only a list of single values is written, not a nested one.', 'bad_value')
+            render(item)
+    else:
+        render(value)
 
 
 def _plain_key(key):
@@ -214,8 +235,14 @@ def _edit_one(text, path, value, where):
         if value is REMOVE:
             return text
         return text + ('' if not text or text.endswith('\n') else '\n') + _block_lines(path, value, 0)
-    node = root
+    node, holder = root, None
     for depth, key in enumerate(path):
+        if holder is not None and _empty(node):
+            if value is REMOVE:
+                return text
+            # ``key:`` or ``key: {}`` on the way: the entry becomes a block mapping
+            start, stop = _entry_span(text, holder, path[:depth], where)
+            return text[:start] + _block_lines(path[depth - 1 :], value, holder[0].start_mark.column) + text[stop:]
         _check_block(node, path[:depth], where)
         pair = _find(node, key, where)
         if pair is None:
@@ -223,14 +250,21 @@ def _edit_one(text, path, value, where):
                 return text
             return _insert(text, node, path[depth:], value)
         if depth == len(path) - 1:
+            if value is REMOVE and holder is not None and len(node.value) == 1:
+                # the mapping's only key: the mapping stays, empty (block YAML has no empty mapping)
+                start, stop = _entry_span(text, holder, path[:depth], where)
+                return text[:start] + _block_lines(path[depth - 1 : depth], {}, holder[0].start_mark.column) + text[stop:]
             return _replace(text, pair, path, value, where)
-        node = pair[1]
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(':null'):
-            raise PatroniYamlError(
-                '%s: %s is empty (line %d); give it a block mapping first.'
-                % (where, '.'.join(path[: depth + 1]), _line(node.start_mark))
-            )
+        node, holder = pair[1], pair
     return text
+
+
+def _empty(node):
+    """A null value or an empty flow mapping, where a block mapping may be written instead."""
+    yaml = _yaml()
+    if isinstance(node, yaml.ScalarNode):
+        return node.tag.endswith(':null')
+    return isinstance(node, yaml.MappingNode) and node.flow_style and not node.value
 
 
 def _insert(text, mapping, path, value):
@@ -252,14 +286,10 @@ def _replace(text, pair, path, value, where):
     yaml = _yaml()
     key, node = pair
     if value is REMOVE:
-        start = _line_start(text, key.start_mark.index)
-        if text[start : key.start_mark.index].strip():
-            raise PatroniYamlError(
-                '%s: %s does not start its own line (line %d).' % (where, '.'.join(path), _line(key.start_mark))
-            )
-        end = node.end_mark
-        stop = end.index if end.column == 0 and end.index > key.start_mark.index else _line_end(text, end.index)
+        start, stop = _entry_span(text, pair, path, where)
         return text[:start] + text[stop:]
+    if isinstance(value, list) or isinstance(node, yaml.SequenceNode):
+        return _replace_entry(text, pair, path, value, where)
     if not isinstance(node, yaml.ScalarNode):
         raise PatroniYamlError(
             '%s: %s holds a list or mapping (line %d), not a single value.'
@@ -278,28 +308,79 @@ def _replace(text, pair, path, value, where):
     return text[:start] + new + text[stop:]
 
 
+def _last_index(node):
+    """Where a value's text ends: a block collection ends where the next key starts, so its end
+    is that of its last item (or last value), found down the tree."""
+    yaml = _yaml()
+    while isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and not node.flow_style and node.value:
+        node = node.value[-1]
+        if isinstance(node, tuple):
+            node = node[1]
+    return node.end_mark.index
+
+
+def _entry_span(text, pair, path, where):
+    """(start, stop) of the lines of a ``key: value`` entry: from the start of the key's line to
+    the end of the line its value ends on (a comment there goes with it)."""
+    key, node = pair
+    start = _line_start(text, key.start_mark.index)
+    if text[start : key.start_mark.index].strip():
+        raise PatroniYamlError(
+            '%s: %s does not start its own line (line %d).' % (where, '.'.join(path), _line(key.start_mark))
+        )
+    last = max(_last_index(node), key.end_mark.index)
+    stop = _line_end(text, last)
+    tail = text[last:stop].strip()
+    if tail and not tail.startswith('#'):
+        raise PatroniYamlError(
+            '%s: %s is followed by more on its last line (line %d).' % (where, '.'.join(path), _line(node.end_mark))
+        )
+    return start, stop
+
+
+def _replace_entry(text, pair, path, value, where):
+    """The whole ``key: value`` entry rewritten as new lines at the key's indentation (a list of
+    single values, one item per line)."""
+    yaml = _yaml()
+    key, node = pair
+    if isinstance(node, yaml.MappingNode):
+        raise PatroniYamlError(
+            '%s: %s holds a mapping (line %d), not a list.' % (where, '.'.join(path), _line(node.start_mark))
+        )
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    if any(not isinstance(item, yaml.ScalarNode) or item.style in ('|', '>') for item in items):
+        raise PatroniYamlError(
+            '%s: %s holds a value of more than one line (line %d); this module writes one line per item.'
+            % (where, '.'.join(path), _line(node.start_mark))
+        )
+    start, stop = _entry_span(text, pair, path, where)
+    return text[:start] + _block_lines(path[-1:], value, key.start_mark.column) + text[stop:]
+
+
 def edit(text, changes, where='patroni.yml'):
     """The new text with ``changes`` applied, and the paths that changed.
 
     ``changes`` is a list of (path tuple, value or REMOVE). Raises when the file cannot be
     edited so that Patroni reads exactly the asked result."""
     old = load(text, where)
+    # each change is judged against the result of those before it
     due = []
+    expected = old
     for path, value in changes:
-        current = get(old, path)
         if value is REMOVE:
-            if _has(old, path):
-                due.append((path, value))
-        elif current != value or type(current) is not type(value) or not _has(old, path):
-            due.append((path, value))
+            if not _has(expected, path):
+                continue
+        elif _has(expected, path) and get(expected, path) == value and type(get(expected, path)) is type(value):
+            continue
+        due.append((path, value))
+        expected = applied(expected, [(path, value)])
     if not due:
         return text, []
     new_text = text
     for path, value in due:
         if value is not REMOVE:
-            render(value)
+            _check_value(value)
         new_text = _edit_one(new_text, path, value, where)
-    expected = applied(old, due)
     got = load(new_text, where)
     if got != expected:
         raise PatroniYamlError(

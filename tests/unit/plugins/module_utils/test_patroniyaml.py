@@ -66,6 +66,34 @@ def test_missing_keys_and_sections_are_added_at_the_mapping_indentation():
     assert again == new and changed == []
 
 
+def test_a_list_is_written_one_item_per_line_and_replaces_the_whole_entry():
+    text = (
+        'postgresql:\n  pg_hba:\n  - host all all 0.0.0.0/0 md5\n  - "local all all peer"  # why\n'
+        '  # kept\n  parameters:\n    ssl: on\n'
+    )
+    new, changed = py.edit(text, [(('postgresql', 'pg_hba'), ['hostssl all all ::/0 cert', 'a # "b"'])])
+    assert changed == ['postgresql.pg_hba']
+    assert new == (
+        'postgresql:\n  pg_hba:\n    - "hostssl all all ::/0 cert"\n    - "a # \\"b\\""\n'
+        '  # kept\n  parameters:\n    ssl: on\n'
+    )
+    added, _c = py.edit('postgresql:\n  listen: x\nrestapi: {}\n', [(('postgresql', 'pg_hba'), ['a'])])
+    assert yaml.safe_load(added)['postgresql']['pg_hba'] == ['a']
+
+
+def test_an_indentless_list_is_removed_without_the_key_after_it():
+    text = 'postgresql:\n  pg_hba:\n  - a\n  - b\n  parameters:\n    ssl: on\n'
+    new, _c = py.edit(text, [(('postgresql', 'pg_hba'), py.REMOVE)])
+    assert new == 'postgresql:\n  parameters:\n    ssl: on\n'
+
+
+def test_a_list_of_lists_or_a_multi_line_item_is_refused():
+    with pytest.raises(py.PatroniYamlError):
+        py.edit('a: 1\n', [(('b',), [['x']])])
+    with pytest.raises(py.PatroniYamlError):
+        py.edit('b:\n- |\n  x\n  y\n', [(('b',), ['z'])])
+
+
 def test_a_key_is_removed_with_its_lines_only():
     new, changed = py.edit(TEXT, [(('restapi', 'authentication'), py.REMOVE), (('absent', 'x'), py.REMOVE)])
     assert changed == ['restapi.authentication']
@@ -139,7 +167,7 @@ _value = st.one_of(
 )
 
 
-def _blocked(data, path):
+def _blocked(data, path, value=None):
     node = data
     for key in path[:-1]:
         if key not in node:
@@ -147,14 +175,23 @@ def _blocked(data, path):
         node = node[key]
         if not isinstance(node, dict) or not node:
             return True
-    # a mapping is not replaced by a single value
-    return isinstance(node.get(path[-1]), (dict, list))
+    # a mapping is not replaced by a single value or a list (it may be removed)
+    return value is not py.REMOVE and isinstance(node.get(path[-1]), dict)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.dictionaries(_key, st.one_of(_value, st.dictionaries(_key, _value, max_size=3)), max_size=4),
-    st.lists(st.tuples(st.lists(_key, min_size=1, max_size=3).map(tuple), _value), min_size=1, max_size=4),
+    st.dictionaries(
+        _key, st.one_of(_value, st.lists(_value, max_size=3), st.dictionaries(_key, _value, max_size=3)), max_size=4
+    ),
+    st.lists(
+        st.tuples(
+            st.lists(_key, min_size=1, max_size=3).map(tuple),
+            st.one_of(_value, st.lists(_value, max_size=3), st.just(py.REMOVE)),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
 )
 def test_any_edit_reads_back_as_the_asked_result_or_is_refused(data, changes):
     text = '# top\n' + yaml.safe_dump(data, default_flow_style=False, sort_keys=False) if data else '# top\n'
@@ -164,7 +201,7 @@ def test_any_edit_reads_back_as_the_asked_result_or_is_refused(data, changes):
         # the only refusals for such input: a path through a value that is no mapping or
         # through an empty mapping (safe_dump writes it in flow style, {}), or a mapping
         # replaced by a single value
-        assert any(_blocked(py.applied(data, changes[:i]), path) for i, (path, _v) in enumerate(changes))
+        assert any(_blocked(py.applied(data, changes[:i]), path, v) for i, (path, v) in enumerate(changes))
         return
     assert (yaml.safe_load(new) or {}) == py.applied(yaml.safe_load(text) or {}, changes)
     assert new.startswith('# top\n')
