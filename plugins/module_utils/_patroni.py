@@ -242,8 +242,27 @@ def hba_plan(base_lines, rules, major, require_ssl, purge):
     return pghba.render(lines).split('\n')[:-1], actions
 
 
+def check_list_args(p):
+    """pg_hba_lines and remove_pg_hba replace the whole list, alone."""
+    if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
+        raise PatroniError(
+            'pg_hba_lines and remove_pg_hba replace the whole list: give them without hba_rules, '
+            'require_ssl or purge_managed.',
+            'bad_value',
+        )
+    if p['remove_pg_hba'] and p['pg_hba_lines'] is not None:
+        raise PatroniError('Give pg_hba_lines or remove_pg_hba, not both.', 'bad_value')
+    if p['pg_hba_lines'] is not None and not p['pg_hba_lines']:
+        raise PatroniError('pg_hba_lines is empty: to drop the list, say remove_pg_hba.', 'bad_value')
+    for line in p['pg_hba_lines'] or []:
+        if '\n' in line or '\r' in line or '\0' in line:
+            raise PatroniError('pg_hba_lines: a line holds a line break or NUL.', 'bad_value')
+
+
 def run(module):
     p = module.params
+    if not p['rest_url']:
+        raise PatroniError('scope=dcs needs rest_url, a member\'s REST API.', 'bad_value')
     rest = Rest(
         p['rest_url'],
         p['rest_cafile'],
@@ -286,19 +305,7 @@ def _run(module, p, rest):
     hba_before = hba_after = None
     if p['pg_hba_lines'] is not None or p['remove_pg_hba']:
         # the list exactly as given, or none (the rollback of an earlier change puts it back so)
-        if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
-            raise PatroniError(
-                'pg_hba_lines and remove_pg_hba replace the whole list: give them without hba_rules, '
-                'require_ssl or purge_managed.',
-                'bad_value',
-            )
-        if p['remove_pg_hba'] and p['pg_hba_lines'] is not None:
-            raise PatroniError('Give pg_hba_lines or remove_pg_hba, not both.', 'bad_value')
-        if p['pg_hba_lines'] is not None and not p['pg_hba_lines']:
-            raise PatroniError('pg_hba_lines is empty: to drop the list, say remove_pg_hba.', 'bad_value')
-        for line in p['pg_hba_lines'] or []:
-            if '\n' in line or '\r' in line or '\0' in line:
-                raise PatroniError('pg_hba_lines: a line holds a line break or NUL.', 'bad_value')
+        check_list_args(p)
         hba_before = (config.get('postgresql') or {}).get('pg_hba')
         hba_after = None if p['remove_pg_hba'] else list(p['pg_hba_lines'])
         if hba_after != hba_before:

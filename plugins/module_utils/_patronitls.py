@@ -39,6 +39,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as patroni
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo_parser
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronilocal as patronilocal
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniproc as patroniproc
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronireach as reach
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniyaml as pyaml
@@ -203,7 +204,7 @@ def status(step, sans):
         'changed_settings': changed_keys,
         'ca_file_keys': ca_file_keys,
         'pids': pids,
-        'local': _local_login(data),
+        'local': patronilocal.local_login(data),
         'common_name': p['common_name'],
         'subject_alt_names': list(sans),
     }
@@ -295,18 +296,6 @@ def apply(step, plan):
     if streaming is not None:
         out['replication'] = streaming
     return out
-
-
-def _local_login(data):
-    """Where Patroni's user reaches its own server: the first socket directory and the port
-    of ``postgresql.listen`` (peer authentication as that user)."""
-    pg = data.get('postgresql') or {}
-    sockets = str((pg.get('parameters') or {}).get('unix_socket_directories') or '/var/run/postgresql')
-    port = str(pg.get('listen') or '').rpartition(':')[2].strip()
-    return {
-        'socket': sockets.partition(',')[0].strip() or '/var/run/postgresql',
-        'port': int(port) if port.isdigit() else 5432,
-    }
 
 
 def _replication_proof(local, deadline):

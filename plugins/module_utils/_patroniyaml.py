@@ -253,7 +253,9 @@ def _edit_one(text, path, value, where):
             if value is REMOVE and holder is not None and len(node.value) == 1:
                 # the mapping's only key: the mapping stays, empty (block YAML has no empty mapping)
                 start, stop = _entry_span(text, holder, path[:depth], where)
-                return text[:start] + _block_lines(path[depth - 1 : depth], {}, holder[0].start_mark.column) + text[stop:]
+                return (
+                    text[:start] + _block_lines(path[depth - 1 : depth], {}, holder[0].start_mark.column) + text[stop:]
+                )
             return _replace(text, pair, path, value, where)
         node, holder = pair[1], pair
     return text

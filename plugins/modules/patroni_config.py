@@ -50,10 +50,32 @@ seealso:
     link: https://patroni.readthedocs.io/en/latest/dynamic_configuration.html
     description: Where Patroni takes cluster-wide settings from, and which of them win.
 options:
-  rest_url:
-    description: A member's REST API, C(http://HOST:8008) or C(https://HOST:8008).
+  scope:
+    description:
+      - Where the parameters and rules go.
+      - C(dcs), the cluster-wide dynamic configuration, through O(rest_url) (once per cluster).
+      - C(local), this member's own C(patroni.yml) (O(config_file)), under C(postgresql.parameters)
+        and C(postgresql.pg_hba), which win over the dynamic configuration (run it on every
+        member). The file is read as O(user) and edited in place, every other line kept; a
+        file this module cannot edit so that Patroni reads exactly the new values (flow style,
+        anchors, a key given twice) is refused, unchanged. Patroni is reloaded (C(SIGHUP) to
+        the process running with that file, never a restart) and the module waits until the
+        server runs with the parameters and has loaded the new C(pg_hba.conf), asked as O(user)
+        over its own socket (peer authentication; needs psycopg on the member). If that does
+        not happen within O(timeout), the file is put back and Patroni reloaded again.
     type: str
-    required: true
+    choices: [dcs, local]
+    default: dcs
+  config_file:
+    description: The member's C(patroni.yml), the one its Patroni runs with (O(scope=local)).
+    type: path
+  user:
+    description: The OS user Patroni runs as (O(scope=local)); never root.
+    type: str
+    default: postgres
+  rest_url:
+    description: A member's REST API, C(http://HOST:8008) or C(https://HOST:8008). Required with O(scope=dcs).
+    type: str
   member_hosts:
     description:
       - The host names or addresses of the members' REST APIs that may be asked to reload (with
@@ -95,13 +117,15 @@ options:
     default: {}
   hba_file:
     description: The member's C(pg_hba.conf), the list to start from when the dynamic
-      configuration has none (read with the collection's bounded reads).
+      configuration (or with O(scope=local), the member's C(patroni.yml)) has none (read with the
+      collection's bounded reads).
     type: path
   pg_version:
     description: PostgreSQL major version, for the rules' checks.
     type: int
   timeout:
-    description: Seconds to wait for the dynamic configuration to show the change.
+    description: Seconds to wait for the dynamic configuration to show the change (with
+      O(scope=local), for the server to run with it).
     type: int
     default: 30
   connect_timeout:
@@ -127,6 +151,19 @@ EXAMPLES = r"""
     require_ssl: reject
     hba_file: /var/lib/postgresql/16/main/pg_hba.conf
   run_once: true
+
+- name: The same in one member's own patroni.yml (run on each member)
+  pgssl.postgresql.patroni_config:
+    scope: local
+    config_file: /etc/patroni/patroni.yml
+    user: postgres
+    parameters:
+      ssl: "on"
+      ssl_cert_file: /etc/patroni/tls/server.crt
+      ssl_key_file: /etc/patroni/tls/server.key
+    hba_rules:
+      - {type: hostssl, databases: [all], users: [all], address: 10.20.0.0/16, method: scram-sha-256}
+    hba_file: /var/lib/postgresql/16/main/pg_hba.conf
 """
 
 RETURN = r"""
@@ -141,7 +178,8 @@ hba_actions:
   type: list
   elements: str
 members:
-  description: The cluster's members as C(GET /cluster) lists them (name, role, state, host, port, api_url).
+  description: The cluster's members as C(GET /cluster) lists them (name, role, state, host, port,
+    api_url); empty with O(scope=local).
   returned: always
   type: list
   elements: dict
@@ -156,14 +194,20 @@ previous:
 reloads:
   description: The members asked to apply the change now, with the REST API's answer (or why
     one was not asked).
-  returned: when changed, not in check mode
+  returned: when changed, not in check mode, O(scope=dcs)
   type: list
   elements: dict
+pids:
+  description: The Patroni processes sent C(SIGHUP) (O(scope=local)).
+  returned: when changed, not in check mode, O(scope=local)
+  type: list
+  elements: int
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as steps
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronilocal as local
 from ansible_collections.pgssl.postgresql.plugins.module_utils._confsteps import hba_rule_spec
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
 
@@ -171,7 +215,10 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._module import ex
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            rest_url=dict(type='str', required=True),
+            scope=dict(type='str', default='dcs', choices=['dcs', 'local']),
+            config_file=dict(type='path'),
+            user=dict(type='str', default='postgres'),
+            rest_url=dict(type='str'),
             member_hosts=dict(type='list', elements='str', default=[]),
             rest_cafile=dict(type='path'),
             rest_certfile=dict(type='path'),
@@ -189,9 +236,10 @@ def main():
             timeout=dict(type='int', default=30),
             connect_timeout=dict(type='int', default=10),
         ),
+        required_if=[('scope', 'dcs', ['rest_url']), ('scope', 'local', ['config_file'])],
         supports_check_mode=True,
     )
-    execute(module, steps.run)
+    execute(module, local.run if module.params['scope'] == 'local' else steps.run)
 
 
 if __name__ == '__main__':

@@ -67,7 +67,7 @@ def _args(cluster, name, **extra):
     return args
 
 
-def _sign(cluster, name, csr):
+def _sign(cluster, name, csr, profile='pooler'):
     member = cluster.members[name]
     issued = os.path.join(BASE, 'issued')
     os.makedirs(issued, mode=0o700, exist_ok=True)
@@ -77,7 +77,7 @@ def _sign(cluster, name, csr):
             dir=issued,
             ca_cert_path=cluster.pki['ca'],
             ca_key_path=cluster.pki['ca_key'],
-            profile='pooler',
+            profile=profile,
             requests=[
                 {'name': name, 'csr': csr, 'common_name': name, 'subject_alt_names': [member['fqdn'], member['ip']]}
             ],
@@ -263,6 +263,133 @@ def test_a_restarted_member_still_serves_tls(cluster):
     cluster.wait(lambda: _served_or_none(cluster, name) == served, 60, '%s serving its REST certificate' % name)
     again = ok(run_module('patroni_tls', **_args(cluster, name)))
     assert not again['due'], again
+
+
+def _server_pair(cluster, name):
+    """A PostgreSQL server key and certificate for a member, in a directory of the server user."""
+    directory = os.path.join(cluster.members[name]['hostdir'], 'pgtls')
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    key, cert = os.path.join(directory, 'server.key'), os.path.join(directory, 'server.crt')
+    ok(run_module('private_key', path=key))
+    csr = ok(run_module('csr', path=key + '.csr', privatekey_path=key, common_name=name, return_content=True))
+    with open(cert, 'w') as handle:
+        handle.write(_sign(cluster, name, csr['csr'], profile='server'))
+    for path in (directory, key, cert, key + '.csr'):
+        os.chown(path, member_uid(), member_uid())
+    os.chmod(key, 0o600)
+    return {'ssl': 'on', 'ssl_cert_file': cert, 'ssl_key_file': key}
+
+
+def _probe(cluster, name, sslmode='verify-full'):
+    """A login the new rule rejects, over TLS verified against the CA and the member's address:
+    the server's own answer says which rule matched and that the certificate verified."""
+    import psycopg
+
+    member = cluster.members[name]
+    try:
+        psycopg.connect(
+            host=member['ip'],
+            port=5432,
+            dbname='postgres',
+            user='pgssl_local_probe',
+            sslmode=sslmode,
+            sslrootcert=cluster.pki['ca'],
+            connect_timeout=5,
+        ).close()
+    except psycopg.OperationalError as exc:
+        return str(exc)
+    return 'connected'
+
+
+LOCAL_RULE = {
+    'type': 'hostssl',
+    'databases': ['postgres'],
+    'users': ['pgssl_local_probe'],
+    'address': '127.0.0.0/8',
+    'method': 'reject',
+}
+
+
+def _local(cluster, name, **extra):
+    member = cluster.members[name]
+    args = dict(
+        scope='local',
+        config_file=member['config_file'],
+        user='postgres',
+        hba_rules=[LOCAL_RULE],
+        purge_managed=True,
+        hba_file=os.path.join(member['data_dir'], 'pg_hba.conf'),
+        pg_version=15,
+        timeout=30,
+    )
+    args.update(extra)
+    return run_module('patroni_config', deadline=120, **args)
+
+
+def test_scope_local_sets_ssl_and_rules_in_each_members_own_patroni_yml(cluster):
+    """patroni_config scope=local: ssl_* and a hostssl rule in each member's patroni.yml, applied
+    by Patroni's reload (no restart); the server then serves its certificate and the rule decides.
+    A second run changes nothing; what the run returns as previous puts every file back; a
+    parameter that needs a restart is refused and the file put back."""
+    originals, pairs = {}, {}
+    for name in MEMBERS:
+        with open(cluster.members[name]['config_file']) as handle:
+            originals[name] = handle.read()
+        pairs[name] = _server_pair(cluster, name)
+    check = ok(_local(cluster, 'db131', parameters=pairs['db131'], check=True, diff=True))
+    assert check['changed'] and check['parameters_changed'] == sorted(pairs['db131']), check
+    assert 'pg_hba' in check['diff']['after'] and 'pgssl_local_probe' in check['diff']['after']
+    assert open(cluster.members['db131']['config_file']).read() == originals['db131']
+    previous = {}
+    for name in MEMBERS:
+        done = ok(_local(cluster, name, parameters=pairs[name]))
+        assert done['changed'] and done['pids'], done
+        previous[name] = done['previous']
+        with open(cluster.members[name]['config_file']) as handle:
+            text = handle.read()
+        assert text.startswith('# Patroni member %s' % name)
+        data = yaml.safe_load(text)
+        assert data['postgresql']['parameters']['ssl_cert_file'] == pairs[name]['ssl_cert_file']
+        # the list started from the member's pg_hba.conf (the DCS list Patroni wrote); ours is
+        # placed before the rule it overlaps
+        listed = data['postgresql']['pg_hba']
+        ours = next(i for i, line in enumerate(listed) if 'pgssl_local_probe' in line)
+        assert ours < listed.index('host all all 127.0.0.1/32 scram-sha-256'), listed
+        # the server's answer: TLS verified against the CA and the address, then our rule
+        answer = _probe(cluster, name)
+        assert 'pg_hba.conf rejects connection' in answer and 'pgssl_local_probe' in answer, answer
+    cluster.wait(lambda: cluster.streaming() == 2, 60, 'both replicas streaming after the local change')
+    for name in MEMBERS:
+        again = ok(_local(cluster, name, parameters=pairs[name]))
+        assert not again['changed'] and 'previous' not in again, again
+
+    # a parameter that needs a restart: refused, patroni.yml put back, nothing restarted
+    name = 'db132'
+    with open(cluster.members[name]['config_file']) as handle:
+        before = handle.read()
+    got = _local(cluster, name, parameters=dict(pairs[name], shared_buffers='17MB'), timeout=20)
+    assert got.get('failed') and got.get('rolled_back') and got.get('code') == 'pending_restart', got
+    assert open(cluster.members[name]['config_file']).read() == before
+
+    # previous, given back, puts each file back as Patroni read it before
+    for name in MEMBERS:
+        back = previous[name]
+        done = ok(
+            _local(
+                cluster,
+                name,
+                parameters=back['parameters'],
+                hba_rules=[],
+                purge_managed=False,
+                **({'remove_pg_hba': True} if back.get('pg_hba') is None else {'pg_hba_lines': back['pg_hba']}),
+            )
+        )
+        assert done['changed']
+        with open(cluster.members[name]['config_file']) as handle:
+            assert yaml.safe_load(handle) == yaml.safe_load(originals[name])
+        answer = _probe(cluster, name, sslmode='disable')
+        assert 'rejects' not in answer, answer
+    cluster.wait(lambda: cluster.streaming() == 2, 60, 'both replicas streaming after the rollback')
 
 
 def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
