@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronilocal as patronilocal
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniproc as patroniproc
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronireach as reach
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronitls as patronitls
@@ -89,11 +90,11 @@ def test_the_keys_for_a_slot():
 
 
 def test_the_local_login_follows_patroni_yml():
-    local = patronitls._local_login(
+    local = patronilocal.local_login(
         {'postgresql': {'listen': '10.0.0.5:5433', 'parameters': {'unix_socket_directories': '/run/pg, /tmp'}}}
     )
     assert local == {'socket': '/run/pg', 'port': 5433}
-    assert patronitls._local_login({}) == {'socket': '/var/run/postgresql', 'port': 5432}
+    assert patronilocal.local_login({}) == {'socket': '/var/run/postgresql', 'port': 5432}
 
 
 @pytest.mark.parametrize(
