@@ -56,10 +56,7 @@ def _base_list(p, listed):
     raw = files.read_bytes(p['hba_file'], 'pg_hba.conf')
     if raw is None:
         raise patroni.PatroniError('%s does not exist.' % p['hba_file'], 'no_hba_list')
-    lines = txt.decode(raw).split('\n')
-    if lines and lines[-1] == '':
-        lines.pop()
-    return lines
+    return patroni.file_list(raw)
 
 
 def plan(p):

@@ -260,8 +260,12 @@ class PatroniCluster:
     # -- what the cluster says
 
     def cluster(self):
-        """The cluster view of the first member that answers, over http or (once a test moved
-        the REST API to TLS) https, with ``rest_client`` (certificate, key) when one is set."""
+        return self.rest_get('/cluster')
+
+    def rest_get(self, path):
+        """``GET path`` (the cluster view, the dynamic configuration) of the first member that
+        answers, over http or (once a test moved the REST API to TLS) https, with
+        ``rest_client`` (certificate, key) when one is set."""
         import ssl
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -272,7 +276,7 @@ class PatroniCluster:
         for member in self.members.values():
             for scheme in ('http', 'https'):
                 answer = _get(
-                    '%s://%s:8008/cluster' % (scheme, member['ip']), context=context if scheme == 'https' else None
+                    '%s://%s:8008%s' % (scheme, member['ip'], path), context=context if scheme == 'https' else None
                 )
                 if answer is not None:
                     return answer

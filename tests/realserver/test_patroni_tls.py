@@ -392,6 +392,67 @@ def test_scope_local_sets_ssl_and_rules_in_each_members_own_patroni_yml(cluster)
     cluster.wait(lambda: cluster.streaming() == 2, 60, 'both replicas streaming after the rollback')
 
 
+ROLE_INVENTORY = """---
+pgssl_servers:
+  hosts:
+%(hosts)s
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    pgssl_ca_dir: %(ca)s
+    ca_passphrase: patroni-local-test-only
+    # the ssl_* parameters and rules in each member's own patroni.yml, not the DCS
+    server_patroni_scope: local
+"""
+
+
+def test_the_server_role_with_scope_local_writes_each_members_patroni_yml(cluster):
+    """site with server_patroni_scope=local: check mode changes nothing; then each member's own
+    patroni.yml holds ssl on, its files and the role's hostssl rules, Patroni applied them (the
+    server runs with them and serves the member's certificate) and the DCS is untouched; a second
+    run changes nothing."""
+    from test_patroni import _changed, _play
+
+    work = os.path.join(BASE, 'role')
+    os.makedirs(work, mode=0o700, exist_ok=True)
+    hosts = ''.join(
+        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s", server_patroni_config_file: "%s"}\n'
+        % (name, m['ip'], m['data_dir'], m['config_file'])
+        for name, m in cluster.members.items()
+    )
+    inventory = os.path.join(work, 'inventory.yml')
+    with open(inventory, 'w') as handle:
+        handle.write(ROLE_INVENTORY % {'hosts': hosts, 'ca': os.path.join(work, 'ca')})
+    configs = dict((n, open(m['config_file']).read()) for n, m in cluster.members.items())
+    dcs_before = cluster.rest_get('/config')
+    planned = _play(inventory, 'pgssl.postgresql.site', '--check', '--diff')
+    for name, member in cluster.members.items():
+        assert _changed(planned, name) > 0
+        assert open(member['config_file']).read() == configs[name]
+    out = _play(inventory, 'pgssl.postgresql.site')
+    for name, member in cluster.members.items():
+        assert _changed(out, name) > 0
+        with open(member['config_file']) as handle:
+            text = handle.read()
+        assert text.startswith('# Patroni member %s' % name)
+        pg = yaml.safe_load(text)['postgresql']
+        assert pg['parameters']['ssl'] == 'on' and pg['parameters']['ssl_cert_file'] == 'ssl/server.crt', pg
+        assert pg['pg_hba'][0].startswith('hostnossl') and '# pgssl.postgresql' in pg['pg_hba'][0], pg['pg_hba']
+        assert not [line for line in pg['pg_hba'] if 'overwritten by Patroni' in line], pg['pg_hba']
+        assert cluster.psql(name, 'SHOW ssl_cert_file;').strip() == 'ssl/server.crt'
+        first = cluster.psql(name, 'SELECT type FROM pg_hba_file_rules ORDER BY line_number LIMIT 1;')
+        assert first.strip() == 'hostnossl', first
+        answer = _probe(cluster, name)
+        # the server's certificate now comes from the role's CA, not the test CA
+        assert 'certificate verify failed' in answer, answer
+    assert cluster.rest_get('/config') == dcs_before
+    cluster.wait(lambda: cluster.streaming() == 2, 60, 'both replicas streaming after the role')
+    again = _play(inventory, 'pgssl.postgresql.site')
+    for name in cluster.members:
+        assert _changed(again, name) == 0, again[-4000:]
+
+
 def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
     name = 'db131'
     member = cluster.members[name]
