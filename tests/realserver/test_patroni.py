@@ -268,12 +268,16 @@ def _agree(patroni):
             assert rest_served == crypto.cert_fingerprint(crypto.load_certificate(handle.read())), name
     view = _rest(leader, '/cluster')[1]
     assert all(m['api_url'].startswith('https://') for m in view['members']), view
-    # Patroni's own replication connections verify the leader (server_patroni_replication_verify)
-    for name, member in patroni.members.items():
-        if name == patroni.leader():
-            continue
+
+    # Patroni's own replication connections verify the leader (server_patroni_replication_verify);
+    # a rotation moved their sslcert to the new slot, so a walreceiver may still be reconnecting
+    def verified(name):
         row = patroni.psql(name, 'SELECT status, conninfo FROM pg_stat_wal_receiver;')
-        assert row.startswith('streaming|') and 'sslmode=verify-full' in row, (name, row)
+        return row.startswith('streaming|') and 'sslmode=verify-full' in row
+
+    for name in patroni.members:
+        if name != patroni.leader():
+            patroni.wait(lambda: verified(name), 60, '%s streaming with sslmode=verify-full' % name)
     # and present the member's own certificate to the leader
     sql = 'SELECT s.client_dn FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) ORDER BY 1;'
     dns = patroni.psql(patroni.leader(), sql).split()
