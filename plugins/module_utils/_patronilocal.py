@@ -22,6 +22,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronipr
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniyaml as pyaml
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo_parser
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _standbycred as slots
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
 from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
@@ -115,6 +116,52 @@ def local_login(data):
         'socket': sockets.partition(',')[0].strip() or '/var/run/postgresql',
         'port': int(port) if port.isdigit() else 5432,
     }
+
+
+def replication_proof(local, deadline):
+    """On a replica: its walreceiver streams again, with ``sslmode=verify-full`` in the conninfo
+    the server shows (Patroni rewrote primary_conninfo and the walreceiver reconnected). On the
+    leader there is nothing to prove. Returns what was seen."""
+    import pwd
+
+    psycopg, _trace = pgconn.load_psycopg()
+    if psycopg is None:
+        raise patroni.PatroniTlsError(
+            'replication_verify needs psycopg (3) on the member for its proof.', 'missing_library'
+        )
+    seen = None
+    while True:
+        try:
+            with psycopg.connect(
+                host=local['socket'],
+                port=local['port'],
+                dbname='postgres',
+                user=pwd.getpwuid(os.geteuid()).pw_name,
+                connect_timeout=5,
+            ) as conn:
+                if not conn.execute('SELECT pg_is_in_recovery()').fetchone()[0]:
+                    return {'role': 'primary'}
+                row = conn.execute('SELECT status, conninfo FROM pg_stat_wal_receiver').fetchone()
+        except psycopg.Error as exc:
+            row, seen = None, pgconn.clean_error(exc)
+        if row:
+            seen = {'status': row[0], 'sslmode': _conninfo_value(row[1] or '', 'sslmode')}
+            if seen == {'status': 'streaming', 'sslmode': 'verify-full'}:
+                return dict(seen, role='replica')
+        if time.time() > deadline:
+            raise patroni.PatroniTlsError(
+                'The replica does not stream with sslmode=verify-full (last seen: %s): the leader\'s certificate '
+                'does not verify against the CA and its address, or Patroni did not apply the change.' % (seen,),
+                'replication_not_verified',
+            )
+        time.sleep(0.5)
+
+
+def _conninfo_value(conninfo, key):
+    try:
+        return conninfo_parser.as_dict(conninfo).get(key)
+    except conninfo_parser.ConninfoError:
+        return None
 
 
 def _connect(login):

@@ -107,5 +107,10 @@ def member_view(rest, ca_path, plan, timeout):
         if isinstance(member, dict) and member.get('name') == name:
             # the member's own word on its role and state (primary/replica, running/streaming),
             # the cluster's on the address the others use
-            return {'role': own.get('role'), 'state': own.get('state'), 'api_url': member.get('api_url')}
+            return {
+                'role': own.get('role'),
+                'state': own.get('state'),
+                'api_url': member.get('api_url'),
+                'dcs_last_seen': own.get('dcs_last_seen'),
+            }
     return None

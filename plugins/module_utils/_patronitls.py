@@ -37,8 +37,7 @@ import time
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _crypto as crypto
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as patroni
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconninfo as conninfo_parser
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronidcs as dcs
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronilocal as patronilocal
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniproc as patroniproc
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronireach as reach
@@ -183,9 +182,14 @@ def status(step, sans):
             'patroni_config',
         )
     changes = wanted(p, directory, slot or SLOTS[0])
+    if p['dcs_tls']:
+        changes += dcs.wanted(p, data, directory)
+        if in_use and not renew and dcs.pem_stale(directory, slot_paths(directory, in_use)):
+            reasons.append('dcs_client_stale')
     new_text, changed_keys = pyaml.edit(text, changes, p['config_file'])
     if changed_keys:
         reasons.append('settings_changed')
+    restart = dcs.restart_keys(changed_keys)
     result = {
         'changed': False,
         'due': bool(reasons),
@@ -202,6 +206,7 @@ def status(step, sans):
         'settings': dict(('.'.join(path), pyaml.get(data, path)) for path, _v in changes),
         'wanted': dict(('.'.join(path), value) for path, value in changes),
         'changed_settings': changed_keys,
+        'restart_needed': bool(restart),
         'ca_file_keys': ca_file_keys,
         'pids': pids,
         'local': patronilocal.local_login(data),
@@ -228,6 +233,16 @@ def status(step, sans):
         return result
     if renew and not p['certificate']:
         raise PatroniTlsError('A new certificate is due (%s): give the signed one.' % ', '.join(reasons), 'missing')
+    if restart:
+        # before anything is written: only an opted-in restart of a replica applies these
+        if not (p['allow_restart'] and p['restart_command']):
+            raise PatroniTlsError(
+                '%s only apply when Patroni restarts (it stops and starts PostgreSQL on this member): set '
+                'allow_restart and restart_command to let this module restart it, replicas first and the leader '
+                'after a switchover. Nothing was changed.' % ', '.join(restart),
+                'restart_needed',
+            )
+        dcs.refuse_leader(result['local'])
     if p['certificate']:
         result['certificate'] = slots.install_slot_cert(
             p, slot_paths(directory, slot), sans, 'REST API', PatroniTlsError
@@ -236,18 +251,25 @@ def status(step, sans):
     if 'ca_changed' in reasons:
         files.write_atomic(ca_path, ca_data, mode=0o644)
         result['changed'] = True
+    if p['dcs_tls'] and (p['certificate'] or 'dcs_client_stale' in reasons or restart):
+        dcs.write_pem(directory, slot_paths(directory, slot or SLOTS[0]))
+        result['changed'] = True
     if changed_keys:
         result['old_text'] = text
         result['new_text'] = new_text
     return result
 
 
-def validate(plan):
-    """The pair and the bundle load as Patroni loads them, read as Patroni's user."""
+def validate(plan, dcs_tls=False):
+    """The pair and the bundle load as Patroni loads them, read as Patroni's user (and the DCS
+    client's file as its client loads it)."""
     paths, ca_path = plan['paths'], os.path.join(plan['dir'], 'ca.crt')
     try:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca_path)
         ctx.load_cert_chain(certfile=paths['cert'], keyfile=paths['key'])
+        if dcs_tls:
+            pem = dcs.pem_path(plan['dir'])
+            ssl.create_default_context(cafile=ca_path).load_cert_chain(certfile=pem, keyfile=pem)
     except (OSError, ssl.SSLError) as exc:
         raise PatroniTlsError(
             'Patroni could not load %s with %s and %s: %s; nothing was reloaded.'
@@ -259,8 +281,10 @@ def validate(plan):
 def apply(step, plan):
     """Validate, reload and prove (as Patroni's user). Returns the proof, or raises with what it saw."""
     p = step.params
-    validate(plan)
-    patroniproc.signal_reload(plan, p['config_file'])
+    if plan.get('restarted_at') is None:
+        validate(plan, p['dcs_tls'])
+        # (after a restart no SIGHUP: one before Patroni sets its handlers would end it)
+        patroniproc.signal_reload(plan, p['config_file'])
     test_hook('patroni_tls_reload')
     rest = plan['rest']
     ca_path = os.path.join(plan['dir'], 'ca.crt')
@@ -274,9 +298,14 @@ def apply(step, plan):
                 member = reach.member_view(rest, ca_path, plan, min(10, p['timeout']))
             except (PgsslError, OSError, ssl.SSLError, ValueError) as exc:
                 error = str(getattr(exc, 'reason', None) or exc)
-            if member and str(member.get('api_url', '')).startswith('https://'):
+            back = dcs.fresh(member, plan['restarted_at']) if plan.get('restarted_at') is not None else None
+            if member and str(member.get('api_url', '')).startswith('https://') and not back:
                 break
-            error = error or 'the cluster view still lists %s at %s' % (plan['member'], (member or {}).get('api_url'))
+            error = (
+                error
+                or back
+                or 'the cluster view still lists %s at %s' % (plan['member'], (member or {}).get('api_url'))
+            )
         if time.time() > deadline:
             raise PatroniTlsError(
                 'Patroni\'s REST API does not serve the new certificate as expected within %d s (%s; expected %s). '
@@ -286,60 +315,18 @@ def apply(step, plan):
         time.sleep(0.5)
     streaming = None
     if p['replication_verify']:
-        streaming = _replication_proof(plan['local'], deadline)
+        streaming = patronilocal.replication_proof(plan['local'], deadline)
     removed = []
     other = slot_paths(plan['dir'], SLOTS[1] if plan['slot'] == SLOTS[0] else SLOTS[0])
     for path in (other['key'], other['cert']):
         if files.remove(path):
             removed.append(path)
     out = {'served_fingerprint': got, 'api_url': member['api_url'], 'role': member.get('role'), 'removed': removed}
+    if plan.get('restarted_at') is not None:
+        out['dcs_last_seen'] = member.get('dcs_last_seen')
     if streaming is not None:
         out['replication'] = streaming
     return out
-
-
-def _replication_proof(local, deadline):
-    """On a replica: its walreceiver streams again, with ``sslmode=verify-full`` in the conninfo
-    the server shows (Patroni rewrote primary_conninfo and the walreceiver reconnected). On the
-    leader there is nothing to prove. Returns what was seen."""
-    import pwd
-
-    psycopg, _trace = pgconn.load_psycopg()
-    if psycopg is None:
-        raise PatroniTlsError('replication_verify needs psycopg (3) on the member for its proof.', 'missing_library')
-    seen = None
-    while True:
-        try:
-            with psycopg.connect(
-                host=local['socket'],
-                port=local['port'],
-                dbname='postgres',
-                user=pwd.getpwuid(os.geteuid()).pw_name,
-                connect_timeout=5,
-            ) as conn:
-                if not conn.execute('SELECT pg_is_in_recovery()').fetchone()[0]:
-                    return {'role': 'primary'}
-                row = conn.execute('SELECT status, conninfo FROM pg_stat_wal_receiver').fetchone()
-        except psycopg.Error as exc:
-            row, seen = None, pgconn.clean_error(exc)
-        if row:
-            seen = {'status': row[0], 'sslmode': _conninfo_value(row[1] or '', 'sslmode')}
-            if seen == {'status': 'streaming', 'sslmode': 'verify-full'}:
-                return dict(seen, role='replica')
-        if time.time() > deadline:
-            raise PatroniTlsError(
-                'The replica does not stream with sslmode=verify-full (last seen: %s): the leader\'s certificate '
-                'does not verify against the CA and its address, or Patroni did not apply the change.' % (seen,),
-                'replication_not_verified',
-            )
-        time.sleep(0.5)
-
-
-def _conninfo_value(conninfo, key):
-    try:
-        return conninfo_parser.as_dict(conninfo).get(key)
-    except conninfo_parser.ConninfoError:
-        return None
 
 
 def reload_only(step, plan):
@@ -408,13 +395,24 @@ def run(module):
     if not (wrote or plan['changed'] or plan['due']):
         return result
     try:
+        if plan['restart_needed']:
+            # the opted-in restart (status refused a leader): the pair and the DCS client's file
+            # load first, as Patroni's user, then the operator's command as root
+            as_user(lambda: validate(plan, True))
+            plan['restarted_at'] = dcs.run_restart(p)
+            result['restarted'] = True
         proof = as_user(lambda: apply(step, plan))
     except (PgsslError, TaskFailed) as exc:
         if wrote:
             _write_config(p['config_file'], new_text, old_text, False)
-            as_user(lambda: reload_only(step, plan))
+            how = 'reloaded'
+            if plan['restart_needed']:
+                how = 'restarted'
+                dcs.run_restart(p)
+            else:
+                as_user(lambda: reload_only(step, plan))
             raise TaskFailed(
-                '%s patroni.yml was put back and Patroni reloaded with it.' % exc,
+                '%s patroni.yml was put back and Patroni %s with it.' % (exc, how),
                 rolled_back=True,
                 code=getattr(exc, 'code', None) or getattr(exc, 'facts', {}).get('code') or 'error',
             )

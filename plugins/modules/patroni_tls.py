@@ -44,7 +44,11 @@ description:
     and the cluster view listing the member at its https address (what patronictl and the other
     members use). When the proof fails, patroni.yml is put back and Patroni reloaded again.
   - A reload is enough for every key this module sets (Patroni re-binds its REST API when the
-    certificate, key, CA or C(verify_client) change); the module never restarts Patroni.
+    certificate, key, CA or C(verify_client) change), except the DCS client's (O(dcs_tls)) -
+    Patroni 4 reads C(etcd3.protocol), C(cacert), C(cert) and C(key) only when it starts (a
+    reload takes the DCS user name and password, nothing else). Those need a restart of Patroni,
+    which stops and starts PostgreSQL on the member; the module restarts only when told
+    (O(allow_restart), O(restart_command)), and never the leader.
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
@@ -126,6 +130,42 @@ options:
         to C(localhost) or a socket, which no certificate names.
     type: bool
     default: false
+  dcs_tls:
+    description:
+      - Also move Patroni's client of etcd (its DCS, section C(etcd3) or C(etcd)) to https,
+        verified against C(ca.crt), presenting the member's certificate - C(protocol=https),
+        C(cacert), and C(cert) and C(key) naming C(dcs-client.pem) in O(dir), a copy of the slot's
+        key and certificate (0600, O(user)). That file keeps its path; a renewal replaces its
+        content, which the DCS client reads at its next connection, so only the first switch
+        needs a restart.
+      - etcd must already serve https with a certificate from O(ca_bundle) for the address in
+        C(hosts) (O(dcs_hosts)), and accept the member's certificate when it asks for one.
+      - The switch needs O(allow_restart) and O(restart_command); without them it is refused
+        before anything is written (code C(restart_needed)). On the leader it is refused (code
+        C(leader_restart)); switch over first (C(patronictl switchover)), restart the old leader
+        as a replica. The proof after the restart adds the member back in the cluster view,
+        running or streaming, with C(dcs_last_seen) after the restart began. When it fails,
+        patroni.yml is put back and Patroni restarted again.
+    type: bool
+    default: false
+  dcs_hosts:
+    description: With O(dcs_tls), the etcd endpoints (C(HOST:PORT)) to write to C(etcd3.hosts)
+      (or C(etcd.hosts)), for an etcd that serves https on another port than http. Default leave
+      C(hosts) as it is.
+    type: list
+    elements: str
+    default: []
+  allow_restart:
+    description: Let the module restart this member's Patroni (with O(restart_command)) when a
+      key it sets applies only at a start (O(dcs_tls)). Never the leader.
+    type: bool
+    default: false
+  restart_command:
+    description: The command that restarts this member's Patroni (argv, run as root without a
+      shell, within O(timeout)), for example C([systemctl, restart, patroni]).
+    type: list
+    elements: str
+    default: []
   tls_host:
     description: The name the proof verifies the REST API's certificate against. Default the host
       of C(restapi.connect_address).
@@ -151,7 +191,7 @@ options:
 requirements:
   - cryptography
   - PyYAML on the Patroni host
-  - psycopg (3) on the Patroni host, for O(replication_verify)
+  - psycopg (3) on the Patroni host, for O(replication_verify) and O(allow_restart)
 notes:
   - When the REST API moves from http to https, the members still on http and patronictl with
     an older configuration reach it only once their own run moves them; run every member in the
@@ -194,6 +234,20 @@ EXAMPLES = r"""
     ca_bundle: "{{ lookup('ansible.builtin.file', 'ca/ca.crt') }}"
     verify_client: required
   when: rest.due
+
+# Patroni's client of etcd on https: a restart of Patroni, replicas only (switch the leader over
+# first); etcd already serves https on 2378 with a certificate from the same CA
+- name: etcd over https with the member's certificate
+  pgssl.postgresql.patroni_tls:
+    state: install
+    config_file: /etc/patroni/patroni.yml
+    common_name: db2
+    subject_alt_names: [db2.example.com, "IP:10.0.0.12"]
+    ca_bundle: "{{ lookup('ansible.builtin.file', 'ca/ca.crt') }}"
+    dcs_tls: true
+    dcs_hosts: ["10.0.0.5:2378", "10.0.0.6:2378", "10.0.0.7:2378"]
+    allow_restart: true
+    restart_command: [systemctl, restart, patroni]
 """
 
 RETURN = r"""
@@ -293,6 +347,19 @@ replication:
     walreceiver's C(status) and C(sslmode)).
   returned: after a reload, with O(replication_verify)
   type: dict
+restart_needed:
+  description: Whether a changed key applies only when Patroni restarts (O(dcs_tls)).
+  returned: always
+  type: bool
+restarted:
+  description: The module restarted Patroni (O(allow_restart)).
+  returned: when it did
+  type: bool
+dcs_last_seen:
+  description: After a restart, when the member last reached the DCS (epoch seconds), as its
+    REST API says.
+  returned: after a restart
+  type: int
 removed:
   description: The old slot's files, removed after the proof.
   returned: after a reload
@@ -325,6 +392,10 @@ def main():
             verify_client=dict(type='str', default='optional', choices=list(patronitls.VERIFY_CLIENT)),
             ctl=dict(type='bool', default=True),
             replication_verify=dict(type='bool', default=False),
+            dcs_tls=dict(type='bool', default=False),
+            dcs_hosts=dict(type='list', elements='str', default=[]),
+            allow_restart=dict(type='bool', default=False),
+            restart_command=dict(type='list', elements='str', default=[]),
             tls_host=dict(type='str'),
             tls_hostaddr=dict(type='str'),
             member_view=dict(type='bool', default=False),

@@ -44,6 +44,51 @@ HBA = [
 ]
 
 
+ETCD_TLS_PORT = 2378
+
+RESTART_SCRIPT = """import os, subprocess, sys, time
+sys.path.insert(0, %(harness)r)
+from patronifleet import _patroni_pids
+config = %(config)r
+for pid in _patroni_pids(config):
+    os.kill(pid, 15)
+deadline = time.time() + 60
+while _patroni_pids(config):
+    if time.time() > deadline:
+        sys.exit('Patroni did not stop within 60 s')
+    time.sleep(0.2)
+log = open(os.path.join(%(hostdir)r, 'patroni.out'), 'ab')
+subprocess.Popen([%(patroni)r, config], cwd=%(hostdir)r, env=%(env)r, user=%(user)r, group=%(user)r,
+                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+"""
+
+
+def _listening(ip, port):
+    import socket
+
+    try:
+        socket.create_connection((ip, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _patroni_pids(config):
+    """The Patroni processes started with ``config`` (its path in their command line)."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                argv = handle.read(65536).split(b'\0')
+        except OSError:
+            continue
+        if len(argv) > 1 and any(a.endswith(b'/patroni') for a in argv[:2]) and config.encode() in argv:
+            found.append(int(pid))
+    return found
+
+
 def install():
     """etcd from Debian's packages, Patroni from PyPI in a venv the server user can run."""
     if not os.path.exists(ETCD):
@@ -89,11 +134,27 @@ class PatroniCluster:
 
     # -- etcd
 
-    def _start_etcd(self, ip):
+    def _start_etcd(self, ip, tls=None, http=True):
+        """etcd on ``ip``: clients over http on 2379 and, with ``tls`` ({cert, key, ca}), over
+        https on 2378 as well (or only, without ``http``), where a client certificate from
+        ``ca`` is required."""
         data = os.path.join(self.base, 'etcd')
         os.makedirs(data, mode=0o700, exist_ok=True)
         log = open(os.path.join(self.base, 'etcd.log'), 'ab')
         self.etcd_ip = ip
+        urls = ['http://%s:2379' % ip] if http else []
+        extra = []
+        if tls:
+            urls.append('https://%s:%d' % (ip, ETCD_TLS_PORT))
+            extra = [
+                '--cert-file',
+                tls['cert'],
+                '--key-file',
+                tls['key'],
+                '--trusted-ca-file',
+                tls['ca'],
+                '--client-cert-auth',
+            ]
         self.etcd = procs.spawn(
             [
                 ETCD,
@@ -102,9 +163,9 @@ class PatroniCluster:
                 '--data-dir',
                 data,
                 '--listen-client-urls',
-                'http://%s:2379' % ip,
+                ','.join(urls),
                 '--advertise-client-urls',
-                'http://%s:2379' % ip,
+                ','.join(urls),
                 '--listen-peer-urls',
                 'http://%s:2380' % ip,
                 '--initial-advertise-peer-urls',
@@ -113,16 +174,23 @@ class PatroniCluster:
                 'pgssl=http://%s:2380' % ip,
                 '--initial-cluster-state',
                 'new',
-            ],
+            ]
+            + extra,
             cwd=data,
             stdout=log,
             stderr=log,
         )
         deadline = time.time() + 30
-        while _get('http://%s:2379/health' % ip) is None:
+        while not (_get('http://%s:2379/health' % ip) if http else _listening(ip, ETCD_TLS_PORT)):
             if time.time() > deadline or self.etcd.poll() is not None:
-                raise pgfleet.HarnessError('etcd did not start on %s:2379 (see %s/etcd.log)' % (ip, self.base))
+                raise pgfleet.HarnessError('etcd did not start on %s (see %s/etcd.log)' % (ip, self.base))
             time.sleep(0.2)
+
+    def restart_etcd(self, tls, http=True):
+        """etcd stopped and started again with https beside http, or https only
+        (``_start_etcd``); the members ride out the pause (ttl 20 s)."""
+        procs.stop(self.etcd, timeout=1)
+        self._start_etcd(self.etcd_ip, tls, http)
 
     # -- members
 
@@ -249,6 +317,40 @@ class PatroniCluster:
         if process is not None:
             process.terminate()
             procs.wait(process, timeout=timeout)
+        # a Patroni a restart command started (restart_command) is no child of this process
+        config = self.members[name]['config_file']
+        for pid in _patroni_pids(config):
+            os.kill(pid, 15)
+        deadline = time.time() + timeout
+        while _patroni_pids(config) and time.time() < deadline:
+            time.sleep(0.2)
+
+    def restart_command(self, name):
+        """What an operator's ``systemctl restart patroni@NAME`` does, for the module to run: a
+        root-owned script (in the root-owned base, not in the member's own directory) that stops
+        the member's Patroni (SIGTERM, PostgreSQL stops with it) and starts it again detached."""
+        member = self.members[name]
+        path = os.path.join(self.base, 'restart-%s.py' % name)
+        env = {
+            'PATH': '/usr/bin:/bin',
+            'HOME': member['hostdir'],
+            'LANG': 'C.UTF-8',
+            'LD_LIBRARY_PATH': os.path.join(os.path.dirname(member['bindir']), 'lib'),
+        }
+        with open(path, 'w') as handle:
+            handle.write(
+                RESTART_SCRIPT
+                % {
+                    'harness': os.path.dirname(os.path.abspath(__file__)),
+                    'patroni': PATRONI,
+                    'config': member['config_file'],
+                    'hostdir': member['hostdir'],
+                    'env': env,
+                    'user': SERVER_USER,
+                }
+            )
+        os.chmod(path, 0o700)
+        return [sys.executable, path]
 
     def _save(self):
         state = dict((name, dict(m, password=self.passwords['postgres'])) for name, m in self.members.items())

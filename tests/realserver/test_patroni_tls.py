@@ -509,3 +509,129 @@ def member_uid():
     import pwd
 
     return pwd.getpwnam('postgres').pw_uid
+
+
+def _etcd_tls(cluster):
+    """etcd's own certificate from the same CA, for its address."""
+    directory = os.path.join(BASE, 'etcd-tls')
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    key, crt = os.path.join(directory, 'etcd.key'), os.path.join(directory, 'etcd.crt')
+    ok(run_module('private_key', path=key))
+    csr = ok(run_module('csr', path=key + '.csr', privatekey_path=key, common_name='etcd', return_content=True))
+    issued = os.path.join(BASE, 'issued')
+    os.makedirs(issued, mode=0o700, exist_ok=True)
+    signed = ok(
+        run_module(
+            'sign',
+            dir=issued,
+            ca_cert_path=cluster.pki['ca'],
+            ca_key_path=cluster.pki['ca_key'],
+            # serverAuth and clientAuth: etcd's JSON gateway (what Patroni's etcd3 client calls)
+            # connects to etcd's own https port with this certificate
+            profile='pooler',
+            requests=[{'name': 'etcd', 'csr': csr['csr'], 'common_name': 'etcd', 'subject_alt_names': [ETCD_IP]}],
+        )
+    )
+    with open(crt, 'w') as handle:
+        handle.write(signed['certificates']['etcd']['certificate'])
+    return {'cert': crt, 'key': key, 'ca': cluster.pki['ca']}
+
+
+def _etcd_health(cluster, client):
+    context = ssl.create_default_context(cafile=cluster.pki['ca'])
+    if client:
+        context.load_cert_chain(*client)
+    url = 'https://%s:%d/health' % (ETCD_IP, patronifleet.ETCD_TLS_PORT)
+    with urllib.request.urlopen(url, timeout=5, context=context) as answer:
+        return answer.status
+
+
+def _dcs_last_seen(cluster, name):
+    import json
+
+    member = cluster.members[name]
+    context = ssl.create_default_context(cafile=cluster.pki['ca'])
+    context.load_cert_chain(*cluster.rest_client)
+    try:
+        with urllib.request.urlopen('https://%s:8008/patroni' % member['ip'], timeout=5, context=context) as answer:
+            return json.loads(answer.read()).get('dcs_last_seen') or 0
+    except (OSError, ValueError):
+        return 0
+
+
+def test_the_dcs_client_moves_to_https_with_an_opted_in_restart_replicas_first(cluster):
+    """Patroni's client of etcd on https with the member's certificate: refused without the
+    opt-in and on the leader (nothing written); each replica restarted in turn, proven back in
+    the cluster and in touch with etcd since its restart; the leader switched over, then
+    restarted as a replica; then etcd serves https only and every member keeps its place. A
+    second run changes nothing; a rotation replaces the DCS client's file without a restart."""
+    import time
+
+    # the REST API on TLS first, on every member (a reload; the earlier tests did it when run
+    # with this one): the leader checks its candidates with its ctl certificate
+    for name in MEMBERS:
+        _status, done = converge(cluster, name)
+        if done is not None:
+            ok(done)
+    cluster.rest_client = _client_for(cluster, 'db131')
+    tls = _etcd_tls(cluster)
+    cluster.restart_etcd(tls)
+    cluster.wait(lambda: cluster.streaming() == 2, 90, 'both replicas streaming after etcd restarted')
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        _etcd_health(cluster, None)
+    dcs = dict(dcs_tls=True, dcs_hosts=['%s:%d' % (ETCD_IP, patronifleet.ETCD_TLS_PORT)], timeout=120)
+
+    def restart(name):
+        return dict(dcs, allow_restart=True, restart_command=cluster.restart_command(name))
+
+    leader = cluster.leader()
+    replicas = sorted(n for n in MEMBERS if n != leader)
+    for name, extra, code in ((replicas[0], dcs, 'restart_needed'), (leader, restart(leader), 'leader_restart')):
+        before = _digest(cluster.members[name]['config_file'])
+        status, done = converge(cluster, name, **extra)
+        assert status['restart_needed'] and 'settings_changed' in status['reasons'], status
+        assert done.get('failed') and done.get('code') == code, done
+        assert _digest(cluster.members[name]['config_file']) == before
+    for name in replicas:
+        started = time.time()
+        _status, done = converge(cluster, name, **restart(name))
+        assert ok(done)['restarted'] and done['dcs_last_seen'] >= int(started), done
+        cluster.rest_client = _client_for(cluster, name)
+        with open(cluster.members[name]['config_file']) as handle:
+            etcd = yaml.safe_load(handle)['etcd3']
+        assert etcd['protocol'] == 'https' and etcd['cert'] == etcd['key'] and etcd['cert'].endswith('/dcs-client.pem')
+        assert oct(os.stat(etcd['cert']).st_mode & 0o777) == '0o600'
+        assert _etcd_health(cluster, (etcd['cert'], etcd['key'])) == 200
+        cluster.wait(lambda: cluster.streaming() == 2, 120, '%s streaming again after its restart' % name)
+    # the leader by switchover (patronictl of a converted member reaches etcd over https)
+    candidate = replicas[0]
+    done = cluster.patronictl(candidate, 'switchover', '--leader', leader, '--candidate', candidate, '--force')
+    assert done.returncode == 0, done.stdout + done.stderr
+    cluster.wait(
+        lambda: cluster.leader() == candidate,
+        60,
+        'leader %s after the switchover (%s)' % (candidate, done.stdout[-800:]),
+    )
+    cluster.wait(lambda: cluster.streaming() == 2, 120, 'the old leader %s streaming' % leader)
+    _status, done = converge(cluster, leader, **restart(leader))
+    assert ok(done)['restarted'], done
+    cluster.wait(lambda: cluster.streaming() == 2, 120, 'both replicas streaming after the old leader restarted')
+    # no member speaks http to etcd any more: with https only, each stays in touch
+    cluster.restart_etcd(tls, http=False)
+    after = time.time()
+    for name in MEMBERS:
+        cluster.wait(lambda: _dcs_last_seen(cluster, name) >= int(after), 60, '%s reaching etcd over https' % name)
+    assert cluster.leader() == candidate
+    # a second run: nothing due, nothing restarted
+    for name in MEMBERS:
+        again = ok(run_module('patroni_tls', prepare=True, **_args(cluster, name, **dcs)))
+        assert not again['due'] and not again['restart_needed'], again
+    # a rotation: a new slot, the DCS client's file rewritten in place, a reload, no restart
+    name = replicas[1]
+    status, done = converge(cluster, name, force=True, **restart(name))
+    assert ok(done)['changed'] and not done.get('restarted') and not status['restart_needed'], done
+    pem = os.path.join(os.path.dirname(done['paths']['cert']), 'dcs-client.pem')
+    with open(pem, 'rb') as handle, open(done['paths']['cert'], 'rb') as cert:
+        assert handle.read().endswith(cert.read())
+    cluster.rest_client = _client_for(cluster, name)
+    assert _etcd_health(cluster, (pem, pem)) == 200
