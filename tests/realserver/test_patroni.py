@@ -531,3 +531,83 @@ def test_a_failed_change_puts_the_dynamic_configuration_back(patroni, role_inven
     _play(role_inventory, 'pgssl.postgresql.site')
     assert _config(leader)['postgresql']['parameters'][setting] == wanted
     _agree(patroni)
+
+
+def test_the_role_moves_patronis_etcd_client_to_https_one_member_at_a_time(patroni, role_inventory):
+    """etcd serves https beside http (its certificate from the role's CA, client certificates
+    required). site with server_patroni_dcs_tls: without the opt-in to restarts it stops before
+    any patroni.yml changes; with it, every member's Patroni restarts one at a time, replicas
+    first, the leader after a switchover; then etcd serves https only and every member stays in
+    touch with it; a second run changes nothing."""
+    ca_dir = os.path.join(os.path.dirname(role_inventory), 'ca')
+    etcd_dir = os.path.join(patroni.base, 'etcd-tls')
+    os.makedirs(etcd_dir, mode=0o700, exist_ok=True)
+    key, crt = os.path.join(etcd_dir, 'etcd.key'), os.path.join(etcd_dir, 'etcd.crt')
+    ok(run_module('private_key', path=key))
+    csr = ok(run_module('csr', path=key + '.csr', privatekey_path=key, common_name='etcd', return_content=True))
+    signed = ok(
+        run_module(
+            'sign',
+            dir=os.path.join(ca_dir, 'issued'),
+            ca_cert_path=os.path.join(ca_dir, 'ca.crt'),
+            ca_key_path=os.path.join(ca_dir, 'ca.key'),
+            ca_key_passphrase='patroni-test-only',
+            # etcd's JSON gateway connects to its own https port with this certificate
+            profile='pooler',
+            requests=[
+                {'name': 'etcd', 'csr': csr['csr'], 'common_name': 'etcd', 'subject_alt_names': [patroni.etcd_ip]}
+            ],
+        )
+    )
+    with open(crt, 'w') as handle:
+        handle.write(signed['certificates']['etcd']['certificate'])
+    tls = {'cert': crt, 'key': key, 'ca': os.path.join(ca_dir, 'ca.crt')}
+    patroni.restart_etcd(tls)
+    patroni.wait(lambda: patroni.streaming() == 2, 90, 'both replicas streaming after etcd restarted')
+    for name in patroni.members:
+        command = patroni.restart_command(name)
+    dcs = [
+        '-e',
+        json.dumps(
+            {
+                'server_patroni_dcs_tls': True,
+                'server_patroni_dcs_hosts': ['%s:%d' % (patroni.etcd_ip, patronifleet.ETCD_TLS_PORT)],
+                'server_patroni_restart_command': [
+                    command[0],
+                    os.path.join(patroni.base, 'restart-{{ inventory_hostname_short }}.py'),
+                ],
+            }
+        ),
+    ]
+    configs = dict((n, open(m['config_file']).read()) for n, m in patroni.members.items())
+    refused = proc.run([PLAYBOOK, '-i', role_inventory, 'pgssl.postgresql.site'] + dcs, timeout=540)
+    assert refused.returncode != 0 and 'server_patroni_allow_restart' in refused.stdout, refused.stdout[-4000:]
+    for name, member in patroni.members.items():
+        assert open(member['config_file']).read() == configs[name]
+    leader = patroni.leader()
+    # check mode with the opt-in: says what is due, restarts nothing, writes nothing
+    _play(role_inventory, 'pgssl.postgresql.site', '--check', *(dcs + ['-e', 'server_patroni_allow_restart=true']))
+    for name, member in patroni.members.items():
+        assert open(member['config_file']).read() == configs[name]
+    assert patroni.leader() == leader
+    started = time.time()
+    out = _play(role_inventory, 'pgssl.postgresql.site', *(dcs + ['-e', 'server_patroni_allow_restart=true']))
+    for name, member in patroni.members.items():
+        assert _changed(out, name) > 0
+        with open(member['config_file']) as handle:
+            etcd = yaml.safe_load(handle)['etcd3']
+        assert etcd['protocol'] == 'https' and etcd['cert'].endswith('/dcs-client.pem'), (name, etcd)
+        assert _rest(member, '/patroni')[1]['dcs_last_seen'] >= int(started), name
+    patroni.wait(lambda: patroni.leader() not in (None, leader), 30, 'a new leader after the switchover')
+    patroni.wait(lambda: patroni.streaming() == 2, 120, 'both replicas streaming after the restarts')
+    # every member speaks https to etcd: with http gone, each stays in touch
+    patroni.restart_etcd(tls, http=False)
+    after = time.time()
+    for name, member in patroni.members.items():
+        patroni.wait(
+            lambda: _rest(member, '/patroni')[1].get('dcs_last_seen', 0) >= int(after), 60, '%s reaching etcd' % name
+        )
+    again = _play(role_inventory, 'pgssl.postgresql.site', *(dcs + ['-e', 'server_patroni_allow_restart=true']))
+    for name in patroni.members:
+        assert _changed(again, name) == 0, again[-4000:]
+    _agree(patroni)
