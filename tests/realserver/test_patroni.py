@@ -291,20 +291,45 @@ def _play(inventory, *args):
     return done.stdout
 
 
-@pytest.fixture(scope='module')
-def role_inventory(patroni):
-    """The inventory of the role's tests (its CA beside it), kept from one test to the next."""
-    work = os.path.join(patroni.base, 'role')
+def write_role_inventory(cluster, template):
+    """An inventory of the cluster's members for the role (its CA in ``role/ca`` of the
+    cluster's base), from ``template`` (hosts and ca filled in)."""
+    work = os.path.join(cluster.base, 'role')
     os.makedirs(work, mode=0o700, exist_ok=True)
     hosts = ''.join(
         '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s", server_patroni_config_file: "%s"}\n'
         % (name, m['ip'], m['data_dir'], m['config_file'])
-        for name, m in patroni.members.items()
+        for name, m in cluster.members.items()
     )
     inventory = os.path.join(work, 'inventory.yml')
     with open(inventory, 'w') as handle:
-        handle.write(INVENTORY % {'hosts': hosts, 'ca': os.path.join(work, 'ca')})
+        handle.write(template % {'hosts': hosts, 'ca': os.path.join(work, 'ca')})
     return inventory
+
+
+def issue_pair(directory, name, ca_cert, ca_key, sans, profile, passphrase=None):
+    """A key made in ``directory`` and its certificate signed by the CA (for etcd, a server):
+    returns (key path, certificate path)."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    issued = os.path.join(directory, 'issued')
+    os.makedirs(issued, mode=0o700, exist_ok=True)
+    key, crt = os.path.join(directory, name + '.key'), os.path.join(directory, name + '.crt')
+    ok(run_module('private_key', path=key))
+    csr = ok(run_module('csr', path=key + '.csr', privatekey_path=key, common_name=name, return_content=True))
+    args = dict(dir=issued, ca_cert_path=ca_cert, ca_key_path=ca_key, profile=profile)
+    if passphrase:
+        args['ca_key_passphrase'] = passphrase
+    request = {'name': name, 'csr': csr['csr'], 'common_name': name, 'subject_alt_names': list(sans)}
+    signed = ok(run_module('sign', requests=[request], **args))
+    with open(crt, 'w') as handle:
+        handle.write(signed['certificates'][name]['certificate'])
+    return key, crt
+
+
+@pytest.fixture(scope='module')
+def role_inventory(patroni):
+    """The inventory of the role's tests (its CA beside it), kept from one test to the next."""
+    return write_role_inventory(patroni, INVENTORY)
 
 
 def test_the_server_role_secures_a_patroni_cluster_through_patroni(patroni, role_inventory):
@@ -540,27 +565,16 @@ def test_the_role_moves_patronis_etcd_client_to_https_one_member_at_a_time(patro
     first, the leader after a switchover; then etcd serves https only and every member stays in
     touch with it; a second run changes nothing."""
     ca_dir = os.path.join(os.path.dirname(role_inventory), 'ca')
-    etcd_dir = os.path.join(patroni.base, 'etcd-tls')
-    os.makedirs(etcd_dir, mode=0o700, exist_ok=True)
-    key, crt = os.path.join(etcd_dir, 'etcd.key'), os.path.join(etcd_dir, 'etcd.crt')
-    ok(run_module('private_key', path=key))
-    csr = ok(run_module('csr', path=key + '.csr', privatekey_path=key, common_name='etcd', return_content=True))
-    signed = ok(
-        run_module(
-            'sign',
-            dir=os.path.join(ca_dir, 'issued'),
-            ca_cert_path=os.path.join(ca_dir, 'ca.crt'),
-            ca_key_path=os.path.join(ca_dir, 'ca.key'),
-            ca_key_passphrase='patroni-test-only',
-            # etcd's JSON gateway connects to its own https port with this certificate
-            profile='pooler',
-            requests=[
-                {'name': 'etcd', 'csr': csr['csr'], 'common_name': 'etcd', 'subject_alt_names': [patroni.etcd_ip]}
-            ],
-        )
+    # serverAuth and clientAuth: etcd's JSON gateway connects to its own https port with it
+    key, crt = issue_pair(
+        os.path.join(patroni.base, 'etcd-tls'),
+        'etcd',
+        os.path.join(ca_dir, 'ca.crt'),
+        os.path.join(ca_dir, 'ca.key'),
+        [patroni.etcd_ip],
+        'pooler',
+        'patroni-test-only',
     )
-    with open(crt, 'w') as handle:
-        handle.write(signed['certificates']['etcd']['certificate'])
     tls = {'cert': crt, 'key': key, 'ca': os.path.join(ca_dir, 'ca.crt')}
     patroni.restart_etcd(tls)
     patroni.wait(lambda: patroni.streaming() == 2, 90, 'both replicas streaming after etcd restarted')

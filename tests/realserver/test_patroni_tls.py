@@ -412,18 +412,9 @@ def test_the_server_role_with_scope_local_writes_each_members_patroni_yml(cluste
     patroni.yml holds ssl on, its files and the role's hostssl rules, Patroni applied them (the
     server runs with them and serves the member's certificate) and the DCS is untouched; a second
     run changes nothing."""
-    from test_patroni import _changed, _play
+    from test_patroni import _changed, _play, write_role_inventory
 
-    work = os.path.join(BASE, 'role')
-    os.makedirs(work, mode=0o700, exist_ok=True)
-    hosts = ''.join(
-        '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s", server_patroni_config_file: "%s"}\n'
-        % (name, m['ip'], m['data_dir'], m['config_file'])
-        for name, m in cluster.members.items()
-    )
-    inventory = os.path.join(work, 'inventory.yml')
-    with open(inventory, 'w') as handle:
-        handle.write(ROLE_INVENTORY % {'hosts': hosts, 'ca': os.path.join(work, 'ca')})
+    inventory = write_role_inventory(cluster, ROLE_INVENTORY)
     configs = dict((n, open(m['config_file']).read()) for n, m in cluster.members.items())
     dcs_before = cluster.rest_get('/config')
     planned = _play(inventory, 'pgssl.postgresql.site', '--check', '--diff')
@@ -512,28 +503,14 @@ def member_uid():
 
 
 def _etcd_tls(cluster):
-    """etcd's own certificate from the same CA, for its address."""
-    directory = os.path.join(BASE, 'etcd-tls')
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    key, crt = os.path.join(directory, 'etcd.key'), os.path.join(directory, 'etcd.crt')
-    ok(run_module('private_key', path=key))
-    csr = ok(run_module('csr', path=key + '.csr', privatekey_path=key, common_name='etcd', return_content=True))
-    issued = os.path.join(BASE, 'issued')
-    os.makedirs(issued, mode=0o700, exist_ok=True)
-    signed = ok(
-        run_module(
-            'sign',
-            dir=issued,
-            ca_cert_path=cluster.pki['ca'],
-            ca_key_path=cluster.pki['ca_key'],
-            # serverAuth and clientAuth: etcd's JSON gateway (what Patroni's etcd3 client calls)
-            # connects to etcd's own https port with this certificate
-            profile='pooler',
-            requests=[{'name': 'etcd', 'csr': csr['csr'], 'common_name': 'etcd', 'subject_alt_names': [ETCD_IP]}],
-        )
+    """etcd's own certificate from the same CA, for its address (serverAuth and clientAuth:
+    etcd's JSON gateway, which Patroni's etcd3 client calls, connects to etcd's own https port
+    with it)."""
+    from test_patroni import issue_pair
+
+    key, crt = issue_pair(
+        os.path.join(BASE, 'etcd-tls'), 'etcd', cluster.pki['ca'], cluster.pki['ca_key'], [ETCD_IP], 'pooler'
     )
-    with open(crt, 'w') as handle:
-        handle.write(signed['certificates']['etcd']['certificate'])
     return {'cert': crt, 'key': key, 'ca': cluster.pki['ca']}
 
 
