@@ -26,6 +26,7 @@ import time
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as patroni
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronilocal as patronilocal
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 
 PatroniTlsError = patroni.PatroniTlsError
@@ -97,21 +98,11 @@ def refuse_leader(local, timeout=30):
     """A restart stops PostgreSQL: on the leader that is an outage, so it is refused (asked as
     Patroni's user over the local socket whether the server is a primary; a server still
     starting, after a switchover demoted it, is waited for within ``timeout``)."""
-    import pwd
-
-    psycopg, _trace = pgconn.load_psycopg()
-    if psycopg is None:
-        raise PatroniTlsError('A restart needs psycopg (3) on the member to tell a leader.', 'missing_library')
+    psycopg = patronilocal.local_psycopg('A restart, to tell a leader,')
     deadline = time.time() + timeout
     while True:
         try:
-            with psycopg.connect(
-                host=local['socket'],
-                port=local['port'],
-                dbname='postgres',
-                user=pwd.getpwuid(os.geteuid()).pw_name,
-                connect_timeout=5,
-            ) as conn:
+            with patronilocal.local_connect(psycopg, local) as conn:
                 primary = not conn.execute('SELECT pg_is_in_recovery()').fetchone()[0]
             break
         except psycopg.Error as exc:

@@ -122,23 +122,11 @@ def replication_proof(local, deadline):
     """On a replica: its walreceiver streams again, with ``sslmode=verify-full`` in the conninfo
     the server shows (Patroni rewrote primary_conninfo and the walreceiver reconnected). On the
     leader there is nothing to prove. Returns what was seen."""
-    import pwd
-
-    psycopg, _trace = pgconn.load_psycopg()
-    if psycopg is None:
-        raise patroni.PatroniTlsError(
-            'replication_verify needs psycopg (3) on the member for its proof.', 'missing_library'
-        )
+    psycopg = local_psycopg('replication_verify, for its proof,')
     seen = None
     while True:
         try:
-            with psycopg.connect(
-                host=local['socket'],
-                port=local['port'],
-                dbname='postgres',
-                user=pwd.getpwuid(os.geteuid()).pw_name,
-                connect_timeout=5,
-            ) as conn:
+            with local_connect(psycopg, local) as conn:
                 if not conn.execute('SELECT pg_is_in_recovery()').fetchone()[0]:
                     return {'role': 'primary'}
                 row = conn.execute('SELECT status, conninfo FROM pg_stat_wal_receiver').fetchone()
@@ -164,21 +152,25 @@ def _conninfo_value(conninfo, key):
         return None
 
 
-def _connect(login):
-    import pwd
-
+def local_psycopg(why):
+    """psycopg, for a check made as Patroni's user over the member's own socket."""
     psycopg, _trace = pgconn.load_psycopg()
     if psycopg is None:
-        raise patroni.PatroniError(
-            'scope=local needs psycopg (3) on the member to see the change applied.', 'missing_library'
-        )
-    return psycopg, psycopg.connect(
+        raise patroni.PatroniTlsError('%s needs psycopg (3) on the member.' % why, 'missing_library')
+    return psycopg
+
+
+def local_connect(psycopg, login, **extra):
+    """A connection as Patroni's OS user to the same-named role (peer authentication)."""
+    import pwd
+
+    return psycopg.connect(
         host=login['socket'],
         port=login['port'],
         dbname='postgres',
         user=pwd.getpwuid(os.geteuid()).pw_name,
         connect_timeout=5,
-        autocommit=True,
+        **extra,
     )
 
 
@@ -190,7 +182,7 @@ def apply(p, planned):
     """As Patroni's user: SIGHUP, then wait until the server runs with the parameters (no
     restart pending) and, when the list changed, reads a pg_hba.conf holding its rules, loaded
     after it was written."""
-    psycopg, conn = _connect(planned['login'])
+    conn = local_connect(local_psycopg('scope=local, to see the change applied,'), planned['login'], autocommit=True)
     with conn:
         pids = patroniproc.signal_reload(planned, p['config_file'])
         deadline = time.time() + p['timeout']
