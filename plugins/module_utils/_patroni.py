@@ -24,6 +24,7 @@ import ssl
 import time
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroniyaml as pyaml
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconf as pgconf
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pghba as pghba
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _text as txt
@@ -254,6 +255,36 @@ def file_list(raw):
     return lines
 
 
+def base_list(listed, hba_file, where):
+    """The pg_hba list the rules are placed in: ``listed`` (Patroni's list in ``where``), else
+    the member's pg_hba.conf as the server reads it now (what Patroni wrote, or nobody did)."""
+    if listed is not None:
+        if not isinstance(listed, list):
+            raise PatroniError('postgresql.pg_hba of %s is not a list.' % where, 'bad_value')
+        return list(listed)
+    if not hba_file:
+        raise PatroniError(
+            "%s has no postgresql.pg_hba: give hba_file (the member's pg_hba.conf) as the list to start from, "
+            'so no rule of it is lost.' % where,
+            'no_hba_list',
+        )
+    raw = files.read_bytes(hba_file, 'pg_hba.conf')
+    if raw is None:
+        raise PatroniError('%s does not exist.' % hba_file, 'no_hba_list')
+    return file_list(raw)
+
+
+def read_config(path, error=PatroniError):
+    """A member's patroni.yml as text (bounded, UTF-8), read by the caller's user."""
+    raw = files.read_bytes(path, 'Patroni configuration file', follow=True, limit=pyaml.MAX_TEXT)
+    if raw is None:
+        raise error('%s does not exist.' % path, 'patroni_config')
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise error('Refusing %s: it is not UTF-8 text.' % path, 'patroni_config')
+
+
 def check_list_args(p):
     """pg_hba_lines and remove_pg_hba replace the whole list, alone."""
     if p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
@@ -323,18 +354,7 @@ def _run(module, p, rest):
         if hba_after != hba_before:
             patch.setdefault('postgresql', {})['pg_hba'] = hba_after
     elif p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
-        listed = (config.get('postgresql') or {}).get('pg_hba')
-        if listed is None:
-            if not p['hba_file']:
-                raise PatroniError(
-                    'The dynamic configuration has no postgresql.pg_hba: give hba_file (the member\'s '
-                    'pg_hba.conf) as the list to start from, so no rule of it is lost.',
-                    'no_hba_list',
-                )
-            raw = files.read_bytes(p['hba_file'], 'pg_hba.conf')
-            if raw is None:
-                raise PatroniError('%s does not exist.' % p['hba_file'], 'no_hba_list')
-            listed = file_list(raw)
+        listed = base_list((config.get('postgresql') or {}).get('pg_hba'), p['hba_file'], 'The dynamic configuration')
         hba_before = list(listed)
         hba_after, actions = hba_plan(listed, p['hba_rules'], p['pg_version'], p['require_ssl'], p['purge_managed'])
         if hba_after != hba_before:

@@ -31,38 +31,9 @@ PARAMETERS = ('postgresql', 'parameters')
 PG_HBA = ('postgresql', 'pg_hba')
 
 
-def _read_config(path):
-    raw = files.read_bytes(path, 'Patroni configuration file', follow=True, limit=pyaml.MAX_TEXT)
-    if raw is None:
-        raise patroni.PatroniError('%s does not exist.' % path, 'patroni_config')
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError:
-        raise patroni.PatroniError('Refusing %s: it is not UTF-8 text.' % path, 'patroni_config')
-
-
-def _base_list(p, listed):
-    """The pg_hba list the rules are placed in: the member's own, else its pg_hba.conf as the
-    server reads it now (Patroni wrote it from the dynamic configuration, or nobody did)."""
-    if listed is not None:
-        if not isinstance(listed, list):
-            raise patroni.PatroniError('postgresql.pg_hba of %s is not a list.' % p['config_file'], 'bad_value')
-        return list(listed)
-    if not p['hba_file']:
-        raise patroni.PatroniError(
-            "%s has no postgresql.pg_hba: give hba_file (the member's pg_hba.conf) as the list to start from, "
-            'so no rule of it is lost.' % p['config_file'],
-            'no_hba_list',
-        )
-    raw = files.read_bytes(p['hba_file'], 'pg_hba.conf')
-    if raw is None:
-        raise patroni.PatroniError('%s does not exist.' % p['hba_file'], 'no_hba_list')
-    return patroni.file_list(raw)
-
-
 def plan(p):
     """As Patroni's user: what the member's patroni.yml holds and what it would hold."""
-    old_text = _read_config(p['config_file'])
+    old_text = patroni.read_config(p['config_file'])
     data = pyaml.load(old_text, p['config_file'])
     current = dict(pyaml.get(data, PARAMETERS) or {})
     changes = patroni.parameter_changes(current, p['parameters'])
@@ -75,7 +46,7 @@ def plan(p):
         hba_before = listed
         hba_after = None if p['remove_pg_hba'] else list(p['pg_hba_lines'])
     elif p['hba_rules'] or p['require_ssl'] != 'none' or p['purge_managed']:
-        hba_before = _base_list(p, listed)
+        hba_before = patroni.base_list(listed, p['hba_file'], p['config_file'])
         hba_after, actions = patroni.hba_plan(
             hba_before, p['hba_rules'], p['pg_version'], p['require_ssl'], p['purge_managed']
         )

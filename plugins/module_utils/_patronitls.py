@@ -108,22 +108,12 @@ def wanted(p, directory, slot):
     return out
 
 
-def read_config(path):
-    raw = files.read_bytes(path, 'Patroni configuration file', follow=True, limit=pyaml.MAX_TEXT)
-    if raw is None:
-        raise PatroniTlsError('%s does not exist.' % path, 'patroni_config')
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError:
-        raise PatroniTlsError('Refusing %s: it is not UTF-8 text.' % path, 'patroni_config')
-
-
 def status(step, sans):
     """What is due (as Patroni's user); with ``prepare``, the new key and its CSR; with
     ``state=install``, the certificate and CA into their files and the new patroni.yml text."""
     p = step.params
     directory = p['dir']
-    text = read_config(p['config_file'])
+    text = patroni.read_config(p['config_file'], PatroniTlsError)
     data = pyaml.load(text, p['config_file'])
     pids = patroniproc.patroni_pids(p['config_file'])
     overridden = patroniproc.environment_overrides(pids)

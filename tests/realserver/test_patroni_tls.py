@@ -462,8 +462,25 @@ def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
             got = run_module('patroni_tls', prepare=True, **_args(cluster, name, config_file=path))
             assert got.get('failed') and message in got['msg'], (base, got)
             assert _digest(path) == before
+            if base == 'twice.yml':
+                continue  # (a key given twice off the path the local scope edits is no reason)
+            # the local scope of patroni_config reads and edits the same file the same way
+            got = _local(cluster, name, config_file=path, parameters={'ssl': 'on'})
+            assert got.get('failed') and message in got['msg'], (base, got)
+            assert _digest(path) == before
         finally:
             os.unlink(path)
+    # a parameter given twice where the local scope writes: which one Patroni takes is not guessed
+    path = os.path.join(hostdir, 'twice-local.yml')
+    with open(path, 'w') as handle:
+        handle.write('postgresql:\n  listen: 127.0.0.131:5432\n  parameters:\n    ssl: "on"\n    ssl: "off"\n')
+    try:
+        before = _digest(path)
+        got = _local(cluster, name, config_file=path, parameters={'ssl': 'on'}, hba_rules=[], purge_managed=False)
+        assert got.get('failed') and 'twice' in got['msg'], got
+        assert _digest(path) == before
+    finally:
+        os.unlink(path)
     # a link the server user planted at the file's name, to a root-only file: never read, never shown
     secret = tmp_path / 'root-only.yml'
     secret.write_text('restapi:\n  listen: 127.0.0.131:8008\n  authentication: {password: TOPSECRET}\n')
@@ -474,6 +491,9 @@ def test_hostile_configurations_are_refused_unchanged(cluster, tmp_path):
     secret_before = _digest(str(secret))
     try:
         got = run_module('patroni_tls', state='install', **_args(cluster, name, config_file=link))
+        assert got.get('failed') and 'TOPSECRET' not in str(got), got
+        assert _digest(str(secret)) == secret_before
+        got = _local(cluster, name, config_file=link, parameters={'ssl': 'on'}, diff=True)
         assert got.get('failed') and 'TOPSECRET' not in str(got), got
         assert _digest(str(secret)) == secret_before
     finally:

@@ -6,6 +6,7 @@ import yaml
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patroni as patroni
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _patronilocal as local
+from ansible_collections.pgssl.postgresql.plugins.module_utils._errors import PgsslError
 
 TEXT = """# member db1
 scope: c
@@ -94,3 +95,28 @@ def test_whole_list_arguments_are_checked(tmp_path):
         local.plan(_params(tmp_path, pg_hba_lines=['a\nb']))
     with pytest.raises(patroni.PatroniError):
         local.plan(_params(tmp_path, pg_hba_lines=['a'], hba_rules=[RULE]))
+
+
+def test_a_value_with_a_quote_a_hash_or_a_backslash_reads_back_exactly(tmp_path):
+    value = "/etc/pg ssl/it's #1 \\ \"x\".crt"
+    planned = local.plan(_params(tmp_path, parameters={'ssl_cert_file': value}))
+    assert yaml.safe_load(planned['new_text'])['postgresql']['parameters']['ssl_cert_file'] == value
+    lines = ["hostssl all all 10.0.0.0/8 cert  # it's \"ours\" # twice"]
+    planned = local.plan(_params(tmp_path, pg_hba_lines=lines))
+    assert yaml.safe_load(planned['new_text'])['postgresql']['pg_hba'] == lines
+
+
+@pytest.mark.parametrize('value', ['a\nssl: off', 'a\rb', 'a\x00b'])
+def test_a_value_with_a_line_break_or_nul_is_refused_with_nothing_planned(tmp_path, value):
+    with pytest.raises(PgsslError):
+        local.plan(_params(tmp_path, parameters={'ssl_cert_file': value}))
+    with pytest.raises(patroni.PatroniError):
+        local.plan(_params(tmp_path, pg_hba_lines=['host all all 0.0.0.0/0 trust' + value[1:2] + 'x']))
+
+
+def test_a_pg_hba_that_is_not_a_list_is_refused(tmp_path):
+    p = _params(tmp_path, hba_rules=[RULE])
+    (tmp_path / 'patroni.yml').write_text(TEXT + '  pg_hba: "host all all 0.0.0.0/0 trust"\n')
+    with pytest.raises(patroni.PatroniError) as info:
+        local.plan(p)
+    assert info.value.code == 'bad_value'
