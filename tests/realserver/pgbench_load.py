@@ -24,7 +24,9 @@ class PgbenchLoad(threading.Thread):
             found = re.search(r'number of transactions actually processed: (\d+)', done.stdout)
             self.connections += int(found.group(1)) if found else 0
             if done.returncode != 0 or 'error' in (done.stdout + done.stderr).lower():
-                self.failures.append((done.stdout + done.stderr)[-800:])
+                said = (done.stdout + done.stderr).splitlines()
+                why = [line for line in said if re.search(r'error|fatal|failed|could not|abort', line, re.I)]
+                self.failures.append('\n'.join(why or said[-8:])[-1200:])
                 self.failed_at.append((started, time.time()))
 
     def stop(self):

@@ -249,10 +249,19 @@ def _server_cert(stack, signer, name):
     )
 
 
+def _replace(path, text):
+    """Files read while the load runs (the clients' root certificate, the server's CA file) are
+    replaced whole, never truncated in place: a connection that reads one half-written fails."""
+    fresh = path + '.new'
+    with open(fresh, 'w') as handle:
+        handle.write(text)
+    shutil.copymode(path, fresh)
+    os.chown(fresh, os.stat(path).st_uid, os.stat(path).st_gid)
+    os.replace(fresh, path)
+
+
 def _server_trust(stack, pem):
-    path = os.path.join(stack['pki']['dir'], 'ca.crt')
-    with open(path, 'w') as handle:
-        handle.write(pem)
+    _replace(os.path.join(stack['pki']['dir'], 'ca.crt'), pem)
     stack['fleet'].psql('db110', 'SELECT pg_reload_conf();')
 
 
@@ -270,9 +279,7 @@ def test_rotations_and_ca_rollover_under_pooled_connection_load(stack):
     both = old_pem + new_pem
 
     def trust_both():
-        shutil.copy(stack['pki']['ca'], rootcert)
-        with open(rootcert, 'w') as handle:
-            handle.write(both)
+        _replace(rootcert, both)
         _server_trust(stack, both)
         converge(stack, ca_bundle=both)
 
@@ -314,8 +321,7 @@ def test_rotations_and_ca_rollover_under_pooled_connection_load(stack):
     # the end state: the new CA on both sides, checked from outside
     served = pgconn.probe_tls(POOL_NAME, 6432, hostaddr=POOL_IP, timeout=5, cafile=ca2['ca'])
     assert crypto.load_certificate(served['certificate_der']).issuer.rfc4514_string() == 'CN=Test CA 2'
-    with open(rootcert, 'w') as handle:
-        handle.write(new_pem)
+    _replace(rootcert, new_pem)
     assert _login(dict(stack, pki=dict(stack['pki'], ca=rootcert)))['ssl']
     # from here on the fleet's CA is the new one
     stack['pki'].update(ca=ca2['ca'], ca_key=ca2['ca_key'])
