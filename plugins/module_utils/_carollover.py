@@ -224,3 +224,62 @@ def _promote(ca_dir, name, after_step):
     files.remove(_path(nxt, 'phase'))
     after_step('unmarked')
     files.remove(nxt, directory=True)
+
+
+def _make_private_dirs(ca_dir, check_mode):
+    """The CA directory (and missing parents) and its issued/ directory, each 0700."""
+    changed = bool(files.make_dirs(ca_dir, 0o700, check_mode))
+    for path in (ca_dir, os.path.join(ca_dir, 'issued')):
+        if not check_mode or files.stat_file(path) is not None:
+            changed = files.ensure_dir(path, 0o700, check_mode=check_mode) or changed
+    return changed
+
+
+def ca_state(module):
+    """The ca_state module's step: read the phase (completing an interrupted promotion), move it
+    to ``phase`` when asked, and with ``create`` make the directory first."""
+    p = module.params
+    ca_dir = os.path.abspath(p['dir'])
+    made = False
+    if p['create']:
+        made = _make_private_dirs(ca_dir, module.check_mode)
+        if module.check_mode and files.stat_file(ca_dir) is None:
+            return {
+                'changed': True,
+                'phase': 'none',
+                'previous_phase': 'none',
+                'signing_dir': ca_dir,
+                'trust_dirs': [ca_dir],
+                'current': None,
+                'next': None,
+                'archived': None,
+            }
+    if files.stat_file(ca_dir) is None:
+        if p['phase'] not in (None, 'finish'):
+            raise CaRolloverError('The CA directory %s does not exist; run the ca role first.' % ca_dir, 'no_ca')
+        before = {'phase': 'none', 'current': None, 'next': None}
+        after = dict(before)
+        after['signing_dir'], after['trust_dirs'] = layout(ca_dir, 'none')
+        changed, archived = False, None
+    else:
+        before = state(ca_dir)
+        changed, archived = advance(ca_dir, p['phase'], module.check_mode)
+        if changed and module.check_mode:
+            after = dict(before)
+            if p['phase'] not in (None, 'finish'):
+                after['phase'] = p['phase']
+            elif p['phase'] == 'finish':
+                after['phase'] = 'none'
+            after['signing_dir'], after['trust_dirs'] = layout(ca_dir, after['phase'])
+        else:
+            after = state(ca_dir)
+    return {
+        'changed': changed or made,
+        'phase': after['phase'],
+        'previous_phase': before['phase'],
+        'signing_dir': after['signing_dir'],
+        'trust_dirs': after['trust_dirs'],
+        'current': after['current'],
+        'next': after['next'],
+        'archived': archived,
+    }

@@ -109,72 +109,10 @@ archived:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _carollover as rollover
-from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as files
 from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
-
-
-def _make_private_dirs(ca_dir, check_mode):
-    """The CA directory (and missing parents) and its issued/ directory, each 0700."""
-    changed = bool(files.make_dirs(ca_dir, 0o700, check_mode))
-    for path in (ca_dir, os.path.join(ca_dir, 'issued')):
-        if not check_mode or files.stat_file(path) is not None:
-            changed = files.ensure_dir(path, 0o700, check_mode=check_mode) or changed
-    return changed
-
-
-def run(module):
-    p = module.params
-    ca_dir = os.path.abspath(p['dir'])
-    made = False
-    if p['create']:
-        made = _make_private_dirs(ca_dir, module.check_mode)
-        if module.check_mode and files.stat_file(ca_dir) is None:
-            return {
-                'changed': True,
-                'phase': 'none',
-                'previous_phase': 'none',
-                'signing_dir': ca_dir,
-                'trust_dirs': [ca_dir],
-                'current': None,
-                'next': None,
-                'archived': None,
-            }
-    if files.stat_file(ca_dir) is None:
-        if p['phase'] not in (None, 'finish'):
-            raise rollover.CaRolloverError(
-                'The CA directory %s does not exist; run the ca role first.' % ca_dir, 'no_ca'
-            )
-        before = {'phase': 'none', 'current': None, 'next': None}
-        after = dict(before)
-        after['signing_dir'], after['trust_dirs'] = rollover.layout(ca_dir, 'none')
-        changed, archived = False, None
-    else:
-        before = rollover.state(ca_dir)
-        changed, archived = rollover.advance(ca_dir, p['phase'], module.check_mode)
-        if changed and module.check_mode:
-            after = dict(before)
-            if p['phase'] not in (None, 'finish'):
-                after['phase'] = p['phase']
-            elif p['phase'] == 'finish':
-                after['phase'] = 'none'
-            after['signing_dir'], after['trust_dirs'] = rollover.layout(ca_dir, after['phase'])
-        else:
-            after = rollover.state(ca_dir)
-    return {
-        'changed': changed or made,
-        'phase': after['phase'],
-        'previous_phase': before['phase'],
-        'signing_dir': after['signing_dir'],
-        'trust_dirs': after['trust_dirs'],
-        'current': after['current'],
-        'next': after['next'],
-        'archived': archived,
-    }
 
 
 def main():
@@ -186,7 +124,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    execute(module, run)
+    execute(module, rollover.ca_state)
 
 
 if __name__ == '__main__':
