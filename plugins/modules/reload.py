@@ -26,6 +26,8 @@ description:
     TLS handshake, that the server serves that certificate. On a broken SSL setup the server
     keeps its old SSL configuration while C(SHOW ssl_cert_file) already reports the new path.
   - It never restarts. Settings that need a restart are reported in RV(restart_required).
+  - With O(snapshot_id), the snapshot of the change is dropped once the reload and the proof
+    held (not in check mode, not with O(validate_only)). A failure leaves it for the rollback.
 author:
   - pgssl.postgresql developers (@pgssl)
 extends_documentation_fragment:
@@ -66,6 +68,14 @@ options:
         the files were edited, is refused with the file and line that wins.
       - Values are compared as the server reads them (booleans, units; string settings as text).
     type: dict
+  snapshot_dir:
+    description: Where the snapshot O(snapshot_id) lives.
+    type: path
+    default: /var/lib/pgssl-postgresql/snapshots
+  snapshot_id:
+    description: A snapshot of M(pgssl.postgresql.snapshot) or M(pgssl.postgresql.tls_prepare) to
+      drop after success (the change it kept is proven).
+    type: str
   timeout:
     description: Seconds to wait for the reload to take effect and the certificate to be served.
     type: int
@@ -131,7 +141,19 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _pgconn as pgconn
 from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as steps
-from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute
+from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
+from ansible_collections.pgssl.postgresql.plugins.module_utils._module import execute, test_hook
+
+
+def run(module):
+    """The reload and its proof (as the server user over a socket), then, as root, the change's
+    snapshot dropped: the proof held."""
+    p = module.params
+    result = steps.reload_as_server_user(module)
+    if p['snapshot_id'] and not module.check_mode and not p['validate_only']:
+        test_hook('proof')
+        snapshot.drop(p['snapshot_dir'], p['snapshot_id'])
+    return result
 
 
 def main():
@@ -144,13 +166,15 @@ def main():
         expected_settings=dict(type='dict'),
         timeout=dict(type='int', default=15),
         validate_only=dict(type='bool', default=False),
+        snapshot_dir=dict(type='path', default='/var/lib/pgssl-postgresql/snapshots'),
+        snapshot_id=dict(type='str'),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[('expected_certificate_path', 'expected_fingerprint')],
     )
-    execute(module, steps.reload_as_server_user, needs=('cryptography', 'psycopg'))
+    execute(module, run, needs=('cryptography', 'psycopg'))
 
 
 if __name__ == '__main__':
