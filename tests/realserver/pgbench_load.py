@@ -9,6 +9,10 @@ import time
 
 import proc
 
+# new connections a second (pgbench -R): a connection every 20 ms through each whole rotation,
+# while the two cores stay free for the run under test (unthrottled, the load took one of them)
+CONNECT_RATE = '50'
+
 
 class PgbenchLoad(threading.Thread):
     def __init__(self, cmd, env):

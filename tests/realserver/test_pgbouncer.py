@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import pgbouncerfleet  # noqa: E402
 import pgfleet  # noqa: E402
 import proc  # noqa: E402
-from pgbench_load import PgbenchLoad  # noqa: E402
+from pgbench_load import CONNECT_RATE, PgbenchLoad  # noqa: E402
 from conftest import run_module  # noqa: E402
 from test_server_side import client_cert, issue, ok  # noqa: E402
 
@@ -196,7 +196,8 @@ class PooledLoad(PgbenchLoad):
         script = os.path.join('/var/tmp', 'pgssl-pgbouncer-select1.sql')
         with open(script, 'w') as handle:
             handle.write('SELECT 1;\n')
-        cmd = [os.path.join(host['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3', 'appdb']
+        cmd = [os.path.join(host['bindir'], 'pgbench'), '-n', '-C', '-f', script, '-c', '2', '-T', '3']
+        cmd += ['-R', CONNECT_RATE, 'appdb']
         full_env = dict(
             os.environ,
             LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'),

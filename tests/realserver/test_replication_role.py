@@ -164,7 +164,9 @@ class Sampler(threading.Thread):
 
 
 def _under_load(fleet, inventory, primary, standbys, playbook, *extra):
-    """``playbook`` run while pgbench writes on the primary; (its output, the sampler's figures)."""
+    """``playbook`` run while pgbench writes on the primary (4 clients, 200 transactions a second
+    together: a steady stream of WAL that leaves the cores to the run); (its output, the sampler's
+    figures)."""
     host = fleet.host(primary)
     env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(os.path.dirname(host['bindir']), 'lib'))
     bench = ['runuser', '-u', 'postgres', '--', os.path.join(host['bindir'], 'pgbench'), '-h', host['socket_dir']]
@@ -177,7 +179,8 @@ def _under_load(fleet, inventory, primary, standbys, playbook, *extra):
     sampler.start()
     log = os.path.join(os.path.dirname(inventory), 'pgbench.log')
     with open(log, 'w') as output:
-        load = proc.spawn(bench + ['-T', '600', '-c', '4', '-n', 'postgres'], env=env, stdout=output, stderr=STDOUT)
+        writes = bench + ['-T', '600', '-c', '4', '-R', '200', '-n', 'postgres']
+        load = proc.spawn(writes, env=env, stdout=output, stderr=STDOUT)
     try:
         time.sleep(2)
         out = _play(inventory, playbook, *extra)
