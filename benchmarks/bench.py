@@ -549,10 +549,10 @@ Where the rest goes: a module run costs about one `ansible -m ping` of the same 
 interpreter, `ansible.module_utils.basic` and the collection's cores compiled from the
 AnsiballZ payload on every run, about 0.13 s of CPU before the module does anything, plus the
 controller's work for the task). A change is two such runs per host (`tls_prepare`,
-`tls_install`, with `sign` once per batch); the CA role adds a fixed four. The no-op is the
-status run per host plus that fixed cost; the status run does more than `ping` (it parses the
-certificates, postgresql.conf and pg_hba.conf and makes one TLS handshake), so it costs about
-1.5 pings. The peer pays about 11 module runs per host on every run.
+`tls_install`, with `sign` once per batch); the CA role adds one `private_ca` run (it was
+three before 2026-12). The no-op is the status run per host plus that fixed cost; the status
+run does more than `ping` (it parses the certificates, postgresql.conf and pg_hba.conf and
+makes one TLS handshake), so it costs about 1.5 pings. The peer pays about 11 module runs per host on every run.
 
 ## Cost per host
 
