@@ -108,3 +108,24 @@ def test_a_command_dies_with_the_process_that_started_it(tmp_path):
     if not proc.gone(child, 5):
         os.kill(child, 9)
         pytest.fail('the command %d outlived the killed runner' % child)
+
+
+def test_the_molecule_scenarios_share_no_address():
+    """make test runs two halves of the scenarios side by side: a server address (or a fleet
+    name) in two scenarios lets one scenario's server hold the other's port."""
+    import glob
+
+    import yaml
+
+    seen = {}
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'extensions')
+    for path in sorted(glob.glob(os.path.join(root, 'molecule', '*', 'molecule.yml'))):
+        scenario = os.path.basename(os.path.dirname(path))
+        with open(path) as handle:
+            config = yaml.safe_load(handle)
+        for platform in config.get('platforms') or []:
+            for kind, keys in (('address', ('pgssl_ip', 'pgci_address')), ('fleet name', ('pgssl_fleet_name',))):
+                for value in [platform[k] for k in keys if platform.get(k)]:
+                    first = seen.setdefault((kind, value), scenario)
+                    assert first == scenario, '%s %s is in scenarios %s and %s' % (kind, value, first, scenario)
+    assert len(seen) > 10, seen
