@@ -276,13 +276,7 @@ def base_list(listed, hba_file, where):
 
 def read_config(path, error=PatroniError):
     """A member's patroni.yml as text (bounded, UTF-8), read by the caller's user."""
-    raw = files.read_bytes(path, 'Patroni configuration file', follow=True, limit=pyaml.MAX_TEXT)
-    if raw is None:
-        raise error('%s does not exist.' % path, 'patroni_config')
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError:
-        raise error('Refusing %s: it is not UTF-8 text.' % path, 'patroni_config')
+    return files.read_text(path, 'Patroni configuration file', error, 'patroni_config', limit=pyaml.MAX_TEXT)
 
 
 def check_list_args(p):

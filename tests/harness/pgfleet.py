@@ -56,8 +56,11 @@ def run(cmd, user=None, input_text=None, check=True, env=None, timeout=120):
     return proc
 
 
+DEBIAN_LIB = '/usr/lib/postgresql'
+
+
 def debian_bindir(major):
-    return '/usr/lib/postgresql/%s/bin' % major
+    return os.path.join(DEBIAN_LIB, str(major), 'bin')
 
 
 def have_debian(major):
@@ -91,15 +94,19 @@ def forget_debian_from_wheel():
     """Remove the links debian_from_wheel made, for every major without a cluster left; returns
     the links removed."""
     removed = []
-    for path in glob.glob(os.path.join(os.path.dirname(os.path.dirname(debian_bindir('0'))), '*')):
-        target = os.readlink(path) if os.path.islink(path) else ''
+    for path in glob.glob(os.path.join(DEBIAN_LIB, '*')):
         major = os.path.basename(path)
-        if not target.startswith(BIN_DIR.rstrip('/') + '/'):
+        if not os.path.islink(path) or not os.readlink(path).startswith(BIN_DIR.rstrip('/') + '/'):
             continue
         if glob.glob('/etc/postgresql/%s/*/postgresql.conf' % major):
             continue
         os.unlink(path)
         removed.append(path)
+        # the directory pg_dropcluster leaves behind once it is empty
+        try:
+            os.rmdir('/etc/postgresql/%s' % major)
+        except OSError:
+            pass
     return removed
 
 

@@ -39,6 +39,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils._files.paths impo
     octal_mode,
     PgsslFileError,
     read_bytes,
+    read_text,
     READ_LIMIT,
     resolve_gid,
     resolve_uid,

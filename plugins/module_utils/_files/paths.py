@@ -269,6 +269,19 @@ def read_bytes(path, what='file', secret=False, owners=None, follow=False, limit
         os.close(dfd)
 
 
+def read_text(path, what, error, code, limit=READ_LIMIT):
+    """A configuration file the caller's user reads, as text: read_bytes with ``follow`` (links
+    only root could have made), bounded by ``limit``; a missing file or one that is not UTF-8
+    raises ``error`` with ``code``."""
+    raw = read_bytes(path, what, follow=True, limit=limit)
+    if raw is None:
+        raise error('%s does not exist.' % path, code)
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise error('Refusing %s: it is not UTF-8 text.' % path, code)
+
+
 def _check_secret(st, path, what, owners):
     allowed = set([0, os.geteuid()]) | set(u for u in (owners or []) if u is not None)
     if st.st_uid not in allowed:

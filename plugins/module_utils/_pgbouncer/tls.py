@@ -100,13 +100,7 @@ def wanted(p, directory, slot):
 
 
 def _read_text(path):
-    raw = files.read_bytes(path, 'PgBouncer configuration file', follow=True)
-    if raw is None:
-        raise PgbouncerTlsError('%s does not exist.' % path, 'pgbouncer_config')
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError:
-        raise PgbouncerTlsError('Refusing %s: it is not UTF-8 text.' % path, 'pgbouncer_config')
+    return files.read_text(path, 'PgBouncer configuration file', PgbouncerTlsError, 'pgbouncer_config')
 
 
 def _slot_in_use(values, directory):
