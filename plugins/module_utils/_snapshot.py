@@ -28,7 +28,7 @@ from ansible_collections.pgssl.postgresql.plugins.module_utils import _files as 
 _ID = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
 
 
-def _check_id(snapshot_id):
+def check_id(snapshot_id):
     if not _ID.match(snapshot_id or '') or snapshot_id in ('.', '..'):
         raise files.PgsslFileError('Invalid snapshot id %r (letters, digits, ".", "_", "-").' % (snapshot_id,))
 
@@ -85,7 +85,7 @@ def describe(path, strict=True):
 
 def save(base_dir, snapshot_id, paths):
     """Record ``paths``; returns the index (a list of entries, without contents)."""
-    _check_id(snapshot_id)
+    check_id(snapshot_id)
     _ensure_private_dir(base_dir)
     target = os.path.join(base_dir, snapshot_id)
     if files.stat_file(target) is not None:
@@ -113,7 +113,7 @@ def save(base_dir, snapshot_id, paths):
 
 
 def load(base_dir, snapshot_id):
-    _check_id(snapshot_id)
+    check_id(snapshot_id)
     target = os.path.join(base_dir, snapshot_id)
     raw = files.read_bytes(os.path.join(target, 'index.json'), 'snapshot index', secret=True)
     if raw is None:
@@ -172,7 +172,7 @@ def restore(base_dir, snapshot_id, check_mode=False):
 
 def drop(base_dir, snapshot_id):
     """Remove a snapshot. Returns True when one was there."""
-    _check_id(snapshot_id)
+    check_id(snapshot_id)
     target = os.path.join(base_dir, snapshot_id)
     if files.stat_file(target) is None:
         return False

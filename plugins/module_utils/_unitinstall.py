@@ -102,6 +102,8 @@ def install(module):
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _reloadstep as reloadstep
     from ansible_collections.pgssl.postgresql.plugins.module_utils import _snapshot as snapshot
 
+    if p['snapshot_id']:
+        snapshot.check_id(p['snapshot_id'])  # refused before anything is written, not after
     # before any file is written: Patroni would undo the settings (and maybe the rules); with
     # patroni=dcs the caller sets them through Patroni (patroni_config) and only the files are
     # written here

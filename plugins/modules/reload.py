@@ -149,6 +149,8 @@ def run(module):
     """The reload and its proof (as the server user over a socket), then, as root, the change's
     snapshot dropped: the proof held."""
     p = module.params
+    if p['snapshot_id']:
+        snapshot.check_id(p['snapshot_id'])  # refused before the reload, not after it
     result = steps.reload_as_server_user(module)
     if p['snapshot_id'] and not module.check_mode and not p['validate_only']:
         test_hook('proof')

@@ -139,7 +139,21 @@ def test_ssl_on_from_off_with_reload_only(fleet, pristine, workdir, name):
 
     would = ok(run_module('reload', check=True, expected_certificate_path=pki['crt'], **login(host)))
     assert would['changed'] and not would['reloaded'] and served(host) is None
-    reloaded = ok(run_module('reload', expected_certificate_path=pki['crt'], **login(host)))
+    # a snapshot id that is no plain name is refused before the reload, not after it
+    for bad in ('../etc', 'a/b', 'x\ny', '..'):
+        refused = run_module('reload', expected_certificate_path=pki['crt'], snapshot_id=bad, **login(host))
+        assert refused.get('failed') and 'Invalid snapshot id' in refused['msg'], refused
+        assert served(host) is None
+    # the change's snapshot goes once the reload and its proof held
+    snaps = os.path.join(workdir, 'snaps-' + name)
+    saved = ok(run_module('snapshot', state='save', dir=snaps, paths=[host['config_file']]))
+    assert os.path.isdir(os.path.join(snaps, saved['id']))
+    reloaded = ok(
+        run_module(
+            'reload', expected_certificate_path=pki['crt'], snapshot_dir=snaps, snapshot_id=saved['id'], **login(host)
+        )
+    )
+    assert not os.path.exists(os.path.join(snaps, saved['id']))
     assert reloaded['reloaded'] and reloaded['served_fingerprint'] == pki['fingerprint']
     assert reloaded['restart_required'] == []
     assert served(host) == pki['fingerprint']
