@@ -1,7 +1,7 @@
 # pgssl.postgresql — developer entry points. Run as root on a fresh Debian machine:
 #   make demo   secure a small local fleet of PostgreSQL servers and print the sslmode results
 #   make test   lint, docs, sanity, unit, integration, real-server, Galaxy and molecule tests
-#               (installs what it needs), two suites at a time, each under a deadline, then a
+#               (installs what it needs), three suites at a time, each under a deadline, then a
 #               table of each suite's wall time
 #   make check  the inner loop: lint, unit tests and one real-server smoke test (minutes)
 #   make clean-host  remove what killed test runs left (clusters, servers, mounts, scratch)
@@ -33,7 +33,7 @@ export ANSIBLE_TASK_TIMEOUT := 900
 
 SHELL := /bin/bash
 
-.PHONY: check smoke clean-host harness molecule-a molecule-b realserver-a realserver-b galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
+.PHONY: check smoke clean-host harness molecule-a molecule-b realserver-a realserver-b realserver-c galaxy docs docs-lint clients bench reliability reliability-subset fuzz molecule at-copy help venv pg collection lint sanity units integration realserver test demo demo-clean \
 	fleet-clean clean
 
 help:
@@ -110,16 +110,20 @@ clients:
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jdk-headless maven; }
 	@test -f $(PGSSL_PGJDBC_JAR) || mvn -q dependency:get -Dartifact=org.postgresql:postgresql:$(PGJDBC_VERSION)
 
-# make test runs it in two halves side by side, each about 25 min on 2 busy cores: -b the
-# Patroni clusters and the tests with fleets of their own (two clusters on one host, a pg_hba
-# file outside the cluster), -a the rest (the shared fleet, replication, PgBouncer)
-REALSERVER_B := tests/realserver/test_two_clusters.py tests/realserver/test_patroni.py tests/realserver/test_patroni_tls.py tests/realserver/test_hba_file_outside.py
+# make test runs it in three parts side by side, beside the other suites: -b the Patroni
+# clusters of test_patroni.py, -a the topologies rotated under load (replication and PgBouncer),
+# -c the rest (the shared fleet, Patroni's TLS, two clusters on one host, a pg_hba file outside
+# the cluster, the hostile REST APIs)
+REALSERVER_A := tests/realserver/test_replication_role.py tests/realserver/test_replication.py tests/realserver/test_pgbouncer.py
+REALSERVER_B := tests/realserver/test_patroni.py
 realserver: venv pg clients
 	$(BIN)/python -m pytest -q --durations=10 tests/realserver
-realserver-a: venv pg clients
-	$(BIN)/python -m pytest -q --durations=10 tests/realserver $(addprefix --ignore=,$(REALSERVER_B))
+realserver-a: venv pg
+	$(BIN)/python -m pytest -q --durations=10 $(REALSERVER_A)
 realserver-b: venv pg
 	$(BIN)/python -m pytest -q --durations=10 $(REALSERVER_B)
+realserver-c: venv pg clients
+	$(BIN)/python -m pytest -q --durations=10 tests/realserver $(addprefix --ignore=,$(REALSERVER_A) $(REALSERVER_B))
 
 # one PG 15 host: converge, every sslmode, a second run that changes nothing
 smoke: venv pg
@@ -215,12 +219,14 @@ molecule-a: venv pg
 molecule-b: venv pg
 	cd extensions && for s in $(MOLECULE_B); do $(BIN)/molecule test -s $$s || exit 1; done
 
-# Every suite, two at a time (they share no address, port, user or directory), each under its
+# Every suite, three at a time (they share no address, port, user or directory; one suite alone
+# keeps about two thirds of one core busy: most of its time is waiting on servers), each under its
 # own deadline (tests/harness/suites.py), with its output in .cache/suites/SUITE.log and a table
 # of wall times at the end. The order puts the long suites first.
-SUITES_ALL := realserver-b realserver-a molecule-b molecule-a sanity reliability-subset integration lint units docs galaxy
+SUITES_ALL := realserver-b realserver-a realserver-c molecule-b molecule-a sanity reliability-subset integration lint units docs galaxy
+TEST_JOBS ?= 3
 test: venv pg clients $(TOOLS)/.installed
-	$(BIN)/python tests/harness/suites.py --jobs 2 $(SUITES_ALL)
+	$(BIN)/python tests/harness/suites.py --jobs $(TEST_JOBS) $(SUITES_ALL)
 
 # the inner loop while working: stops at the first failure
 check: venv pg

@@ -90,7 +90,28 @@ def _patroni_pids(config):
 
 
 def install():
-    """etcd from Debian's packages, Patroni from PyPI in a venv the server user can run."""
+    """etcd from Debian's packages, Patroni from PyPI in a venv the server user can run. Two
+    suites side by side may both ask on a fresh machine: one installs, the other waits for it
+    (within a deadline) and finds it done."""
+    import fcntl
+
+    with open(PATRONI_VENV + '.lock', 'a') as lock:
+        deadline = time.monotonic() + 1800
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError('another suite held %s.lock for 30 minutes' % PATRONI_VENV)
+                time.sleep(1)
+        try:
+            return _install()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _install():
     if not os.path.exists(ETCD):
         env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
         lock = ['-o', 'DPkg::Lock::Timeout=120']

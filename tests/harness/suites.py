@@ -34,6 +34,7 @@ SUITES = {
     'realserver': (1800, False),
     'realserver-a': (2400, False),
     'realserver-b': (2400, False),
+    'realserver-c': (2400, False),
     # rotation under load counts failed connections, not timings: it may run beside another
     'reliability-subset': (1200, False),
     'galaxy': (1200, False),

@@ -41,6 +41,9 @@ CLUSTERS = {
 # what Patroni does on its own (a switchover, a restart with its client of etcd on https) does not
 # depend on the PostgreSQL major: those tests run on the newest cluster only
 NEWEST = [max(CLUSTERS, key=int)]
+# the forced renewal and the CA rollover's three phases under connection load on the oldest
+# cluster; the newest renews under the same load in the switchover test
+OLDEST = [min(CLUSTERS, key=int)]
 
 INVENTORY = """---
 pgssl_servers:
@@ -407,6 +410,7 @@ class ConnectionLoad(PgbenchLoad):
         super().__init__(cmd, full_env)
 
 
+@pytest.mark.parametrize('patroni', OLDEST, indirect=True)
 def test_renewal_and_ca_rollover_under_connection_load(patroni, role_inventory):
     """Every member's certificate forced, then the three phases of a CA rollover, while new
     verify-full connections keep arriving at the leader: none fails, and each run is counted."""

@@ -3,8 +3,8 @@
 14): check mode plans and writes nothing; the site run secures all three and moves each
 standby's link to verify-full with its own replication certificate (proven from the primary's
 pg_stat_ssl); a second run and the nightly renew change nothing. Then, each under pgbench write
-load on the primary: a forced rotation of the replication certificates, of every server
-certificate, and the three phases of a CA rollover. No transaction fails, each standby
+load on the primary: a forced rotation of the replication certificates and of every server
+certificate, and on PG 18 the three phases of a CA rollover. No transaction fails, each standby
 reconnects at most once per run, the links end on the expected certificates, and the standbys'
 data equals the primary's. The largest replay lag and the reconnects of each run are written to
 .cache/replication-figures-MAJOR.json (docs/reliability.md)."""
@@ -32,6 +32,10 @@ CA_DIR = BASE + '-ca'
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 # major -> (primary, standby, standby), each on its own loopback address
 SETS = {'18': ('db76', 'db77', 'db78'), '14': ('db79', 'db80', 'db81')}
+# the CA rollover's three phases under load on the newest major only (what they change, the CA
+# file and the standbys' certificates, is reloaded the same way on every major); the forced
+# rotations of both kinds of certificate run on both
+ROLLOVER_MAJOR = max(SETS, key=int)
 ADDRESSES = dict(('db%d' % n, '127.0.0.%d' % n) for n in range(76, 82))
 
 INVENTORY = """---
@@ -296,8 +300,9 @@ def test_every_rotation_under_write_load(replset):
     )
     assert _served_serial(fleet, primary) != served
 
+    version = [v for v, members in SETS.items() if members[0] == primary][0]
     # a CA rollover, phase by phase
-    for phase in ('trust', 'reissue', 'retire'):
+    for phase in ('trust', 'reissue', 'retire') if version == ROLLOVER_MAJOR else ():
         before = serials()
         out, figures['CA rollover, phase %s' % phase] = _under_load(
             fleet, inventory, primary, standbys, 'pgssl.postgresql.ca_rollover', '-e', 'pgssl_rollover_phase=' + phase
@@ -306,7 +311,7 @@ def test_every_rotation_under_write_load(replset):
         assert all(ssl == 't' and dn == '/CN=replicator' for ssl, dn, _serial in now), (phase, now)
         if phase != 'reissue':
             assert serials() == before, phase  # only the reissue gives the standbys new certificates
-    # the links end on certificates of the new CA, which alone is trusted now
+    # the links end on certificates of the CA, which alone is trusted (a new CA after a rollover)
     for name in standbys:
         link = _conninfo(fleet, name)
         with open(link['sslrootcert']) as handle:
@@ -314,7 +319,6 @@ def test_every_rotation_under_write_load(replset):
     for run, numbers in figures.items():
         assert numbers['reconnects'] <= len(standbys), (run, numbers)
     _caught_up(fleet, primary, standbys)
-    version = [v for v, members in SETS.items() if members[0] == primary][0]
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), '.cache')
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(cache, 'replication-figures-%s.json' % version), 'w') as handle:
