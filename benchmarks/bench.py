@@ -40,6 +40,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taskprofile  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER = os.environ.get('PGSSL_PEER_DIR', os.path.join(os.path.dirname(ROOT), 'shared', 'peer'))
 STATE = os.environ.get('PGSSL_BENCH_STATE', '/var/tmp/pgssl-bench')
@@ -380,6 +383,14 @@ def main():
             project.run('renew', renew, must_noop=True, floor_cmd=floor_cmd)
         for _round in range(rounds):
             project.run('rotate', site + ['-e', 'server_renew_before_days=400'], floor_cmd=floor_cmd)
+        if n == sizes[0]:
+            # one untimed run of each with Ansible's log: where the time goes, task by task
+            profiled = (('noop', site), ('rotate', site + ['-e', 'server_renew_before_days=400']))
+            results['profile'] = dict(
+                (kind, taskprofile.run(cmd, env(), STATE, os.path.join(STATE, 'profile-%s.log' % kind)))
+                for kind, cmd in profiled
+            )
+            results['profile']['hosts'] = n
         project.run('noop', site, must_noop=True)  # a rotation leaves a fleet in order
         entry['pgssl'] = project.summary()
         if n == sizes[0]:
@@ -523,9 +534,24 @@ def write_report(results, table, path):
         'first': sizes[0],
         'verify_wall': verify.get('module_wall', {}).get('median', 0),
         'verify_conn': verify.get('connections', {}).get('median', 0),
+        'profile': _profile_section(results.get('profile')),
     }
     with open(path, 'w') as handle:
         handle.write(text)
+
+
+def _profile_section(profile):
+    if not profile:
+        return 'No profile in this run (it is taken at the smallest fleet size).'
+    parts = []
+    for kind, what in (('noop', 'the no-op site run'), ('rotate', 'the forced rotation of every leaf')):
+        if kind in profile:
+            got = profile[kind]
+            parts.append(
+                '%s at N=%d (%d tasks over %d plays):\n\n%s'
+                % (what.capitalize(), profile['hosts'], got['tasks'], got['plays'], taskprofile.table(got))
+            )
+    return '\n\n'.join(parts)
 
 
 PERFORMANCE_TEMPLATE = """# Performance
@@ -553,6 +579,14 @@ controller's work for the task). A change is two such runs per host (`tls_prepar
 three before 2026-12). The no-op is the status run per host plus that fixed cost; the status
 run does more than `ping` (it parses the certificates, postgresql.conf and pg_hba.conf and
 makes one TLS handshake), so it costs about 1.5 pings. The peer pays about 11 module runs per host on every run.
+
+## Where the time goes
+
+One more run of each, untimed, with Ansible's log (`benchmarks/taskprofile.py`): a task's
+seconds run from its banner to the next one, so they hold its module runs on every host of the
+batch and the controller's work for it; tasks of one name are summed.
+
+%(profile)s
 
 ## Cost per host
 
