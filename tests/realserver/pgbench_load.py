@@ -9,9 +9,11 @@ import time
 
 import proc
 
-# new connections a second (pgbench -R): a connection every 20 ms through each whole rotation,
-# while the two cores stay free for the run under test (unthrottled, the load took one of them)
-CONNECT_RATE = '50'
+# new connections a second (pgbench -R): a connection every 50 ms through each whole rotation.
+# Each costs a backend's fork, a TLS handshake and a SCRAM exchange on both ends: at 50 a second
+# the load alone took a third of the busy CPU of a Patroni test (perf, 2026-12-07), time the two
+# cores owe the runs under test and the suites beside them
+CONNECT_RATE = '20'
 
 
 class PgbenchLoad(threading.Thread):

@@ -268,7 +268,8 @@ PATRONI = (
         'Three Patroni members (etcd from Debian, Patroni 4.1.5) secured by the server role through '
         "Patroni's dynamic configuration. While each playbook runs, `pgbench -C` opens a new "
         '`sslmode=verify-full` connection per transaction to the leader (2 clients, `SELECT 1`, 50 '
-        'new connections a second), in runs of 3 s one after the other; the clients trust both CAs '
+        'new connections a second; `make test` now opens 20 a second), in runs of 3 s one after '
+        'the other; the clients trust both CAs '
         "from the rollover's trust "
         'phase on. Measured by `tests/realserver/test_patroni.py` (in `make test`, beside another suite on the two '
         'cores) on 2026-12-07. '
@@ -311,7 +312,8 @@ PGBOUNCER = (
         "Debian's PgBouncer 1.18 in front of PostgreSQL 16, TLS on both sides (the pooler's own "
         'certificate toward its clients and toward PostgreSQL, `server_tls_sslmode=verify-full`). '
         'During each step `pgbench -C` opens a new `sslmode=verify-full` connection per transaction '
-        'through the pooler (2 clients, `SELECT 1`, password logins, 50 new connections a second), '
+        'through the pooler (2 clients, `SELECT 1`, password logins, 50 new connections a second; '
+        '`make test` now opens 20 a second), '
         "in runs of 3 s one after the other; the clients trust both CAs from the rollover's trust "
         'phase on. Measured by '
         '`tests/realserver/test_pgbouncer.py` (in `make test`, beside another suite on the two '
