@@ -10,12 +10,21 @@ start in the order given, ``--jobs`` at a time (suites marked ``alone`` run with
 them: their figures are timing-sensitive). A failed suite's last lines are printed; the run ends
 with a table of each suite's wall time and the total, also written to ``.cache/suites/times.txt``.
 Exit status 0 only when every suite passed.
+
+The table also gives each suite's CPU time: every process the suite started, servers and
+daemons included (each suite runs under a child subreaper that reaps its orphans). On a machine
+whose cores are all busy, wall times depend on what ran beside a suite; CPU time does not, so it
+is the figure that shows a suite's growth.
+
+    suites.py --reap CPUFILE -- CMD ...   (internal: run CMD as a subreaper, write its CPU time)
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -55,13 +64,18 @@ class Suite:
         self.proc = None
         self.started = None
         self.wall = None
+        self.cpu = None
+        self.cpu_file = os.path.join(LOG_DIR, name + '.cpu')
         self.result = 'not run'
 
     def start(self):
         handle = open(self.log, 'w')
         self.started = time.monotonic()
+        if os.path.exists(self.cpu_file):
+            os.unlink(self.cpu_file)
+        reaper = [sys.executable, os.path.abspath(__file__), '--reap', self.cpu_file, '--']
         self.proc = subprocess.Popen(
-            ['make', '-s', '--no-print-directory', self.name],
+            reaper + ['make', '-s', '--no-print-directory', self.name],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=handle,
@@ -87,6 +101,11 @@ class Suite:
             return False
         self.wall = elapsed
         self.result = 'pass' if code == 0 else 'FAIL (%d)' % code
+        try:
+            with open(self.cpu_file) as handle:
+                self.cpu = float(handle.read(64))
+        except (OSError, ValueError):
+            self.cpu = None
         return True
 
     def kill(self):
@@ -113,16 +132,62 @@ class Suite:
 
 
 def table(suites, total):
-    lines = ['', '%-20s %-10s %8s' % ('suite', 'result', 'wall'), '-' * 40]
+    lines = ['', '%-20s %-10s %8s %8s' % ('suite', 'result', 'wall', 'cpu'), '-' * 49]
     for s in suites:
         wall = '%6.0f s' % s.wall if s.wall is not None else '%8s' % '-'
-        lines.append('%-20s %-10s %8s' % (s.name, s.result, wall))
-    lines.append('-' * 40)
-    lines.append('%-20s %-10s %6.0f s  (%.1f min)' % ('total (wall)', '', total, total / 60.0))
+        cpu = '%6.0f s' % s.cpu if s.cpu is not None else '%8s' % '-'
+        lines.append('%-20s %-10s %8s %8s' % (s.name, s.result, wall, cpu))
+    lines.append('-' * 49)
+    cpu = sum(s.cpu for s in suites if s.cpu is not None)
+    lines.append(
+        '%-20s %-10s %6.0f s %6.0f s  (%.1f min; cpu on %d cores: %.0f%% of the wall)'
+        % (
+            'total',
+            '',
+            total,
+            cpu,
+            total / 60.0,
+            os.cpu_count() or 1,
+            100.0 * cpu / (total * (os.cpu_count() or 1) or 1),
+        )
+    )
     return '\n'.join(lines) + '\n'
 
 
+def reap(cpu_file, cmd):
+    """Run ``cmd`` as a child subreaper: the processes it leaves behind (servers started by a
+    fixture, daemonized) become this process's children, and their CPU time is counted when they
+    end. Once ``cmd`` ends, what has ended is reaped without waiting for the rest; the CPU time of
+    everything reaped goes to ``cpu_file``. Returns ``cmd``'s exit status."""
+    pr_set_child_subreaper = 36
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+    child = subprocess.Popen(cmd)
+    code = 1
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        if pid == child.pid:
+            code = os.waitstatus_to_exitcode(status)
+            break
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(cpu_file, 'w') as handle:
+        handle.write('%.1f\n' % (usage.ru_utime + usage.ru_stime))
+    return code
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['--reap'] and len(argv) > 3 and argv[2] == '--':
+        return reap(argv[1], argv[3:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--stop-on-failure', action='store_true')

@@ -3,6 +3,7 @@
 a message naming it, and the sweep removes what a killed run left."""
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -62,7 +63,29 @@ def test_a_suite_past_its_deadline_is_killed_and_reported(tmp_path, monkeypatch,
     assert time.monotonic() - began < 30
     out = capsys.readouterr().out
     assert 'canary-hang' in out and 'TIMEOUT' in out
-    assert 'canary-ok' in out and 'pass' in out and 'total (wall)' in out
+    assert 'canary-ok' in out and 'pass' in out and 'cpu on' in out
+
+
+def test_a_suites_cpu_time_counts_the_daemons_it_left(tmp_path, monkeypatch, capsys):
+    """A process the suite detached from (as pg_ctl detaches a server) is counted when it ends."""
+    monkeypatch.setattr(suites, 'LOG_DIR', str(tmp_path))
+    monkeypatch.setattr(suites, 'ROOT', str(tmp_path))
+    # a fixed amount of work (not a fixed time: the machine may be busy), detached, then a marker
+    burn = '%s -c "sum(i * i for i in range(4000000))"; touch done' % sys.executable
+    wait = 'for i in $$(seq 300); do test -f done && break; sleep 0.1; done; sleep 1'
+    (tmp_path / 'Makefile').write_text("canary-daemon:\n\tsh -c '(%s) &'; %s\n" % (burn, wait))
+    assert suites.main(['--jobs', '1', 'canary-daemon']) == 0
+    assert (tmp_path / 'done').exists()
+    with open(tmp_path / 'canary-daemon.cpu') as handle:
+        cpu = float(handle.read())
+    # the same work counted in this process when it is its own child
+    began = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, '-c', 'sum(i * i for i in range(4000000))'], timeout=60, check=True)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    alone = (ended.ru_utime - began.ru_utime) + (ended.ru_stime - began.ru_stime)
+    assert cpu >= 0.7 * alone, (cpu, alone)
+    out = capsys.readouterr().out
+    assert 'canary-daemon' in out and 'cpu on' in out
 
 
 def test_sweep_removes_fifos_and_unknown_servers_of_its_base(tmp_path):
