@@ -580,6 +580,16 @@ three before 2026-12). The no-op is the status run per host plus that fixed cost
 run does more than `ping` (it parses the certificates, postgresql.conf and pg_hba.conf and
 makes one TLS handshake), so it costs about 1.5 pings. The peer pays about 11 module runs per host on every run.
 
+Sampled with `py-spy record --subprocesses` over one no-op site run at N=20 (2026-12-07): the
+module processes took about 45% of the samples and the controller the rest (its main process
+forking a worker per host and task, computing each host's variables and handling results;
+its workers templating the arguments and starting the module). Inside the module processes,
+compiling the AnsiballZ payload's sources (zipimport keeps no bytecode) was 30%, other imports
+(cryptography among them) 21%, the status check itself and the interpreter the rest; the
+collection's sources are 40% of what is compiled, `ansible.module_utils` the other 60%. So the
+no-op cannot fall far below one module run and a dozen task dispatches per host on this
+controller: the 2.0x goal asks for about a third less than that.
+
 ## Where the time goes
 
 One more run of each, untimed, with Ansible's log (`benchmarks/taskprofile.py`): a task's
