@@ -24,6 +24,9 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration', 'targets', 'setup_
 
 import pgfleet  # noqa: E402
 
+# the CPU time of each test and the ten costliest at the end (tests/harness/testcpu.py)
+pytest_plugins = ['testcpu']
+
 # every libpq connection a test makes (psycopg, psql, pgbench, the modules) gives up in time
 os.environ.setdefault('PGCONNECT_TIMEOUT', '10')
 import proc  # noqa: E402
