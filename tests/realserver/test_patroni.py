@@ -42,7 +42,8 @@ CLUSTERS = {
 # depend on the PostgreSQL major: those tests run on the newest cluster only
 NEWEST = [max(CLUSTERS, key=int)]
 # the forced renewal and the CA rollover's three phases under connection load on the oldest
-# cluster; the newest renews under the same load in the switchover test
+# cluster; the newest renews under the same load in the switchover test. The rollback of the
+# dynamic configuration (the role's own steps, through Patroni's REST API) runs on the oldest too.
 OLDEST = [min(CLUSTERS, key=int)]
 
 INVENTORY = """---
@@ -541,6 +542,7 @@ def _patch(member, body):
     return _rest(member, '/config', 'PATCH', body)[0]
 
 
+@pytest.mark.parametrize('patroni', OLDEST, indirect=True)
 def test_a_failed_change_puts_the_dynamic_configuration_back(patroni, role_inventory):
     """The DCS drifted (a parameter the role sets was changed behind its back); a site run that
     fails after patching it back to the role's value restores the DCS exactly as the run found
