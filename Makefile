@@ -143,11 +143,12 @@ reliability: venv pg
 	cd tests/reliability && $(BIN)/python -m pytest -q .
 	$(BIN)/python tests/reliability/report.py $(RELIABILITY_RESULTS) docs/reliability.md
 
-# the part of it make test runs: rotation under load on one host and five faults
+# the part of it make test runs: rotation under load on one host (40 new connections a second)
+# and five faults
 reliability-subset: venv pg
-	cd tests/reliability && RELIABILITY_HOSTS="db60:15" PGSSL_RELIABILITY_DIR=/var/tmp/pgssl-relsub \
+	cd tests/reliability && RELIABILITY_HOSTS="db60:15" RELIABILITY_RATE=40 PGSSL_RELIABILITY_DIR=/var/tmp/pgssl-relsub \
 	  PGSSL_RELIABILITY_USER=pgsslsub PGSSL_RELIABILITY_RESULTS=/var/tmp/pgssl-relsub-results.jsonl \
-	  $(BIN)/python -m pytest -q -m "not full" .
+	  $(BIN)/python -m pytest -q --durations=10 -m "not full" .
 
 # pgssl.postgresql vs the peer playbook vs `ansible all -m ping` at 20, 50 and 100 hosts
 # (up to 30 minutes); writes docs/performance.md. Needs postgresql-15 (Debian) for the fleet.

@@ -5,8 +5,11 @@ pytest's ``--durations`` gives wall times, which grow with whatever else runs on
 The CPU time counted here is pytest's own plus that of every process it waited for (each
 ansible-playbook run with its module processes, psql, pgbench): the cost a test adds to
 ``make test`` whatever runs beside it. Servers a test started detached (pg_ctl, Patroni, etcd)
-are not in it; the suite's CPU column (tests/harness/suites.py) counts them."""
+are not in it; the suite's CPU column (tests/harness/suites.py) counts them. With
+``PGSSL_TESTCPU_JSON`` set, every test's cost goes to that file too."""
 
+import json
+import os
 import resource
 
 import pytest
@@ -42,3 +45,6 @@ def pytest_terminal_summary(terminalreporter):
     for nodeid, seconds in costliest(_COST):
         terminalreporter.write_line('%8.2fs cpu  %s' % (seconds, nodeid))
     terminalreporter.write_line('%8.2fs cpu  all %d tests' % (sum(_COST.values()), len(_COST)))
+    if os.environ.get('PGSSL_TESTCPU_JSON'):
+        with open(os.environ['PGSSL_TESTCPU_JSON'], 'w') as handle:
+            json.dump(dict(costliest(_COST, len(_COST))), handle, indent=1)

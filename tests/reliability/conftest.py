@@ -2,7 +2,8 @@
 """Reliability suite: a fleet of real PostgreSQL servers of every supported major, a client
 user with certificate logins, pgbench load, and the playbooks run as an operator runs them.
 
-RELIABILITY_HOSTS picks the hosts ("db61:14 db62:15 ..."); make test runs a subset. Results
+RELIABILITY_HOSTS picks the hosts ("db61:14 db62:15 ..."); make test runs a subset, with the load
+held to RELIABILITY_RATE new connections a second per host (unset: as fast as pgbench goes). Results
 (figures and the fault table) are appended to RESULTS as JSON lines; report.py turns them into
 docs/reliability.md.
 """
@@ -31,7 +32,12 @@ import pgfleet  # noqa: E402
 os.environ.setdefault('PGCONNECT_TIMEOUT', '10')
 import proc  # noqa: E402
 
+# the CPU time of each test and the ten costliest at the end (tests/harness/testcpu.py)
+pytest_plugins = ['testcpu']
+
 BASE = os.environ.get('PGSSL_RELIABILITY_DIR', '/var/tmp/pgssl-reliability')
+# make test's subset keeps its load from taking a core away from the suites beside it
+RATE = os.environ.get('RELIABILITY_RATE', '')
 RESULTS = os.environ.get('PGSSL_RELIABILITY_RESULTS', BASE + '-results.jsonl')
 CLIENT_USER = os.environ.get('PGSSL_RELIABILITY_USER', 'pgsslload')
 CLIENT_HOME = BASE + '-client'
@@ -265,8 +271,9 @@ class Load(object):
                         '2',
                         '-f',
                         self.script,
-                        conninfo,
                     ]
+                    + (['-R', RATE] if RATE else [])
+                    + [conninfo]
                 ),
                 timeout=120,
             )
