@@ -6,7 +6,10 @@
 #   make check  the inner loop: lint, unit tests and one real-server smoke test (minutes)
 #   make clean-host  remove what killed test runs left (clusters, servers, mounts, scratch)
 
-PYTHON ?= python3
+# The venv's interpreter: the system's Python 3 where there is one (Debian builds it with
+# profile-guided and link-time optimization: a module run here takes about a fifth less CPU than
+# under a plain source build of the same 3.11), else the first python3 on PATH
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 CACHE := $(CURDIR)/.cache
@@ -43,6 +46,8 @@ help:
 	@echo "make bench  - timings against the peer playbook and ansible -m ping (docs/performance.md)"
 
 $(BIN)/.installed: tests/requirements.txt
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r tests/requirements.txt
