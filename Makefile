@@ -171,7 +171,7 @@ $(TOOLS)/.installed: tests/docs-requirements.txt
 
 # module and role reference pages and the guides in docs/docsite, checked
 docs-lint: venv $(TOOLS)/.installed
-	$(TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTIONS)/ansible_collections/pgssl/postgresql
+	$(TOOLS)/bin/python tests/harness/docs_lint.py --plugin-docs $(COLLECTIONS)/ansible_collections/pgssl/postgresql
 
 # the HTML site in .cache/docs-build/build/html, with no warning (offline: no intersphinx)
 DOCS_BUILD := $(CACHE)/docs-build
