@@ -293,12 +293,27 @@ def test_every_rotation_under_write_load(replset):
     links = _wait_links(fleet, primary, len(standbys), exclude=old)
     assert all(ssl == 't' and dn == '/CN=replicator' for ssl, dn, _serial in links), links
 
-    # every server certificate (the primary's included): the walsenders stay
+    # every server certificate (the primary's included), the replication certificates in order:
+    # the walsenders stay, and the renew playbook's serial play does not read a standby's link
+    # again once its status phase found it in order (one read per standby, in that phase)
     served = _served_serial(fleet, primary)
-    _out, figures['server certificates forced'] = _under_load(
-        fleet, inventory, primary, standbys, 'pgssl.postgresql.renew', '-e', 'server_renew_before_days=100000'
+    links = serials()
+    out, figures['server certificates forced'] = _under_load(
+        fleet,
+        inventory,
+        primary,
+        standbys,
+        'pgssl.postgresql.renew',
+        '-e',
+        'server_renew_before_days=100000',
+        '-e',
+        'server_replication_renew_before_days=30',
     )
     assert _served_serial(fleet, primary) != served
+    for name in standbys:
+        assert _changed(out, name) > 0
+    assert serials() == links
+    assert out.count("TASK [pgssl.postgresql.server : The standby's link and replication certificate") == 1, out[-4000:]
 
     version = [v for v, members in SETS.items() if members[0] == primary][0]
     # a CA rollover, phase by phase
